@@ -1,0 +1,52 @@
+// Reverse-mode automatic differentiation over a graph recorded as ops run.
+//
+// Each differentiable op that sees an input requiring a gradient attaches a Node to its
+// output: the inputs, and a function from the output's gradient to the inputs' gradients.
+// backward() walks the nodes reachable from a tensor in reverse topological order, so a
+// tensor used by several ops (or by several graphs, as the fake batch is in a GAN step)
+// receives the sum of its gradients, and leaves accumulate into .grad across calls until
+// zeroed. Graphs are not freed by backward(): calling it again through the same graph is
+// allowed and accumulates again.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tensor.h"
+
+namespace ganops {
+
+// grad_output -> one gradient per input (undefined where none flows). `needs_grad[i]` says
+// whether input i wants a gradient, so that work nobody reads is skipped.
+using BackwardFn =
+    std::function<std::vector<Tensor>(const Tensor& grad_output, const std::vector<bool>& needs_grad)>;
+
+struct Node {
+    std::string name;            // the op, for messages
+    std::vector<Tensor> inputs;  // may hold undefined tensors (absent optional inputs)
+    BackwardFn backward;
+};
+
+bool grad_mode_enabled();
+
+// Ops run inside this scope record nothing (evaluation, optimizer updates, sampling).
+class NoGradGuard {
+public:
+    NoGradGuard();
+    ~NoGradGuard();
+    NoGradGuard(const NoGradGuard&) = delete;
+    NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+// Called by every differentiable op after computing `output`: attaches a node when grad
+// mode is on and some input requires a gradient. Returns the output.
+Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, BackwardFn backward);
+
+// Gradient of `root` with respect to every leaf that requires one. grad_output defaults
+// to 1 for a one-element root.
+void backward(const Tensor& root, const Tensor& grad_output = Tensor());
+
+}  // namespace ganops

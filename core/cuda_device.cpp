@@ -1,0 +1,58 @@
+#include "cuda_device.h"
+
+#include <cstring>
+
+#include "cuda_check.h"
+
+namespace ganops::cuda {
+
+bool available() {
+    // Asked once: the answer cannot change while the process runs, and without a driver
+    // the query itself is slow.
+    static const bool has_device = [] {
+        int count = 0;
+        cudaError_t status = cudaGetDeviceCount(&count);
+        if (status != cudaSuccess) {
+            cudaGetLastError();  // clear the sticky error so later queries start clean
+            return false;
+        }
+        return count > 0;
+    }();
+    return has_device;
+}
+
+namespace {
+thread_local Stream current = nullptr;
+}
+
+Stream current_stream() { return current; }
+void set_current_stream(Stream stream) { current = stream; }
+
+Stream create_stream() {
+    cudaStream_t stream = nullptr;
+    GANOPS_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    return stream;
+}
+
+void destroy_stream(Stream stream) { GANOPS_CUDA_CHECK(cudaStreamDestroy(stream)); }
+
+void synchronize_stream(Stream stream) { GANOPS_CUDA_CHECK(cudaStreamSynchronize(stream)); }
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+    if (bytes == 0) return;
+    if (dst_device == Device::CPU && src_device == Device::CPU) {
+        std::memcpy(dst, src, bytes);
+        return;
+    }
+    GANOPS_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, current_stream()));
+    // Host memory here is pageable and owned by the caller: finish before handing it back.
+    if (dst_device == Device::CPU || src_device == Device::CPU)
+        GANOPS_CUDA_CHECK(cudaStreamSynchronize(current_stream()));
+}
+
+void zero_bytes(void* dst, size_t bytes) {
+    if (bytes == 0) return;
+    GANOPS_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, current_stream()));
+}
+
+}  // namespace ganops::cuda

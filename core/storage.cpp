@@ -1,0 +1,29 @@
+#include "storage.h"
+
+#include <cstdlib>
+#include <new>
+
+#include "cuda_allocator.h"
+#include "error.h"
+
+namespace ganops {
+
+Storage::Storage(size_t bytes_, Device device_) : bytes(bytes_), device(device_) {
+    if (device == Device::CUDA) {
+        data = cuda::allocate(bytes);
+        return;
+    }
+    // aligned_alloc wants a multiple of the alignment; 64 keeps Eigen's vector loads aligned.
+    const size_t padded = (bytes + 63) / 64 * 64;
+    data = std::aligned_alloc(64, padded == 0 ? 64 : padded);
+    if (!data) fail("Storage: cannot allocate ", bytes, " bytes of host memory");
+}
+
+Storage::~Storage() {
+    if (device == Device::CUDA)
+        cuda::release(data);
+    else
+        std::free(data);
+}
+
+}  // namespace ganops

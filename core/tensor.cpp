@@ -1,0 +1,246 @@
+#include "tensor.h"
+
+#include <cstring>
+#include <sstream>
+
+#include "autograd.h"
+#include "cuda_device.h"
+#include "philox.h"
+
+namespace ganops {
+
+namespace {
+
+Tensor make(const Shape& shape, DType dtype, Device device) {
+    GANOPS_CHECK(dtype != DType::BF16, "Tensor: bfloat16 storage is not available yet (shape ",
+                 shape, ")");
+    if (device == Device::CUDA)
+        GANOPS_CHECK(cuda::available(), "Tensor: a tensor of shape ", shape,
+                     " was asked for on cuda, but no CUDA device is available");
+    auto impl = std::make_shared<TensorImpl>();
+    impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()) * dtype_size(dtype), device);
+    impl->shape = shape;
+    impl->dtype = dtype;
+    return Tensor(std::move(impl));
+}
+
+// Fills a host buffer of `dtype` from doubles or floats, then places it on `device`.
+template <class Source>
+Tensor from_host(const Shape& shape, const Source* values, DType dtype, Device device) {
+    Tensor host = make(shape, dtype, Device::CPU);
+    const int64_t n = shape.numel();
+    if (dtype == DType::F32) {
+        float* out = host.data<float>();
+        for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(values[i]);
+    } else {
+        double* out = host.data<double>();
+        for (int64_t i = 0; i < n; ++i) out[i] = static_cast<double>(values[i]);
+    }
+    return host.to(device);
+}
+
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) { return make(shape, dtype, device); }
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
+    Tensor t = make(shape, dtype, device);
+    t.fill(0.0);
+    return t;
+}
+
+Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
+    Tensor t = make(shape, dtype, device);
+    t.fill(value);
+    return t;
+}
+
+Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values, Device device) {
+    GANOPS_CHECK(static_cast<int64_t>(values.size()) == shape.numel(), "Tensor::from_vector: ",
+                 values.size(), " values for shape ", shape);
+    return from_host(shape, values.data(), DType::F32, device);
+}
+
+Tensor Tensor::from_vector(const Shape& shape, const std::vector<double>& values, Device device) {
+    GANOPS_CHECK(static_cast<int64_t>(values.size()) == shape.numel(), "Tensor::from_vector: ",
+                 values.size(), " values for shape ", shape);
+    return from_host(shape, values.data(), DType::F64, device);
+}
+
+// Drawn on the host and copied: the numbers are the Philox stream's, whatever the device.
+Tensor Tensor::uniform(const Shape& shape, double low, double high, Generator& gen, DType dtype,
+                       Device device) {
+    GANOPS_CHECK(low <= high, "Tensor::uniform: low ", low, " > high ", high, " for shape ", shape);
+    Tensor host = make(shape, dtype, Device::CPU);
+    const int64_t n = shape.numel();
+    const uint64_t offset = gen.take(n);
+    if (dtype == DType::F32)
+        philox::uniform_fill(host.data<float>(), n, gen.seed, offset, static_cast<float>(low),
+                             static_cast<float>(high));
+    else
+        philox::uniform_fill(host.data<double>(), n, gen.seed, offset, static_cast<float>(low),
+                             static_cast<float>(high));
+    return host.to(device);
+}
+
+Tensor Tensor::normal(const Shape& shape, double mean, double stddev, Generator& gen, DType dtype,
+                      Device device) {
+    GANOPS_CHECK(stddev >= 0, "Tensor::normal: negative stddev ", stddev, " for shape ", shape);
+    Tensor host = make(shape, dtype, Device::CPU);
+    const int64_t n = shape.numel();
+    const uint64_t offset = gen.take(n);
+    if (dtype == DType::F32)
+        philox::normal_fill(host.data<float>(), n, gen.seed, offset, static_cast<float>(mean),
+                            static_cast<float>(stddev));
+    else
+        philox::normal_fill(host.data<double>(), n, gen.seed, offset, static_cast<float>(mean),
+                            static_cast<float>(stddev));
+    return host.to(device);
+}
+
+int64_t Tensor::size(int dim) const {
+    const int n = ndim();
+    const int d = dim < 0 ? dim + n : dim;
+    GANOPS_CHECK(d >= 0 && d < n, "Tensor::size: dimension ", dim, " of tensor ", str());
+    return shape()[d];
+}
+
+std::string Tensor::str() const {
+    if (!defined()) return "(undefined)";
+    std::ostringstream s;
+    s << shape() << ' ' << dtype_name(dtype()) << ' ' << device_name(device());
+    return s.str();
+}
+
+void* Tensor::data_ptr() const {
+    return static_cast<char*>(impl().storage->data) +
+           impl().offset * static_cast<int64_t>(dtype_size(dtype()));
+}
+
+std::vector<double> Tensor::to_double_vector() const {
+    const Tensor host = to(Device::CPU).to(DType::F64);
+    const double* p = host.data<double>();
+    return std::vector<double>(p, p + numel());
+}
+
+std::vector<float> Tensor::to_vector() const {
+    const Tensor host = to(Device::CPU).to(DType::F32);
+    const float* p = host.data<float>();
+    return std::vector<float>(p, p + numel());
+}
+
+double Tensor::item() const {
+    GANOPS_CHECK(numel() == 1, "Tensor::item: tensor ", str(), " has ", numel(), " elements, not 1");
+    return to_double_vector()[0];
+}
+
+Tensor Tensor::to(Device target) const {
+    if (target == device()) return *this;
+    Tensor out = make(shape(), dtype(), target);
+    cuda::copy_bytes(out.data_ptr(), target, data_ptr(), device(), static_cast<size_t>(numel()) * dtype_size(dtype()));
+    return out;
+}
+
+Tensor Tensor::to(DType target) const {
+    if (target == dtype()) return *this;
+    GANOPS_CHECK(device() == Device::CPU, "Tensor::to: converting ", str(), " to ",
+                 dtype_name(target), " is only supported on the cpu");
+    if (dtype() == DType::F32) return from_host(shape(), data<float>(), target, Device::CPU);
+    return from_host(shape(), data<double>(), target, Device::CPU);
+}
+
+Tensor Tensor::clone() const {
+    Tensor out = make(shape(), dtype(), device());
+    out.copy_from(*this);
+    return out;
+}
+
+Tensor Tensor::reshape(const Shape& new_shape) const {
+    GANOPS_CHECK(new_shape.numel() == numel(), "reshape: cannot view tensor ", str(), " as ", new_shape);
+    auto view = std::make_shared<TensorImpl>();
+    view->storage = impl().storage;
+    view->offset = impl().offset;
+    view->shape = new_shape;
+    view->dtype = dtype();
+    const Shape old_shape = shape();
+    return record("reshape", Tensor(std::move(view)), {*this},
+                  [old_shape](const Tensor& dy, const std::vector<bool>&) {
+                      return std::vector<Tensor>{dy.reshape(old_shape)};
+                  });
+}
+
+Tensor Tensor::slice_rows(int64_t begin, int64_t end) const {
+    GANOPS_CHECK(ndim() >= 1, "slice_rows: tensor ", str(), " has no rows");
+    GANOPS_CHECK(0 <= begin && begin <= end && end <= size(0), "slice_rows: rows [", begin, ", ",
+                 end, ") of tensor ", str());
+    auto view = std::make_shared<TensorImpl>();
+    view->storage = impl().storage;
+    view->offset = impl().offset + begin * (size(0) == 0 ? 0 : numel() / size(0));
+    view->shape = shape().with(0, end - begin);
+    view->dtype = dtype();
+    return Tensor(std::move(view));
+}
+
+void Tensor::copy_from(const Tensor& src) const {
+    GANOPS_CHECK(src.shape() == shape() && src.dtype() == dtype(), "copy_from: source ", src.str(),
+                 " does not match destination ", str());
+    cuda::copy_bytes(data_ptr(), device(), src.data_ptr(), src.device(),
+                     static_cast<size_t>(numel()) * dtype_size(dtype()));
+}
+
+void Tensor::fill(double value) const {
+    const int64_t n = numel();
+    if (device() == Device::CUDA) {
+        if (value == 0.0) {
+            cuda::zero_bytes(data_ptr(), static_cast<size_t>(n) * dtype_size(dtype()));
+            return;
+        }
+        copy_from(full(shape(), value, dtype(), Device::CPU));
+        return;
+    }
+    if (dtype() == DType::F32) {
+        float* p = data<float>();
+        for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(value);
+    } else {
+        double* p = data<double>();
+        for (int64_t i = 0; i < n; ++i) p[i] = value;
+    }
+}
+
+bool Tensor::shares_storage_with(const Tensor& other) const {
+    return defined() && other.defined() && impl().storage == other.impl().storage;
+}
+
+bool Tensor::requires_grad() const { return impl().requires_grad || impl().grad_fn != nullptr; }
+
+const Tensor& Tensor::set_requires_grad(bool on) const {
+    GANOPS_CHECK(is_leaf(), "set_requires_grad: tensor ", str(),
+                 " was produced by op '", grad_fn()->name, "'; only leaves can be marked (use detach())");
+    impl().requires_grad = on;
+    return *this;
+}
+
+Tensor Tensor::grad() const { return impl().grad ? Tensor(impl().grad) : Tensor(); }
+
+void Tensor::set_grad(const Tensor& g) const {
+    if (!g.defined()) {
+        impl().grad.reset();
+        return;
+    }
+    GANOPS_CHECK(g.shape() == shape() && g.dtype() == dtype() && g.device() == device(),
+                 "set_grad: gradient ", g.str(), " for tensor ", str());
+    impl().grad = g.impl_;
+}
+
+Tensor Tensor::detach() const {
+    auto view = std::make_shared<TensorImpl>();
+    view->storage = impl().storage;
+    view->offset = impl().offset;
+    view->shape = shape();
+    view->dtype = dtype();
+    return Tensor(std::move(view));
+}
+
+void Tensor::backward(const Tensor& grad_output) const { ganops::backward(*this, grad_output); }
+
+}  // namespace ganops

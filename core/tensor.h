@@ -1,0 +1,114 @@
+// A dense, contiguous tensor on the CPU or a CUDA device, with what reverse-mode autograd
+// needs to hang on it. Tensor is a cheap handle: copies share the same tensor, as in
+// PyTorch; clone() makes an independent one.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "device.h"
+#include "dtype.h"
+#include "error.h"
+#include "shape.h"
+#include "storage.h"
+
+namespace ganops {
+
+struct Generator;
+struct Node;
+
+struct TensorImpl {
+    std::shared_ptr<Storage> storage;
+    int64_t offset = 0;  // in elements, for views into a larger storage
+    Shape shape;
+    DType dtype = DType::F32;
+
+    bool requires_grad = false;           // set by the user on leaves
+    std::shared_ptr<TensorImpl> grad;     // accumulated by backward() on leaves
+    std::shared_ptr<Node> grad_fn;        // the op that produced this tensor, if recorded
+};
+
+class Tensor {
+public:
+    Tensor() = default;  // undefined: no storage (e.g. an absent bias)
+    explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+    static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
+    static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
+    static Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
+                       Device device = Device::CPU);
+    static Tensor from_vector(const Shape& shape, const std::vector<float>& values,
+                              Device device = Device::CPU);
+    static Tensor from_vector(const Shape& shape, const std::vector<double>& values,
+                              Device device = Device::CPU);
+    // Philox streams (core/philox.h): the same generator state gives the same numbers on
+    // every device; the generator advances past the numbers drawn.
+    static Tensor uniform(const Shape& shape, double low, double high, Generator& gen,
+                          DType dtype = DType::F32, Device device = Device::CPU);
+    static Tensor normal(const Shape& shape, double mean, double stddev, Generator& gen,
+                         DType dtype = DType::F32, Device device = Device::CPU);
+
+    bool defined() const { return impl_ != nullptr; }
+    const Shape& shape() const { return impl().shape; }
+    int ndim() const { return shape().ndim(); }
+    int64_t size(int dim) const;  // negative counts from the end
+    int64_t numel() const { return shape().numel(); }
+    DType dtype() const { return impl().dtype; }
+    Device device() const { return impl().storage->device; }
+    std::string str() const;  // "[128, 3, 64, 64] float32 cuda", for messages
+
+    void* data_ptr() const;
+    template <class T>
+    T* data() const;  // checks that T matches the dtype
+
+    std::vector<float> to_vector() const;  // any dtype and device, copied to the host
+    std::vector<double> to_double_vector() const;
+    double item() const;                   // the single element of a one-element tensor
+
+    Tensor to(Device device) const;  // not recorded by autograd: use on leaves and data
+    Tensor to(DType dtype) const;
+    Tensor clone() const;
+    Tensor reshape(const Shape& shape) const;  // a view; differentiable
+    // Rows [begin, end) of dimension 0 as a view sharing storage, outside autograd
+    // (for batching data). Writes through it reach the original.
+    Tensor slice_rows(int64_t begin, int64_t end) const;
+    void copy_from(const Tensor& src) const;  // same shape and dtype, any devices
+    void fill(double value) const;
+    bool shares_storage_with(const Tensor& other) const;
+    bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+
+    // Autograd (core/autograd.h)
+    bool requires_grad() const;  // a leaf the user marked, or a recorded op's output
+    const Tensor& set_requires_grad(bool on) const;
+    bool is_leaf() const { return impl().grad_fn == nullptr; }
+    Tensor grad() const;
+    void set_grad(const Tensor& grad) const;  // undefined clears it
+    Tensor detach() const;                    // same storage, cut from the graph
+    void backward(const Tensor& grad_output = Tensor()) const;
+    const std::shared_ptr<Node>& grad_fn() const { return impl().grad_fn; }
+    void set_grad_fn(std::shared_ptr<Node> node) const { impl().grad_fn = std::move(node); }
+
+private:
+    TensorImpl& impl() const {
+        GANOPS_CHECK(impl_ != nullptr, "Tensor: use of an undefined tensor");
+        return *impl_;
+    }
+    std::shared_ptr<TensorImpl> impl_;
+};
+
+template <class T>
+constexpr DType dtype_of();
+template <>
+constexpr DType dtype_of<float>() { return DType::F32; }
+template <>
+constexpr DType dtype_of<double>() { return DType::F64; }
+
+template <class T>
+T* Tensor::data() const {
+    GANOPS_CHECK(dtype() == dtype_of<T>(), "Tensor::data: tensor ", str(),
+                 " read as ", dtype_name(dtype_of<T>()));
+    return static_cast<T*>(data_ptr());
+}
+
+}  // namespace ganops

@@ -1,0 +1,53 @@
+#include "activation.h"
+
+#include "checks.h"
+#include "cpu/reference.h"
+
+namespace ganops::kernels {
+
+namespace {
+using cpu::Activation;
+
+Tensor forward(const char* op, Activation a, double slope, const Tensor& x) {
+    check_defined(op, "input", x);
+    check_compatible(op, {{"input", &x}});
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+    if (x.device() == Device::CUDA) no_cuda_kernel(op, x);
+    on_cpu_float_type(op, x, [&](auto t) {
+        using T = decltype(t);
+        cpu::activation_forward<T>(a, slope, x.data<T>(), y.data<T>(), x.numel());
+    });
+    return y;
+}
+
+Tensor backward(const char* op, Activation a, double slope, const Tensor& dy, const Tensor& saved) {
+    check_defined(op, "grad_output", dy);
+    check_defined(op, "saved tensor", saved);
+    check_compatible(op, {{"grad_output", &dy}, {"saved tensor", &saved}});
+    check_same_shape(op, "grad_output", dy, "saved tensor", saved);
+    Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+    if (dy.device() == Device::CUDA) no_cuda_kernel(op, dy);
+    on_cpu_float_type(op, dy, [&](auto t) {
+        using T = decltype(t);
+        cpu::activation_backward<T>(a, slope, dy.data<T>(), saved.data<T>(), dx.data<T>(), dy.numel());
+    });
+    return dx;
+}
+}  // namespace
+
+Tensor relu_forward(const Tensor& x) { return forward("relu", Activation::ReLU, 0, x); }
+Tensor relu_backward(const Tensor& dy, const Tensor& x) { return backward("relu_backward", Activation::ReLU, 0, dy, x); }
+Tensor leaky_relu_forward(const Tensor& x, double slope) {
+    return forward("leaky_relu", Activation::LeakyReLU, slope, x);
+}
+Tensor leaky_relu_backward(const Tensor& dy, const Tensor& x, double slope) {
+    return backward("leaky_relu_backward", Activation::LeakyReLU, slope, dy, x);
+}
+Tensor tanh_forward(const Tensor& x) { return forward("tanh", Activation::Tanh, 0, x); }
+Tensor tanh_backward(const Tensor& dy, const Tensor& y) { return backward("tanh_backward", Activation::Tanh, 0, dy, y); }
+Tensor sigmoid_forward(const Tensor& x) { return forward("sigmoid", Activation::Sigmoid, 0, x); }
+Tensor sigmoid_backward(const Tensor& dy, const Tensor& y) {
+    return backward("sigmoid_backward", Activation::Sigmoid, 0, dy, y);
+}
+
+}  // namespace ganops::kernels

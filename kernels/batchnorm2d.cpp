@@ -1,0 +1,113 @@
+#include "batchnorm2d.h"
+
+#include <cmath>
+
+#include "checks.h"
+#include "cpu/reference.h"
+
+namespace ganops::kernels {
+
+namespace {
+struct Dims {
+    int64_t n, c, hw;
+};
+
+Dims check_input(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                 const Tensor& running_mean, const Tensor& running_var, double eps) {
+    check_defined(op, "input", x);
+    GANOPS_CHECK(x.ndim() == 4 || x.ndim() == 2, op, ": input must be [N, C, H, W] or [N, C], got ", x.str());
+    check_compatible(op, {{"input", &x}, {"weight", &weight}, {"bias", &bias},
+                          {"running_mean", &running_mean}, {"running_var", &running_var}});
+    const Dims d{x.size(0), x.size(1), x.ndim() == 4 ? x.size(2) * x.size(3) : 1};
+    for (const auto& [name, t] : {std::pair<const char*, const Tensor*>{"weight", &weight}, {"bias", &bias},
+                                  {"running_mean", &running_mean}, {"running_var", &running_var}})
+        if (t->defined())
+            GANOPS_CHECK(t->ndim() == 1 && t->size(0) == d.c, op, ": ", name, " ", t->str(), " does not match the ",
+                         d.c, " channels of input ", x.str());
+    GANOPS_CHECK(eps > 0, op, ": eps must be > 0, got ", eps);
+    return d;
+}
+}  // namespace
+
+BatchNormStats batchnorm2d_forward_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                         const Tensor& running_mean, const Tensor& running_var,
+                                         double momentum, double eps) {
+    const char* op = "batchnorm2d";
+    const Dims d = check_input(op, x, weight, bias, running_mean, running_var, eps);
+    GANOPS_CHECK(weight.defined() == bias.defined(), op, ": weight and bias must both be given or both be absent");
+    GANOPS_CHECK(running_mean.defined() == running_var.defined(), op,
+                 ": running_mean and running_var must both be given or both be absent");
+    GANOPS_CHECK(momentum >= 0 && momentum <= 1, op, ": momentum must be in [0, 1], got ", momentum);
+    // One value per channel has no variance to normalise by (PyTorch refuses it too).
+    GANOPS_CHECK(d.n * d.hw > 1, op, ": training needs more than one value per channel, input ", x.str());
+    BatchNormStats s{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty({d.c}, x.dtype(), x.device()),
+                     Tensor::empty({d.c}, x.dtype(), x.device())};
+    if (x.device() == Device::CUDA) no_cuda_kernel("batchnorm2d_forward_train", x);
+    on_cpu_float_type(op, x, [&](auto t) {
+        using T = decltype(t);
+        Tensor batch_var = Tensor::empty({d.c}, x.dtype(), x.device());
+        cpu::batchnorm2d_forward_train<T>(x.data<T>(), weight.defined() ? weight.data<T>() : nullptr,
+                                          bias.defined() ? bias.data<T>() : nullptr, d.n, d.c, d.hw, eps,
+                                          s.y.data<T>(), s.mean.data<T>(), s.invstd.data<T>(), batch_var.data<T>());
+        if (running_mean.defined())
+            cpu::batchnorm2d_update_running<T>(running_mean.data<T>(), running_var.data<T>(), s.mean.data<T>(),
+                                               batch_var.data<T>(), d.c, d.n * d.hw, momentum);
+    });
+    return s;
+}
+
+Tensor batchnorm2d_forward_eval(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                const Tensor& running_mean, const Tensor& running_var, double eps) {
+    const char* op = "batchnorm2d (eval)";
+    const Dims d = check_input(op, x, weight, bias, running_mean, running_var, eps);
+    GANOPS_CHECK(weight.defined() == bias.defined(), op, ": weight and bias must both be given or both be absent");
+    GANOPS_CHECK(running_mean.defined() && running_var.defined(), op,
+                 ": evaluation needs running_mean and running_var");
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+    if (x.device() == Device::CUDA) no_cuda_kernel("batchnorm2d_forward_eval", x);
+    on_cpu_float_type(op, x, [&](auto t) {
+        using T = decltype(t);
+        cpu::batchnorm2d_forward_eval<T>(x.data<T>(), weight.defined() ? weight.data<T>() : nullptr,
+                                         bias.defined() ? bias.data<T>() : nullptr, running_mean.data<T>(),
+                                         running_var.data<T>(), d.n, d.c, d.hw, eps, y.data<T>());
+    });
+    return y;
+}
+
+Tensor batchnorm2d_invstd(const Tensor& running_var, double eps) {
+    check_defined("batchnorm2d_invstd", "running_var", running_var);
+    if (running_var.device() == Device::CUDA) no_cuda_kernel("batchnorm2d_invstd", running_var);
+    Tensor out = Tensor::empty(running_var.shape(), running_var.dtype(), running_var.device());
+    on_cpu_float_type("batchnorm2d_invstd", running_var, [&](auto t) {
+        using T = decltype(t);
+        for (int64_t i = 0; i < out.numel(); ++i)
+            out.data<T>()[i] = static_cast<T>(1.0 / std::sqrt(static_cast<double>(running_var.data<T>()[i]) + eps));
+    });
+    return out;
+}
+
+BatchNormGrads batchnorm2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                    const Tensor& invstd, bool training, bool want_dx, bool want_dweight,
+                                    bool want_dbias) {
+    const char* op = "batchnorm2d_backward";
+    check_defined(op, "grad_output", dy);
+    check_same_shape(op, "grad_output", dy, "input", x);
+    check_compatible(op, {{"grad_output", &dy}, {"input", &x}});
+    GANOPS_CHECK(mean.defined() && invstd.defined(), op, ": mean and invstd are required");
+    const Dims d = check_input(op, x, weight, Tensor(), mean, invstd, /*eps, unused here*/ 1.0);
+    BatchNormGrads g;
+    if (want_dx) g.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+    if (want_dweight) g.dweight = Tensor::empty({d.c}, x.dtype(), x.device());
+    if (want_dbias) g.dbias = Tensor::empty({d.c}, x.dtype(), x.device());
+    if (x.device() == Device::CUDA) no_cuda_kernel(op, x);
+    on_cpu_float_type(op, x, [&](auto t) {
+        using T = decltype(t);
+        cpu::batchnorm2d_backward<T>(dy.data<T>(), x.data<T>(), weight.defined() ? weight.data<T>() : nullptr,
+                                     mean.data<T>(), invstd.data<T>(), d.n, d.c, d.hw, training,
+                                     want_dx ? g.dx.data<T>() : nullptr, want_dweight ? g.dweight.data<T>() : nullptr,
+                                     want_dbias ? g.dbias.data<T>() : nullptr);
+    });
+    return g;
+}
+
+}  // namespace ganops::kernels

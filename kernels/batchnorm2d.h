@@ -1,0 +1,35 @@
+// batchnorm2d over x [N, C, H, W] (or [N, C]): per channel, normalise by the batch's mean and
+// biased variance in training, by the running statistics in evaluation; then scale by
+// weight and shift by bias (both [C], or both undefined when not affine).
+#pragma once
+#include "../core/tensor.h"
+
+namespace ganops::kernels {
+
+struct BatchNormStats {
+    Tensor y;
+    Tensor mean;    // [C], what the backward pass needs
+    Tensor invstd;  // [C], 1 / sqrt(var + eps)
+};
+
+// Training forward. When running_mean/running_var are defined they are updated in place:
+// running = (1 - momentum) * running + momentum * batch statistic, with the unbiased
+// variance, as PyTorch does.
+BatchNormStats batchnorm2d_forward_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                         const Tensor& running_mean, const Tensor& running_var,
+                                         double momentum, double eps);
+Tensor batchnorm2d_forward_eval(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                const Tensor& running_mean, const Tensor& running_var, double eps);
+// Evaluation-mode statistics in the form the backward pass takes.
+Tensor batchnorm2d_invstd(const Tensor& running_var, double eps);
+
+struct BatchNormGrads {
+    Tensor dx, dweight, dbias;
+};
+// `training` says whether mean/invstd were the batch's (and so depend on x). Gradients not
+// asked for are left undefined.
+BatchNormGrads batchnorm2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                    const Tensor& invstd, bool training, bool want_dx, bool want_dweight,
+                                    bool want_dbias);
+
+}  // namespace ganops::kernels

@@ -1,0 +1,66 @@
+// Input validation shared by every op's dispatch point. Messages name the op and describe
+// each tensor ("input [2, 3, 8, 8] float32 cpu"), so a user can see what was wrong.
+#pragma once
+#include <initializer_list>
+#include <utility>
+
+#include "../core/tensor.h"
+
+namespace ganops::kernels {
+
+using NamedTensor = std::pair<const char*, const Tensor*>;
+
+inline void check_defined(const char* op, const char* name, const Tensor& t) {
+    GANOPS_CHECK(t.defined(), op, ": ", name, " is an undefined tensor");
+}
+
+inline void check_ndim(const char* op, const char* name, const Tensor& t, int ndim) {
+    check_defined(op, name, t);
+    GANOPS_CHECK(t.ndim() == ndim, op, ": ", name, " must be ", ndim, "-d, got ", t.str());
+}
+
+// All defined tensors share the first one's device and dtype, and the dtype is one the
+// library computes in.
+inline void check_compatible(const char* op, std::initializer_list<NamedTensor> tensors) {
+    const NamedTensor* first = nullptr;
+    for (const NamedTensor& t : tensors) {
+        if (!t.second->defined()) continue;
+        if (!first) {
+            first = &t;
+            GANOPS_CHECK(t.second->dtype() != DType::BF16, op, ": ", t.first, " ", t.second->str(),
+                         ": bfloat16 is not supported by this op");
+            continue;
+        }
+        GANOPS_CHECK(t.second->device() == first->second->device(), op, ": ", first->first, " ",
+                     first->second->str(), " and ", t.first, " ", t.second->str(),
+                     " are on different devices");
+        GANOPS_CHECK(t.second->dtype() == first->second->dtype(), op, ": ", first->first, " ",
+                     first->second->str(), " and ", t.first, " ", t.second->str(),
+                     " have different dtypes");
+    }
+}
+
+inline void check_same_shape(const char* op, const char* a_name, const Tensor& a, const char* b_name,
+                             const Tensor& b) {
+    GANOPS_CHECK(a.shape() == b.shape(), op, ": ", a_name, " ", a.str(), " and ", b_name, " ",
+                 b.str(), " must have the same shape");
+}
+
+// Every op runs its Eigen reference for CPU tensors, with the element type as T.
+template <class F>
+void on_cpu_float_type(const char* op, const Tensor& t, F&& f) {
+    if (t.dtype() == DType::F32)
+        f(float{});
+    else if (t.dtype() == DType::F64)
+        f(double{});
+    else
+        fail(op, ": dtype ", dtype_name(t.dtype()), " is not supported on the cpu");
+}
+
+// CUDA tensors reach this until the op has its kernel in kernels/cuda.
+[[noreturn]] inline void no_cuda_kernel(const char* op, const Tensor& t) {
+    fail(op, ": ", t.str(), " is on cuda, and this build has no CUDA kernel for ", op,
+         "; move the tensors to the cpu");
+}
+
+}  // namespace ganops::kernels

@@ -1,0 +1,49 @@
+#include "conv_transpose2d.h"
+
+#include "checks.h"
+#include "conv2d.h"
+#include "reduce.h"
+
+namespace ganops::kernels {
+
+Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
+                                const ConvTranspose2dOptions& opt) {
+    check_defined("conv_transpose2d", "input", x);
+    check_defined("conv_transpose2d", "weight", w);
+    check_compatible("conv_transpose2d", {{"input", &x}, {"weight", &w}, {"bias", &bias}});
+    const ConvGeometry g = conv_transpose2d_geometry("conv_transpose2d", x.shape(), w.shape(), opt);
+    if (bias.defined())
+        GANOPS_CHECK(bias.ndim() == 1 && bias.size(0) == g.in_channels, "conv_transpose2d: bias ",
+                     bias.str(), " does not match weight ", w.str(), " (expected [", g.in_channels, "])");
+    Tensor y = Tensor::empty(g.x_shape(), x.dtype(), x.device());
+    conv2d_backward_input(g, x, w, y);
+    if (bias.defined()) add_channel_bias(y, bias);
+    return y;
+}
+
+Tensor conv_transpose2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& x_shape,
+                                       const ConvTranspose2dOptions& opt) {
+    check_defined("conv_transpose2d_backward_input", "grad_output", dy);
+    check_compatible("conv_transpose2d_backward_input", {{"grad_output", &dy}, {"weight", &w}});
+    const ConvGeometry g = conv_transpose2d_geometry("conv_transpose2d_backward_input", x_shape, w.shape(), opt);
+    GANOPS_CHECK(dy.shape() == g.x_shape(), "conv_transpose2d_backward_input: grad_output ", dy.str(),
+                 " does not match the output ", g.x_shape(), " of input ", x_shape, " and weight ", w.str());
+    Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+    conv2d_forward(g, dy, w, Tensor(), dx);
+    return dx;
+}
+
+Tensor conv_transpose2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape,
+                                        const ConvTranspose2dOptions& opt) {
+    check_defined("conv_transpose2d_backward_weight", "grad_output", dy);
+    check_compatible("conv_transpose2d_backward_weight", {{"grad_output", &dy}, {"input", &x}});
+    const ConvGeometry g = conv_transpose2d_geometry("conv_transpose2d_backward_weight", x.shape(), w_shape, opt);
+    GANOPS_CHECK(dy.shape() == g.x_shape(), "conv_transpose2d_backward_weight: grad_output ", dy.str(),
+                 " does not match the output ", g.x_shape(), " of input ", x.str(), " and weight ", w_shape);
+    Tensor dw = Tensor::empty(w_shape, dy.dtype(), dy.device());
+    // In conv2d's terms the transposed input x is the output gradient and dy the input.
+    conv2d_backward_weight(g, x, dy, dw);
+    return dw;
+}
+
+}  // namespace ganops::kernels

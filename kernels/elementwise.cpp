@@ -1,0 +1,40 @@
+#include "elementwise.h"
+
+#include "checks.h"
+#include "cpu/reference.h"
+
+namespace ganops::kernels {
+
+namespace {
+Tensor binary(const char* op, cpu::Binary kind, const Tensor& a, const Tensor& b) {
+    check_defined(op, "a", a);
+    check_defined(op, "b", b);
+    check_compatible(op, {{"a", &a}, {"b", &b}});
+    check_same_shape(op, "a", a, "b", b);
+    Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
+    if (a.device() == Device::CUDA) no_cuda_kernel(op, a);
+    on_cpu_float_type(op, a, [&](auto t) {
+        using T = decltype(t);
+        cpu::binary<T>(kind, a.data<T>(), b.data<T>(), out.data<T>(), a.numel());
+    });
+    return out;
+}
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) { return binary("add", cpu::Binary::Add, a, b); }
+Tensor sub(const Tensor& a, const Tensor& b) { return binary("sub", cpu::Binary::Sub, a, b); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary("mul", cpu::Binary::Mul, a, b); }
+
+Tensor scale(const Tensor& a, double s) {
+    check_defined("scale", "input", a);
+    check_compatible("scale", {{"input", &a}});
+    Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
+    if (a.device() == Device::CUDA) no_cuda_kernel("scale", a);
+    on_cpu_float_type("scale", a, [&](auto t) {
+        using T = decltype(t);
+        cpu::scale<T>(a.data<T>(), s, out.data<T>(), a.numel());
+    });
+    return out;
+}
+
+}  // namespace ganops::kernels

@@ -1,0 +1,20 @@
+// BatchNorm2d as torch.nn.BatchNorm2d: weight 1 and bias 0 (when affine), running_mean 0
+// and running_var 1 (when tracking), momentum 0.1, eps 1e-5. In training mode it
+// normalises with batch statistics and updates the running ones; in eval mode it uses them.
+#pragma once
+#include "module.h"
+
+namespace ganops::nn {
+
+class BatchNorm2d : public Module {
+public:
+    explicit BatchNorm2d(int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = true,
+                         bool track_running_stats = true);
+    Tensor forward(const Tensor& x) override;
+
+    Tensor weight, bias, running_mean, running_var;
+    int64_t num_batches_tracked = 0;  // PyTorch keeps this as an int64 buffer
+    double eps, momentum;
+};
+
+}  // namespace ganops::nn

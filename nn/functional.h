@@ -1,0 +1,43 @@
+// Differentiable ops: each computes its result with the kernels (kernels/) and records how
+// to differentiate it (core/autograd.h). This is the layer models are written in.
+#pragma once
+#include "../core/autograd.h"
+#include "../core/tensor.h"
+#include "../kernels/conv_geometry.h"
+
+namespace ganops {
+
+struct Generator;
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+              const Conv2dOptions& opt = Conv2dOptions());
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+                        const ConvTranspose2dOptions& opt = ConvTranspose2dOptions());
+
+// Training: normalise with batch statistics and update running_mean/var (when defined) in
+// place. Evaluation: normalise with the running statistics.
+Tensor batchnorm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                   const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+
+Tensor relu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+// Inverted dropout in training (zero with probability p, scale the rest by 1 / (1 - p));
+// the identity in evaluation.
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen);
+
+// Mean losses, 0-d results.
+Tensor binary_cross_entropy(const Tensor& p, const Tensor& target);
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target);
+
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, double s);
+Tensor sum(const Tensor& x);   // over all elements, 0-d
+Tensor mean(const Tensor& x);  // over all elements, 0-d
+
+}  // namespace ganops

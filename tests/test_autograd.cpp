@@ -1,0 +1,102 @@
+#include "test_util.h"
+
+using namespace ganops;
+
+namespace {
+Tensor scalar(double v) { return Tensor::from_vector({1}, std::vector<double>{v}); }
+double grad_of(const Tensor& t) { return t.grad().item(); }
+}  // namespace
+
+TEST_CASE("gradients of a chain by hand") {
+    const Tensor a = scalar(3.0).set_requires_grad(true);
+    const Tensor b = scalar(-2.0).set_requires_grad(true);
+    const Tensor y = mul(add(mul(a, b), a), 2.0);  // y = 2 (ab + a)
+    y.backward();
+    CHECK(grad_of(a) == 2.0 * (-2.0 + 1.0));
+    CHECK(grad_of(b) == 2.0 * 3.0);
+}
+
+TEST_CASE("a tensor used twice receives the sum of its gradients") {
+    const Tensor x = scalar(1.5).set_requires_grad(true);
+    const Tensor y = mul(x, x);  // both inputs are x
+    y.backward();
+    CHECK(grad_of(x) == 3.0);
+}
+
+TEST_CASE("gradients accumulate across backward calls until cleared") {
+    const Tensor x = scalar(2.0).set_requires_grad(true);
+    const Tensor y = mul(x, 3.0);
+    y.backward();
+    y.backward();  // the graph is kept: a second pass through it accumulates
+    CHECK(grad_of(x) == 6.0);
+    x.set_grad(Tensor());
+    mul(x, 4.0).backward();
+    CHECK(grad_of(x) == 4.0);
+}
+
+TEST_CASE("the GAN pattern: one fake batch feeds a detached D step and a G step") {
+    // g -> fake; D step sees fake.detach() (no gradient to g); G step sees fake.
+    const Tensor g = test::randn({4}).set_requires_grad(true);
+    const Tensor d = test::randn({4}).set_requires_grad(true);
+    const Tensor fake = tanh(g);
+    const Tensor d_loss = sum(mul(fake.detach(), d));
+    d_loss.backward();
+    CHECK_FALSE(g.grad().defined());
+    const auto d_grad_after_d_step = d.grad().to_double_vector();
+    CHECK(d_grad_after_d_step == fake.to_double_vector());
+
+    const Tensor g_loss = sum(mul(fake, d));
+    g_loss.backward();
+    const auto gv = g.to_double_vector(), dv = d.to_double_vector(), gg = g.grad().to_double_vector();
+    for (size_t i = 0; i < gv.size(); ++i) {
+        const double t = std::tanh(gv[i]);
+        CHECK(std::abs(gg[i] - dv[i] * (1 - t * t)) < 1e-14);
+    }
+    // D's gradient accumulated once more through the G step, as in PyTorch.
+    const auto dg = d.grad().to_double_vector();
+    for (size_t i = 0; i < dg.size(); ++i) CHECK(std::abs(dg[i] - 2 * d_grad_after_d_step[i]) < 1e-14);
+}
+
+TEST_CASE("no-grad scopes record nothing; detach cuts the graph") {
+    const Tensor x = test::randn({3}).set_requires_grad(true);
+    {
+        NoGradGuard no_grad;
+        const Tensor y = mul(x, 2.0);
+        CHECK_FALSE(y.requires_grad());
+        CHECK(y.grad_fn() == nullptr);
+    }
+    CHECK(grad_mode_enabled());
+    const Tensor y = mul(x, 2.0);
+    CHECK(y.requires_grad());
+    CHECK(y.grad_fn()->name == "mul_scalar");
+    const Tensor z = y.detach();
+    CHECK_FALSE(z.requires_grad());
+    CHECK(z.shares_storage_with(y));
+}
+
+TEST_CASE("a leaf's gradient never aliases the caller's grad_output") {
+    const Tensor x = test::randn({3}).set_requires_grad(true);
+    const Tensor y = add(x, Tensor::zeros({3}, DType::F64));
+    const Tensor upstream = test::randn({3});
+    y.backward(upstream);
+    CHECK_FALSE(x.grad().shares_storage_with(upstream));
+    CHECK(x.grad().to_double_vector() == upstream.to_double_vector());
+}
+
+TEST_CASE("gradients flow through reshape views") {
+    const Tensor x = test::randn({2, 3}).set_requires_grad(true);
+    const Tensor w = test::randn({6});
+    sum(mul(x.reshape({6}), w)).backward();
+    CHECK(x.grad().shape() == Shape{2, 3});
+    CHECK(x.grad().to_double_vector() == w.to_double_vector());
+}
+
+TEST_CASE("backward refuses what it cannot do, naming the tensor") {
+    const Tensor x = test::randn({3});
+    CHECK_THROWS_CONTAINING(x.backward(), "does not require grad");
+    const Tensor w = test::randn({3}).set_requires_grad(true);
+    const Tensor y = mul(w, 2.0);
+    CHECK_THROWS_CONTAINING(y.backward(), "has more than one element");
+    CHECK_THROWS_CONTAINING(y.backward(test::randn({4})), "does not match tensor [3] float64 cpu");
+    CHECK_THROWS_CONTAINING(y.set_requires_grad(true), "only leaves can be marked");
+}

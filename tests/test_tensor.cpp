@@ -1,0 +1,87 @@
+#include "test_util.h"
+
+using namespace ganops;
+
+TEST_CASE("shapes report their extents and refuse what they cannot hold") {
+    const Shape s{2, 3, 5, 7};
+    CHECK(s.ndim() == 4);
+    CHECK(s.numel() == 210);
+    CHECK(s.str() == "[2, 3, 5, 7]");
+    CHECK(Shape{}.numel() == 1);
+    CHECK(Shape{}.str() == "[]");
+    CHECK(s.with(1, 9) == Shape{2, 9, 5, 7});
+    CHECK_FALSE(s == Shape{2, 3, 5});
+    CHECK_THROWS_CONTAINING((Shape{1, 2, 3, 4, 5}), "at most 4");
+    CHECK_THROWS_CONTAINING((Shape{2, -1}), "negative extent -1");
+}
+
+TEST_CASE("factories fill what they promise") {
+    const Tensor z = Tensor::zeros({2, 3});
+    for (float v : z.to_vector()) CHECK(v == 0.0f);
+    const Tensor f = Tensor::full({4}, 2.5, DType::F64);
+    CHECK(f.dtype() == DType::F64);
+    for (double v : f.to_double_vector()) CHECK(v == 2.5);
+    const Tensor v = Tensor::from_vector({2, 2}, std::vector<float>{1, 2, 3, 4});
+    CHECK(v.to_vector() == std::vector<float>{1, 2, 3, 4});
+    CHECK(v.str() == "[2, 2] float32 cpu");
+    CHECK_THROWS_CONTAINING(Tensor::from_vector({2, 2}, std::vector<float>{1, 2, 3}), "3 values for shape [2, 2]");
+}
+
+TEST_CASE("random tensors follow the generator, identically in float and double") {
+    Generator a{42, 0}, b{42, 0};
+    const Tensor x = Tensor::normal({1000}, 0.0, 1.0, a);
+    const Tensor y = Tensor::normal({1000}, 0.0, 1.0, b, DType::F64);
+    CHECK(a.offset == b.offset);
+    const auto xf = x.to_vector();
+    const auto yd = y.to_double_vector();
+    for (size_t i = 0; i < xf.size(); ++i) REQUIRE(static_cast<double>(xf[i]) == yd[i]);
+    // The generator advanced: the next draw differs.
+    const Tensor x2 = Tensor::normal({1000}, 0.0, 1.0, a);
+    CHECK(x2.to_vector() != xf);
+    double mean = 0;
+    for (float v : xf) mean += v;
+    CHECK(std::abs(mean / 1000) < 0.15);
+    const Tensor u = Tensor::uniform({1000}, -3, -2, a);
+    for (float v : u.to_vector()) REQUIRE((v >= -3.0f && v <= -2.0f));
+}
+
+TEST_CASE("reshape and slice_rows are views; clone and to() copy") {
+    const Tensor x = test::randn({4, 3, 2, 2}, DType::F32);
+    const Tensor r = x.reshape({12, 4});
+    CHECK(r.shares_storage_with(x));
+    CHECK(r.to_vector() == x.to_vector());
+    const Tensor rows = x.slice_rows(1, 3);
+    CHECK(rows.shape() == Shape{2, 3, 2, 2});
+    const auto all = x.to_vector();
+    const auto part = rows.to_vector();
+    CHECK(std::equal(part.begin(), part.end(), all.begin() + 12));
+    rows.fill(7.0);  // writes through the view
+    CHECK(x.to_vector()[12] == 7.0f);
+    CHECK(x.to_vector()[11] == all[11]);
+
+    const Tensor c = x.clone();
+    CHECK_FALSE(c.shares_storage_with(x));
+    c.fill(1.0);
+    CHECK(x.to_vector()[0] == all[0]);
+
+    const Tensor d = x.to(DType::F64);
+    CHECK(d.dtype() == DType::F64);
+    CHECK(d.to(DType::F32).to_vector() == x.to_vector());
+    CHECK(x.to(Device::CPU).is_same(x));
+    CHECK_THROWS_CONTAINING(x.reshape({5, 5}), "cannot view tensor [4, 3, 2, 2] float32 cpu as [5, 5]");
+    CHECK_THROWS_CONTAINING(x.slice_rows(3, 5), "rows [3, 5) of tensor [4, 3, 2, 2]");
+    CHECK_THROWS_CONTAINING(x.item(), "has 48 elements, not 1");
+    CHECK_THROWS_CONTAINING(x.data<double>(), "read as float64");
+}
+
+TEST_CASE("an undefined tensor says so instead of crashing") {
+    const Tensor t;
+    CHECK_FALSE(t.defined());
+    CHECK_THROWS_CONTAINING(t.shape(), "undefined tensor");
+}
+
+TEST_CASE("asking for the GPU without one is an error, not a crash") {
+    if (cuda::available()) return;  // the GPU suite covers the other case
+    CHECK_THROWS_CONTAINING(Tensor::zeros({2, 2}, DType::F32, Device::CUDA), "no CUDA device is available");
+    CHECK_THROWS_CONTAINING(Tensor::zeros({2}).to(Device::CUDA), "no CUDA device is available");
+}
