@@ -50,9 +50,5 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
         GANOPS_CUDA_CHECK(cudaStreamSynchronize(current_stream()));
 }
 
-void zero_bytes(void* dst, size_t bytes) {
-    if (bytes == 0) return;
-    GANOPS_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, current_stream()));
-}
 
 }  // namespace ganops::cuda

@@ -40,7 +40,5 @@ void synchronize_stream(Stream stream);
 // destination can be read from the host when the destination is host memory.
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 
-// Sets `bytes` of device memory to zero on the current stream.
-void zero_bytes(void* dst, size_t bytes);
 
 }  // namespace ganops::cuda

@@ -3,6 +3,7 @@
 #include "cuda_allocator.h"
 #include "cuda_device.h"
 #include "error.h"
+#include "../kernels/cuda/kernels.h"
 
 namespace ganops::cuda {
 
@@ -19,11 +20,16 @@ Stream create_stream() { no_cuda("cuda::create_stream"); }
 void destroy_stream(Stream) {}
 void synchronize_stream(Stream) {}
 void copy_bytes(void*, Device, const void*, Device, size_t) { no_cuda("cuda::copy_bytes"); }
-void zero_bytes(void*, size_t) { no_cuda("cuda::zero_bytes"); }
 void* allocate(size_t) { no_cuda("cuda::allocate"); }
 void release(void*) noexcept {}
 AllocatorStats allocator_stats() { return {}; }
 void reset_peak_stats() {}
 void empty_cache() {}
+void fill(float*, int64_t, float) { no_cuda("cuda::fill"); }
+void fill(double*, int64_t, double) { no_cuda("cuda::fill"); }
+void uniform_fill(float*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("cuda::uniform_fill"); }
+void uniform_fill(double*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("cuda::uniform_fill"); }
+void normal_fill(float*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("cuda::normal_fill"); }
+void normal_fill(double*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("cuda::normal_fill"); }
 
 }  // namespace ganops::cuda

@@ -6,6 +6,7 @@
 #include "autograd.h"
 #include "cuda_device.h"
 #include "philox.h"
+#include "../kernels/cuda/kernels.h"
 
 namespace ganops {
 
@@ -67,35 +68,41 @@ Tensor Tensor::from_vector(const Shape& shape, const std::vector<double>& values
     return from_host(shape, values.data(), DType::F64, device);
 }
 
-// Drawn on the host and copied: the numbers are the Philox stream's, whatever the device.
+// The numbers are the Philox stream's, whatever the device (core/philox.h).
 Tensor Tensor::uniform(const Shape& shape, double low, double high, Generator& gen, DType dtype,
                        Device device) {
     GANOPS_CHECK(low <= high, "Tensor::uniform: low ", low, " > high ", high, " for shape ", shape);
-    Tensor host = make(shape, dtype, Device::CPU);
+    Tensor out = make(shape, dtype, device);
     const int64_t n = shape.numel();
     const uint64_t offset = gen.take(n);
-    if (dtype == DType::F32)
-        philox::uniform_fill(host.data<float>(), n, gen.seed, offset, static_cast<float>(low),
-                             static_cast<float>(high));
+    const float lo = static_cast<float>(low), hi = static_cast<float>(high);
+    if (device == Device::CUDA && dtype == DType::F32)
+        cuda::uniform_fill(out.data<float>(), n, gen.seed, offset, lo, hi);
+    else if (device == Device::CUDA)
+        cuda::uniform_fill(out.data<double>(), n, gen.seed, offset, lo, hi);
+    else if (dtype == DType::F32)
+        philox::uniform_fill(out.data<float>(), n, gen.seed, offset, lo, hi);
     else
-        philox::uniform_fill(host.data<double>(), n, gen.seed, offset, static_cast<float>(low),
-                             static_cast<float>(high));
-    return host.to(device);
+        philox::uniform_fill(out.data<double>(), n, gen.seed, offset, lo, hi);
+    return out;
 }
 
 Tensor Tensor::normal(const Shape& shape, double mean, double stddev, Generator& gen, DType dtype,
                       Device device) {
     GANOPS_CHECK(stddev >= 0, "Tensor::normal: negative stddev ", stddev, " for shape ", shape);
-    Tensor host = make(shape, dtype, Device::CPU);
+    Tensor out = make(shape, dtype, device);
     const int64_t n = shape.numel();
     const uint64_t offset = gen.take(n);
-    if (dtype == DType::F32)
-        philox::normal_fill(host.data<float>(), n, gen.seed, offset, static_cast<float>(mean),
-                            static_cast<float>(stddev));
+    const float m = static_cast<float>(mean), sd = static_cast<float>(stddev);
+    if (device == Device::CUDA && dtype == DType::F32)
+        cuda::normal_fill(out.data<float>(), n, gen.seed, offset, m, sd);
+    else if (device == Device::CUDA)
+        cuda::normal_fill(out.data<double>(), n, gen.seed, offset, m, sd);
+    else if (dtype == DType::F32)
+        philox::normal_fill(out.data<float>(), n, gen.seed, offset, m, sd);
     else
-        philox::normal_fill(host.data<double>(), n, gen.seed, offset, static_cast<float>(mean),
-                            static_cast<float>(stddev));
-    return host.to(device);
+        philox::normal_fill(out.data<double>(), n, gen.seed, offset, m, sd);
+    return out;
 }
 
 int64_t Tensor::size(int dim) const {
@@ -191,11 +198,10 @@ void Tensor::copy_from(const Tensor& src) const {
 void Tensor::fill(double value) const {
     const int64_t n = numel();
     if (device() == Device::CUDA) {
-        if (value == 0.0) {
-            cuda::zero_bytes(data_ptr(), static_cast<size_t>(n) * dtype_size(dtype()));
-            return;
-        }
-        copy_from(full(shape(), value, dtype(), Device::CPU));
+        if (dtype() == DType::F32)
+            cuda::fill(data<float>(), n, static_cast<float>(value));
+        else
+            cuda::fill(data<double>(), n, value);
         return;
     }
     if (dtype() == DType::F32) {

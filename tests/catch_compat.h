@@ -1,14 +1,16 @@
 // Tests build against Catch2 v2 (Debian's single header, our build and CI machines)
 // and Catch2 v3 (the GPU machine). Include this instead of either header.
 #pragma once
-#if __has_include(<catch2/catch_all.hpp>)
+// GANOPS_CATCH2_V2 forces the single header where both are installed (tests/CMakeLists.txt).
+#if __has_include(<catch2/catch_all.hpp>) && !defined(GANOPS_CATCH2_V2)
+#define GANOPS_CATCH2_V3 1
 #include <catch2/catch_all.hpp>
 #else
 #include <catch2/catch.hpp>
 #endif
 
 // The substring matcher changed its name between v2 and v3.
-#if __has_include(<catch2/catch_all.hpp>)
+#ifdef GANOPS_CATCH2_V3
 #define GANOPS_CONTAINS(s) Catch::Matchers::ContainsSubstring(s)
 #else
 #define GANOPS_CONTAINS(s) Catch::Contains(s)

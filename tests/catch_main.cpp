@@ -1,5 +1,5 @@
-// One main for every test executable, whichever Catch2 major version is installed.
-#if __has_include(<catch2/catch_all.hpp>)
+// One main for every test executable, whichever Catch2 major version is in use.
+#if __has_include(<catch2/catch_all.hpp>) && !defined(GANOPS_CATCH2_V2)
 #include <catch2/catch_session.hpp>
 int main(int argc, char* argv[]) { return Catch::Session().run(argc, argv); }
 #else
