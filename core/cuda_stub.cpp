@@ -1,5 +1,7 @@
 // Compiled instead of cuda_device.cpp and cuda_allocator.cpp when CMake finds no CUDA
 // toolkit: the library then runs on the CPU alone and says so when asked for the GPU.
+#include <cstring>
+
 #include "cuda_allocator.h"
 #include "cuda_device.h"
 #include "error.h"
@@ -19,7 +21,10 @@ void set_current_stream(Stream) {}
 Stream create_stream() { no_cuda("cuda::create_stream"); }
 void destroy_stream(Stream) {}
 void synchronize_stream(Stream) {}
-void copy_bytes(void*, Device, const void*, Device, size_t) { no_cuda("cuda::copy_bytes"); }
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+    if (dst_device != Device::CPU || src_device != Device::CPU) no_cuda("cuda::copy_bytes");
+    if (bytes) std::memcpy(dst, src, bytes);
+}
 void* allocate(size_t) { no_cuda("cuda::allocate"); }
 void release(void*) noexcept {}
 AllocatorStats allocator_stats() { return {}; }
