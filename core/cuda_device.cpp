@@ -51,4 +51,8 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
 }
 
 
+void poison_bytes(void* dst, size_t bytes) {
+    if (bytes) GANOPS_CUDA_CHECK(cudaMemsetAsync(dst, 0xFF, bytes, current_stream()));
+}
+
 }  // namespace ganops::cuda

@@ -41,4 +41,7 @@ void synchronize_stream(Stream stream);
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 
 
+// Fills `bytes` of device memory with 0xFF (NaN as floats) on the current stream.
+void poison_bytes(void* dst, size_t bytes);
+
 }  // namespace ganops::cuda

@@ -26,6 +26,7 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
     if (bytes) std::memcpy(dst, src, bytes);
 }
 void* allocate(size_t) { no_cuda("cuda::allocate"); }
+void poison_bytes(void*, size_t) { no_cuda("cuda::poison_bytes"); }
 void release(void*) noexcept {}
 AllocatorStats allocator_stats() { return {}; }
 void reset_peak_stats() {}

@@ -1,22 +1,35 @@
 #include "storage.h"
 
 #include <cstdlib>
+#include <cstring>
+#include <string>
 #include <new>
 
 #include "cuda_allocator.h"
+#include "cuda_device.h"
 #include "error.h"
 
 namespace ganops {
 
+bool poison_allocations() {
+    static const bool on = [] {
+        const char* v = std::getenv("GANOPS_POISON_ALLOCATIONS");
+        return v && *v && std::string(v) != "0";
+    }();
+    return on;
+}
+
 Storage::Storage(size_t bytes_, Device device_) : bytes(bytes_), device(device_) {
     if (device == Device::CUDA) {
         data = cuda::allocate(bytes);
+        if (poison_allocations()) cuda::poison_bytes(data, bytes);
         return;
     }
     // aligned_alloc wants a multiple of the alignment; 64 keeps Eigen's vector loads aligned.
     const size_t padded = (bytes + 63) / 64 * 64;
     data = std::aligned_alloc(64, padded == 0 ? 64 : padded);
     if (!data) fail("Storage: cannot allocate ", bytes, " bytes of host memory");
+    if (poison_allocations()) std::memset(data, 0xFF, bytes);
 }
 
 Storage::~Storage() {

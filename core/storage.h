@@ -7,6 +7,11 @@
 
 namespace ganops {
 
+// With GANOPS_POISON_ALLOCATIONS=1 in the environment, every new allocation is filled with
+// 0xFF bytes (NaN in float and double), so an op that leaves an output element unwritten
+// fails its test instead of passing on leftover values. The tests run with it set.
+bool poison_allocations();
+
 struct Storage {
     Storage(size_t bytes, Device device);  // CPU: 64-byte aligned; CUDA: the caching allocator
     ~Storage();

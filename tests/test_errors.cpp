@@ -72,3 +72,40 @@ TEST_CASE("module constructors refuse nonsense") {
     nn::DcganDiscriminator d(nn::DcganConfig{.ndf = 4, .nc = 1, .image_size = 16});
     CHECK_THROWS_CONTAINING(d(randn({2, 3, 16, 16}, DType::F32)), "DcganDiscriminator: images must be [N, 1, 16, 16], got [2, 3, 16, 16]");
 }
+
+namespace {
+// A tensor whose storage claims to be on the GPU (its bytes are host memory), so that the
+// device checks can be exercised on machines without one. The claim is withdrawn before
+// the storage is freed.
+struct PretendCudaTensor {
+    explicit PretendCudaTensor(const Shape& shape) {
+        auto impl = std::make_shared<TensorImpl>();
+        impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()) * 4, Device::CPU);
+        impl->shape = shape;
+        storage = impl->storage;
+        storage->device = Device::CUDA;
+        tensor = Tensor(impl);
+    }
+    ~PretendCudaTensor() { storage->device = Device::CPU; }
+    std::shared_ptr<Storage> storage;
+    Tensor tensor;
+};
+}  // namespace
+
+TEST_CASE("device mixes are refused before any work, naming both tensors") {
+    const PretendCudaTensor w({4, 3, 3, 3});
+    const Tensor x = randn({2, 3, 8, 8}, DType::F32);
+    CHECK(w.tensor.str() == "[4, 3, 3, 3] float32 cuda");
+    CHECK_THROWS_CONTAINING(conv2d(x, w.tensor),
+                            "conv2d: input [2, 3, 8, 8] float32 cpu and weight [4, 3, 3, 3] float32 cuda are on different devices");
+    CHECK_THROWS_CONTAINING(conv_transpose2d(randn({2, 4, 3, 3}, DType::F32), PretendCudaTensor({4, 3, 4, 4}).tensor),
+                            "conv_transpose2d: input [2, 4, 3, 3] float32 cpu and weight [4, 3, 4, 4] float32 cuda are on different devices");
+    const PretendCudaTensor gamma({3});
+    CHECK_THROWS_CONTAINING(batchnorm2d(randn({2, 3, 4, 4}, DType::F32), gamma.tensor, randn({3}, DType::F32), Tensor(), Tensor(), true),
+                            "batchnorm2d: input [2, 3, 4, 4] float32 cpu and weight [3] float32 cuda are on different devices");
+    const PretendCudaTensor target({5});
+    CHECK_THROWS_CONTAINING(binary_cross_entropy(test::rand({5}, 0.1, 0.9, DType::F32), target.tensor),
+                            "binary_cross_entropy: input [5] float32 cpu and target [5] float32 cuda are on different devices");
+    CHECK_THROWS_CONTAINING(linear(randn({2, 5}, DType::F32), PretendCudaTensor({3, 5}).tensor),
+                            "linear: input [2, 5] float32 cpu and weight [3, 5] float32 cuda are on different devices");
+}

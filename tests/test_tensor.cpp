@@ -85,3 +85,10 @@ TEST_CASE("asking for the GPU without one is an error, not a crash") {
     CHECK_THROWS_CONTAINING(Tensor::zeros({2, 2}, DType::F32, Device::CUDA), "no CUDA device is available");
     CHECK_THROWS_CONTAINING(Tensor::zeros({2}).to(Device::CUDA), "no CUDA device is available");
 }
+
+TEST_CASE("under the test environment new tensors start as NaN") {
+    REQUIRE(poison_allocations());  // ctest sets GANOPS_POISON_ALLOCATIONS=1
+    for (float v : Tensor::empty({7}).to_vector()) CHECK(std::isnan(v));
+    for (double v : Tensor::empty({7}, DType::F64).to_double_vector()) CHECK(std::isnan(v));
+    for (float v : Tensor::zeros({7}).to_vector()) CHECK(v == 0.0f);
+}
