@@ -13,6 +13,18 @@ int64_t count(const nn::Module& m) {
     for (const Tensor& p : m.parameters()) n += p.numel();
     return n;
 }
+void check_gradients_finite_and_nonzero(const nn::Module& m, const char* which) {
+    for (const auto& [name, p] : m.named_parameters()) {
+        INFO(which << " " << name);
+        REQUIRE(p.grad().defined());
+        double norm = 0;
+        for (float v : p.grad().to_vector()) {
+            REQUIRE(std::isfinite(v));
+            norm += double(v) * v;
+        }
+        CHECK(norm > 0);
+    }
+}
 }  // namespace
 
 TEST_CASE("DCGAN 64x64 has pytorch/examples' parameter names, shapes and counts") {
@@ -138,32 +150,14 @@ TEST_CASE("a tiny DCGAN does one full training iteration on the CPU") {
         INFO(name);
         CHECK_FALSE(p.grad().defined());  // the D step never reaches G
     }
-    for (const auto& [name, p] : d.named_parameters()) {
-        INFO("D " << name);
-        REQUIRE(p.grad().defined());
-        double norm = 0;
-        for (float v : p.grad().to_vector()) {
-            REQUIRE(std::isfinite(v));
-            norm += double(v) * v;
-        }
-        CHECK(norm > 0);
-    }
+    check_gradients_finite_and_nonzero(d, "D");
     opt_d.step();
 
     // G step: the same fake batch, labelled real.
     opt_g.zero_grad();
     const Tensor err_g = binary_cross_entropy(d(fake), ones);
     err_g.backward();
-    for (const auto& [name, p] : g.named_parameters()) {
-        INFO("G " << name);
-        REQUIRE(p.grad().defined());
-        double norm = 0;
-        for (float v : p.grad().to_vector()) {
-            REQUIRE(std::isfinite(v));
-            norm += double(v) * v;
-        }
-        CHECK(norm > 0);
-    }
+    check_gradients_finite_and_nonzero(g, "G");
     opt_g.step();
     for (double l : {err_real.item(), err_fake.item(), err_g.item()}) CHECK(std::isfinite(l));
     CHECK(d.parameters()[0].to_vector() != d_before);

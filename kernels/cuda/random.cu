@@ -38,27 +38,33 @@ int grid_for(int64_t n) {
     const int64_t blocks = (int64_t(philox::blocks_for(n)) + 255) / 256;
     return static_cast<int>(blocks < 4096 ? (blocks > 0 ? blocks : 1) : 4096);
 }
+
+template <class T>
+void launch_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, float low, float high) {
+    if (n == 0) return;
+    uniform_kernel<<<grid_for(n), 256, 0, current_stream()>>>(out, n, seed, offset, low, high);
+    GANOPS_CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T>
+void launch_normal(T* out, int64_t n, uint64_t seed, uint64_t offset, float mean, float stddev) {
+    if (n == 0) return;
+    normal_kernel<<<grid_for(n), 256, 0, current_stream()>>>(out, n, seed, offset, mean, stddev);
+    GANOPS_CUDA_CHECK(cudaGetLastError());
+}
 }  // namespace
 
 void uniform_fill(float* out, int64_t n, uint64_t seed, uint64_t offset, float low, float high) {
-    if (n == 0) return;
-    uniform_kernel<<<grid_for(n), 256, 0, current_stream()>>>(out, n, seed, offset, low, high);
-    GANOPS_CUDA_CHECK(cudaGetLastError());
+    launch_uniform(out, n, seed, offset, low, high);
 }
 void uniform_fill(double* out, int64_t n, uint64_t seed, uint64_t offset, float low, float high) {
-    if (n == 0) return;
-    uniform_kernel<<<grid_for(n), 256, 0, current_stream()>>>(out, n, seed, offset, low, high);
-    GANOPS_CUDA_CHECK(cudaGetLastError());
+    launch_uniform(out, n, seed, offset, low, high);
 }
 void normal_fill(float* out, int64_t n, uint64_t seed, uint64_t offset, float mean, float stddev) {
-    if (n == 0) return;
-    normal_kernel<<<grid_for(n), 256, 0, current_stream()>>>(out, n, seed, offset, mean, stddev);
-    GANOPS_CUDA_CHECK(cudaGetLastError());
+    launch_normal(out, n, seed, offset, mean, stddev);
 }
 void normal_fill(double* out, int64_t n, uint64_t seed, uint64_t offset, float mean, float stddev) {
-    if (n == 0) return;
-    normal_kernel<<<grid_for(n), 256, 0, current_stream()>>>(out, n, seed, offset, mean, stddev);
-    GANOPS_CUDA_CHECK(cudaGetLastError());
+    launch_normal(out, n, seed, offset, mean, stddev);
 }
 
 }  // namespace ganops::cuda
