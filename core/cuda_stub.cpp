@@ -5,7 +5,6 @@
 #include "cuda_allocator.h"
 #include "cuda_device.h"
 #include "error.h"
-#include "../kernels/cuda/kernels.h"
 
 namespace ganops::cuda {
 
@@ -31,11 +30,4 @@ void release(void*) noexcept {}
 AllocatorStats allocator_stats() { return {}; }
 void reset_peak_stats() {}
 void empty_cache() {}
-void fill(float*, int64_t, float) { no_cuda("cuda::fill"); }
-void fill(double*, int64_t, double) { no_cuda("cuda::fill"); }
-void uniform_fill(float*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("cuda::uniform_fill"); }
-void uniform_fill(double*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("cuda::uniform_fill"); }
-void normal_fill(float*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("cuda::normal_fill"); }
-void normal_fill(double*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("cuda::normal_fill"); }
-
 }  // namespace ganops::cuda

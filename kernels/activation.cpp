@@ -2,6 +2,7 @@
 
 #include "checks.h"
 #include "cpu/reference.h"
+#include "cuda/kernels.h"
 
 namespace ganops::kernels {
 
@@ -12,7 +13,11 @@ Tensor forward(const char* op, Activation a, double slope, const Tensor& x) {
     check_defined(op, "input", x);
     check_compatible(op, {{"input", &x}});
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-    if (x.device() == Device::CUDA) no_cuda_kernel(op, x);
+    if (on_cuda(op, x)) {
+        cuda::activation_forward(static_cast<cuda::Activation>(a), static_cast<float>(slope), x.data<float>(),
+                                 y.data<float>(), x.numel());
+        return y;
+    }
     on_cpu_float_type(op, x, [&](auto t) {
         using T = decltype(t);
         cpu::activation_forward<T>(a, slope, x.data<T>(), y.data<T>(), x.numel());
@@ -26,7 +31,11 @@ Tensor backward(const char* op, Activation a, double slope, const Tensor& dy, co
     check_compatible(op, {{"grad_output", &dy}, {"saved tensor", &saved}});
     check_same_shape(op, "grad_output", dy, "saved tensor", saved);
     Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
-    if (dy.device() == Device::CUDA) no_cuda_kernel(op, dy);
+    if (on_cuda(op, dy)) {
+        cuda::activation_backward(static_cast<cuda::Activation>(a), static_cast<float>(slope), dy.data<float>(),
+                                  saved.data<float>(), dx.data<float>(), dy.numel());
+        return dx;
+    }
     on_cpu_float_type(op, dy, [&](auto t) {
         using T = decltype(t);
         cpu::activation_backward<T>(a, slope, dy.data<T>(), saved.data<T>(), dx.data<T>(), dy.numel());

@@ -4,6 +4,7 @@
 
 #include "checks.h"
 #include "cpu/reference.h"
+#include "cuda/kernels.h"
 
 namespace ganops::kernels {
 
@@ -42,7 +43,12 @@ BatchNormStats batchnorm2d_forward_train(const Tensor& x, const Tensor& weight, 
     GANOPS_CHECK(d.n * d.hw > 1, op, ": training needs more than one value per channel, input ", x.str());
     BatchNormStats s{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty({d.c}, x.dtype(), x.device()),
                      Tensor::empty({d.c}, x.dtype(), x.device())};
-    if (x.device() == Device::CUDA) no_cuda_kernel("batchnorm2d_forward_train", x);
+    if (on_cuda(op, x)) {
+        cuda::batchnorm2d_forward_train(x.data<float>(), f32_or_null(weight), f32_or_null(bias), d.n, d.c, d.hw, eps,
+                                        momentum, s.y.data<float>(), s.mean.data<float>(), s.invstd.data<float>(),
+                                        f32_or_null(running_mean), f32_or_null(running_var));
+        return s;
+    }
     on_cpu_float_type(op, x, [&](auto t) {
         using T = decltype(t);
         Tensor batch_var = Tensor::empty({d.c}, x.dtype(), x.device());
@@ -64,7 +70,11 @@ Tensor batchnorm2d_forward_eval(const Tensor& x, const Tensor& weight, const Ten
     GANOPS_CHECK(running_mean.defined() && running_var.defined(), op,
                  ": evaluation needs running_mean and running_var");
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-    if (x.device() == Device::CUDA) no_cuda_kernel("batchnorm2d_forward_eval", x);
+    if (on_cuda(op, x)) {
+        cuda::batchnorm2d_forward_eval(x.data<float>(), f32_or_null(weight), f32_or_null(bias), running_mean.data<float>(),
+                                       running_var.data<float>(), d.n, d.c, d.hw, eps, y.data<float>());
+        return y;
+    }
     on_cpu_float_type(op, x, [&](auto t) {
         using T = decltype(t);
         cpu::batchnorm2d_forward_eval<T>(x.data<T>(), weight.defined() ? weight.data<T>() : nullptr,
@@ -76,8 +86,11 @@ Tensor batchnorm2d_forward_eval(const Tensor& x, const Tensor& weight, const Ten
 
 Tensor batchnorm2d_invstd(const Tensor& running_var, double eps) {
     check_defined("batchnorm2d_invstd", "running_var", running_var);
-    if (running_var.device() == Device::CUDA) no_cuda_kernel("batchnorm2d_invstd", running_var);
     Tensor out = Tensor::empty(running_var.shape(), running_var.dtype(), running_var.device());
+    if (on_cuda("batchnorm2d_invstd", running_var)) {
+        cuda::batchnorm2d_invstd(running_var.data<float>(), running_var.numel(), eps, out.data<float>());
+        return out;
+    }
     on_cpu_float_type("batchnorm2d_invstd", running_var, [&](auto t) {
         using T = decltype(t);
         for (int64_t i = 0; i < out.numel(); ++i)
@@ -99,7 +112,12 @@ BatchNormGrads batchnorm2d_backward(const Tensor& dy, const Tensor& x, const Ten
     if (want_dx) g.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
     if (want_dweight) g.dweight = Tensor::empty({d.c}, x.dtype(), x.device());
     if (want_dbias) g.dbias = Tensor::empty({d.c}, x.dtype(), x.device());
-    if (x.device() == Device::CUDA) no_cuda_kernel(op, x);
+    if (on_cuda(op, x)) {
+        cuda::batchnorm2d_backward(dy.data<float>(), x.data<float>(), f32_or_null(weight), mean.data<float>(),
+                                   invstd.data<float>(), d.n, d.c, d.hw, training, f32_or_null(g.dx),
+                                   f32_or_null(g.dweight), f32_or_null(g.dbias));
+        return g;
+    }
     on_cpu_float_type(op, x, [&](auto t) {
         using T = decltype(t);
         cpu::batchnorm2d_backward<T>(dy.data<T>(), x.data<T>(), weight.defined() ? weight.data<T>() : nullptr,

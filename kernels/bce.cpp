@@ -2,6 +2,7 @@
 
 #include "checks.h"
 #include "cpu/reference.h"
+#include "cuda/kernels.h"
 
 namespace ganops::kernels {
 
@@ -32,7 +33,10 @@ void check_probabilities(const T* p, int64_t n, const Tensor& t) {
 Tensor bce_forward(const Tensor& p, const Tensor& target) {
     check_pair("binary_cross_entropy", "input", p, target);
     Tensor loss = Tensor::empty(Shape{}, p.dtype(), p.device());
-    if (p.device() == Device::CUDA) no_cuda_kernel("binary_cross_entropy", p);
+    if (on_cuda("binary_cross_entropy", p)) {
+        cuda::bce_forward(p.data<float>(), target.data<float>(), p.numel(), loss.data<float>());
+        return loss;
+    }
     on_cpu_float_type("binary_cross_entropy", p, [&](auto t) {
         using T = decltype(t);
         check_probabilities(p.data<T>(), p.numel(), p);
@@ -45,7 +49,10 @@ Tensor bce_backward(const Tensor& dloss, const Tensor& p, const Tensor& target) 
     check_pair("binary_cross_entropy_backward", "input", p, target);
     check_dloss("binary_cross_entropy_backward", dloss, p);
     Tensor dp = Tensor::empty(p.shape(), p.dtype(), p.device());
-    if (p.device() == Device::CUDA) no_cuda_kernel("binary_cross_entropy_backward", p);
+    if (on_cuda("binary_cross_entropy_backward", p)) {
+        cuda::bce_backward(dloss.data<float>(), p.data<float>(), target.data<float>(), dp.data<float>(), p.numel());
+        return dp;
+    }
     on_cpu_float_type("binary_cross_entropy_backward", p, [&](auto t) {
         using T = decltype(t);
         cpu::bce_backward<T>(*dloss.data<T>(), p.data<T>(), target.data<T>(), dp.data<T>(), p.numel());
@@ -56,7 +63,10 @@ Tensor bce_backward(const Tensor& dloss, const Tensor& p, const Tensor& target) 
 Tensor bce_with_logits_forward(const Tensor& logits, const Tensor& target) {
     check_pair("binary_cross_entropy_with_logits", "input", logits, target);
     Tensor loss = Tensor::empty(Shape{}, logits.dtype(), logits.device());
-    if (logits.device() == Device::CUDA) no_cuda_kernel("binary_cross_entropy_with_logits", logits);
+    if (on_cuda("binary_cross_entropy_with_logits", logits)) {
+        cuda::bce_with_logits_forward(logits.data<float>(), target.data<float>(), logits.numel(), loss.data<float>());
+        return loss;
+    }
     on_cpu_float_type("binary_cross_entropy_with_logits", logits, [&](auto t) {
         using T = decltype(t);
         *loss.data<T>() = cpu::bce_with_logits_forward<T>(logits.data<T>(), target.data<T>(), logits.numel());
@@ -69,7 +79,11 @@ Tensor bce_with_logits_backward(const Tensor& dloss, const Tensor& logits, const
     check_pair(op, "input", logits, target);
     check_dloss(op, dloss, logits);
     Tensor dx = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
-    if (logits.device() == Device::CUDA) no_cuda_kernel(op, logits);
+    if (on_cuda(op, logits)) {
+        cuda::bce_with_logits_backward(dloss.data<float>(), logits.data<float>(), target.data<float>(), dx.data<float>(),
+                                       logits.numel());
+        return dx;
+    }
     on_cpu_float_type(op, logits, [&](auto t) {
         using T = decltype(t);
         cpu::bce_with_logits_backward<T>(*dloss.data<T>(), logits.data<T>(), target.data<T>(), dx.data<T>(),

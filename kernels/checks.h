@@ -57,10 +57,16 @@ void on_cpu_float_type(const char* op, const Tensor& t, F&& f) {
         fail(op, ": dtype ", dtype_name(t.dtype()), " is not supported on the cpu");
 }
 
-// CUDA tensors reach this until the op has its kernel in kernels/cuda.
-[[noreturn]] inline void no_cuda_kernel(const char* op, const Tensor& t) {
-    fail(op, ": ", t.str(), " is on cuda, and this build has no CUDA kernel for ", op,
-         "; move the tensors to the cpu");
+// True when the op's tensors live on the GPU, where the kernels compute in float32
+// (float64 exists for the CPU reference's gradient checks).
+inline bool on_cuda(const char* op, const Tensor& t) {
+    if (t.device() != Device::CUDA) return false;
+    GANOPS_CHECK(t.dtype() == DType::F32, op, ": ", t.str(),
+                 ": CUDA kernels take float32 (float64 is for the cpu reference)");
+    return true;
 }
+
+// A float pointer for an optional tensor.
+inline float* f32_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
 }  // namespace ganops::kernels

@@ -2,11 +2,15 @@
 
 #include "checks.h"
 #include "cpu/reference.h"
+#include "cuda/kernels.h"
 
 namespace ganops::kernels {
 
 void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y) {
-    if (x.device() == Device::CUDA) no_cuda_kernel("conv2d_forward", x);
+    if (on_cuda("conv2d_forward", x)) {
+        cuda::conv2d_forward(g, x.data<float>(), w.data<float>(), f32_or_null(bias), y.data<float>());
+        return;
+    }
     on_cpu_float_type("conv2d_forward", x, [&](auto t) {
         using T = decltype(t);
         cpu::conv2d_forward<T>(g, x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
@@ -14,7 +18,10 @@ void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, con
 }
 
 void conv2d_backward_input(const ConvGeometry& g, const Tensor& dy, const Tensor& w, const Tensor& dx) {
-    if (dy.device() == Device::CUDA) no_cuda_kernel("conv2d_backward_input", dy);
+    if (on_cuda("conv2d_backward_input", dy)) {
+        cuda::conv2d_backward_input(g, dy.data<float>(), w.data<float>(), dx.data<float>());
+        return;
+    }
     on_cpu_float_type("conv2d_backward_input", dy, [&](auto t) {
         using T = decltype(t);
         cpu::conv2d_backward_input<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>());
@@ -22,7 +29,10 @@ void conv2d_backward_input(const ConvGeometry& g, const Tensor& dy, const Tensor
 }
 
 void conv2d_backward_weight(const ConvGeometry& g, const Tensor& dy, const Tensor& x, const Tensor& dw) {
-    if (dy.device() == Device::CUDA) no_cuda_kernel("conv2d_backward_weight", dy);
+    if (on_cuda("conv2d_backward_weight", dy)) {
+        cuda::conv2d_backward_weight(g, dy.data<float>(), x.data<float>(), dw.data<float>());
+        return;
+    }
     on_cpu_float_type("conv2d_backward_weight", dy, [&](auto t) {
         using T = decltype(t);
         cpu::conv2d_backward_weight<T>(g, dy.data<T>(), x.data<T>(), dw.data<T>());

@@ -2,6 +2,7 @@
 
 #include "checks.h"
 #include "cpu/reference.h"
+#include "cuda/kernels.h"
 
 namespace ganops::kernels {
 
@@ -12,7 +13,10 @@ Tensor binary(const char* op, cpu::Binary kind, const Tensor& a, const Tensor& b
     check_compatible(op, {{"a", &a}, {"b", &b}});
     check_same_shape(op, "a", a, "b", b);
     Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
-    if (a.device() == Device::CUDA) no_cuda_kernel(op, a);
+    if (on_cuda(op, a)) {
+        cuda::binary(static_cast<cuda::Binary>(kind), a.data<float>(), b.data<float>(), out.data<float>(), a.numel());
+        return out;
+    }
     on_cpu_float_type(op, a, [&](auto t) {
         using T = decltype(t);
         cpu::binary<T>(kind, a.data<T>(), b.data<T>(), out.data<T>(), a.numel());
@@ -29,7 +33,10 @@ Tensor scale(const Tensor& a, double s) {
     check_defined("scale", "input", a);
     check_compatible("scale", {{"input", &a}});
     Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
-    if (a.device() == Device::CUDA) no_cuda_kernel("scale", a);
+    if (on_cuda("scale", a)) {
+        cuda::scale(a.data<float>(), static_cast<float>(s), out.data<float>(), a.numel());
+        return out;
+    }
     on_cpu_float_type("scale", a, [&](auto t) {
         using T = decltype(t);
         cpu::scale<T>(a.data<T>(), s, out.data<T>(), a.numel());

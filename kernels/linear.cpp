@@ -2,6 +2,7 @@
 
 #include "checks.h"
 #include "cpu/reference.h"
+#include "cuda/kernels.h"
 
 namespace ganops::kernels {
 
@@ -16,7 +17,11 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias) {
         GANOPS_CHECK(bias.ndim() == 1 && bias.size(0) == w.size(0), op, ": bias ", bias.str(),
                      " does not match weight ", w.str());
     Tensor y = Tensor::empty({x.size(0), w.size(0)}, x.dtype(), x.device());
-    if (x.device() == Device::CUDA) no_cuda_kernel(op, x);
+    if (on_cuda(op, x)) {
+        cuda::linear_forward(x.data<float>(), w.data<float>(), f32_or_null(bias), x.size(0), x.size(1), w.size(0),
+                             y.data<float>());
+        return y;
+    }
     on_cpu_float_type(op, x, [&](auto t) {
         using T = decltype(t);
         cpu::linear_forward<T>(x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr, x.size(0),
@@ -32,7 +37,10 @@ Tensor linear_backward_input(const Tensor& dy, const Tensor& w) {
     check_compatible(op, {{"grad_output", &dy}, {"weight", &w}});
     GANOPS_CHECK(dy.size(1) == w.size(0), op, ": grad_output ", dy.str(), " does not match weight ", w.str());
     Tensor dx = Tensor::empty({dy.size(0), w.size(1)}, dy.dtype(), dy.device());
-    if (dy.device() == Device::CUDA) no_cuda_kernel(op, dy);
+    if (on_cuda(op, dy)) {
+        cuda::linear_backward_input(dy.data<float>(), w.data<float>(), dy.size(0), w.size(1), w.size(0), dx.data<float>());
+        return dx;
+    }
     on_cpu_float_type(op, dy, [&](auto t) {
         using T = decltype(t);
         cpu::linear_backward_input<T>(dy.data<T>(), w.data<T>(), dy.size(0), w.size(1), w.size(0), dx.data<T>());
@@ -48,7 +56,10 @@ Tensor linear_backward_weight(const Tensor& dy, const Tensor& x) {
     GANOPS_CHECK(dy.size(0) == x.size(0), op, ": grad_output ", dy.str(), " and input ", x.str(),
                  " have different batch sizes");
     Tensor dw = Tensor::empty({dy.size(1), x.size(1)}, dy.dtype(), dy.device());
-    if (dy.device() == Device::CUDA) no_cuda_kernel(op, dy);
+    if (on_cuda(op, dy)) {
+        cuda::linear_backward_weight(dy.data<float>(), x.data<float>(), dy.size(0), x.size(1), dy.size(1), dw.data<float>());
+        return dw;
+    }
     on_cpu_float_type(op, dy, [&](auto t) {
         using T = decltype(t);
         cpu::linear_backward_weight<T>(dy.data<T>(), x.data<T>(), dy.size(0), x.size(1), dy.size(1), dw.data<T>());

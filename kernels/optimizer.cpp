@@ -4,6 +4,7 @@
 
 #include "checks.h"
 #include "cpu/reference.h"
+#include "cuda/kernels.h"
 
 namespace ganops::kernels {
 
@@ -34,26 +35,39 @@ void check_slot(const char* op, const Tensor& param, const Tensor& grad, const T
 void adam_step(const std::vector<AdamSlot>& slots, const AdamHyper& h, int64_t step) {
     check_adam_hyper(h);
     GANOPS_CHECK(step >= 1, "Adam: step counts from 1, got ", step);
+    std::vector<cuda::AdamTensor> on_gpu;  // updated together, in one launch
     for (const AdamSlot& s : slots) {
         if (!s.grad.defined()) continue;
         check_slot("Adam", s.param, s.grad, s.exp_avg, s.exp_avg_sq);
-        if (s.param.device() == Device::CUDA) no_cuda_kernel("adam_step", s.param);
+        if (on_cuda("Adam", s.param)) {
+            on_gpu.push_back({s.param.data<float>(), s.grad.data<float>(), s.exp_avg.data<float>(),
+                              s.exp_avg_sq.data<float>(), s.param.numel()});
+            continue;
+        }
         on_cpu_float_type("Adam", s.param, [&](auto t) {
             using T = decltype(t);
             cpu::adam_update<T>(s.param.data<T>(), s.grad.data<T>(), s.exp_avg.data<T>(), s.exp_avg_sq.data<T>(),
                                 s.param.numel(), h.lr, h.beta1, h.beta2, h.eps, h.weight_decay, step);
         });
     }
+    if (!on_gpu.empty())
+        cuda::adam_update(on_gpu.data(), static_cast<int>(on_gpu.size()), h.lr, h.beta1, h.beta2, h.eps, h.weight_decay,
+                          step);
 }
 
 void sgd_step(const std::vector<SgdSlot>& slots, const SgdHyper& h) {
     check_sgd_hyper(h);
+    std::vector<cuda::SgdTensor> on_gpu;
     for (const SgdSlot& s : slots) {
         if (!s.grad.defined()) continue;
         check_slot("SGD", s.param, s.grad, s.momentum_buffer, Tensor());
         GANOPS_CHECK(h.momentum == 0 || s.momentum_buffer.defined(), "SGD: momentum ", h.momentum,
                      " needs a momentum buffer for parameter ", s.param.str());
-        if (s.param.device() == Device::CUDA) no_cuda_kernel("sgd_step", s.param);
+        if (on_cuda("SGD", s.param)) {
+            on_gpu.push_back({s.param.data<float>(), s.grad.data<float>(), f32_or_null(s.momentum_buffer),
+                              s.param.numel(), s.buffer_empty});
+            continue;
+        }
         on_cpu_float_type("SGD", s.param, [&](auto t) {
             using T = decltype(t);
             cpu::sgd_update<T>(s.param.data<T>(), s.grad.data<T>(),
@@ -61,6 +75,9 @@ void sgd_step(const std::vector<SgdSlot>& slots, const SgdHyper& h) {
                                h.lr, h.momentum, h.dampening, h.weight_decay, h.nesterov, s.buffer_empty);
         });
     }
+    if (!on_gpu.empty())
+        cuda::sgd_update(on_gpu.data(), static_cast<int>(on_gpu.size()), h.lr, h.momentum, h.dampening, h.weight_decay,
+                         h.nesterov);
 }
 
 }  // namespace ganops::kernels

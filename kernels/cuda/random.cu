@@ -2,10 +2,9 @@
 // values, computing exactly what core/philox.h's host fills compute (the header's
 // arithmetic cannot be contracted differently on either side), so a seed gives the same
 // tensor on the CPU and the GPU.
-#include "../../core/cuda_check.h"
-#include "../../core/cuda_device.h"
 #include "../../core/philox.h"
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace ganops::cuda {
 
@@ -34,23 +33,18 @@ __global__ void normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset,
     }
 }
 
-int grid_for(int64_t n) {
-    const int64_t blocks = (int64_t(philox::blocks_for(n)) + 255) / 256;
-    return static_cast<int>(blocks < 4096 ? (blocks > 0 ? blocks : 1) : 4096);
-}
-
 template <class T>
 void launch_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, float low, float high) {
     if (n == 0) return;
-    uniform_kernel<<<grid_for(n), 256, 0, current_stream()>>>(out, n, seed, offset, low, high);
-    GANOPS_CUDA_CHECK(cudaGetLastError());
+    uniform_kernel<<<grid_for(n, 4), kThreads, 0, current_stream()>>>(out, n, seed, offset, low, high);
+    check_launch();
 }
 
 template <class T>
 void launch_normal(T* out, int64_t n, uint64_t seed, uint64_t offset, float mean, float stddev) {
     if (n == 0) return;
-    normal_kernel<<<grid_for(n), 256, 0, current_stream()>>>(out, n, seed, offset, mean, stddev);
-    GANOPS_CUDA_CHECK(cudaGetLastError());
+    normal_kernel<<<grid_for(n, 4), kThreads, 0, current_stream()>>>(out, n, seed, offset, mean, stddev);
+    check_launch();
 }
 }  // namespace
 

@@ -1,0 +1,228 @@
+// batchnorm2d on x [n, c, hw] (NCHW). Training statistics come from one read of x:
+// every thread runs Welford's update over its elements, threads and then blocks are merged
+// with Chan's formula (no sum of squares, so no cancellation), and one thread per channel
+// merges its blocks in a fixed order (bit-reproducible). A second pass normalises. The
+// backward pass likewise reduces sum(dy) and sum(dy * (x - mean)) per channel, then
+// writes dx element-wise.
+#include "../../core/tensor.h"
+#include "kernels.h"
+#include "launch.cuh"
+
+namespace ganops::cuda {
+
+namespace {
+
+struct Moments {
+    double count, mean, m2;
+};
+
+__device__ Moments merge(Moments a, Moments b) {
+    const double count = a.count + b.count;
+    if (count == 0) return a;
+    const double delta = b.mean - a.mean;
+    return {count, a.mean + delta * (b.count / count), a.m2 + b.m2 + delta * delta * (a.count * b.count / count)};
+}
+
+__device__ Moments block_merge(Moments m) {
+    __shared__ Moments partial[kThreads / 32];
+    for (int offset = 16; offset > 0; offset /= 2) {
+        const Moments other{__shfl_down_sync(0xffffffffu, m.count, offset), __shfl_down_sync(0xffffffffu, m.mean, offset),
+                            __shfl_down_sync(0xffffffffu, m.m2, offset)};
+        m = merge(m, other);
+    }
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) partial[warp] = m;
+    __syncthreads();
+    if (warp == 0) {
+        m = lane < kThreads / 32 ? partial[lane] : Moments{0, 0, 0};
+        for (int offset = 16; offset > 0; offset /= 2) {
+            const Moments other{__shfl_down_sync(0xffffffffu, m.count, offset),
+                                __shfl_down_sync(0xffffffffu, m.mean, offset), __shfl_down_sync(0xffffffffu, m.m2, offset)};
+            m = merge(m, other);
+        }
+    }
+    return m;
+}
+
+// Splits per channel so that channels * splits blocks fill the GPU.
+int splits_for(int64_t per_channel, int64_t channels) {
+    const int64_t by_work = (per_channel + 4 * kThreads - 1) / (4 * kThreads);
+    const int64_t by_fill = (1024 + channels - 1) / channels;
+    return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(std::min(by_work, by_fill), 256)));
+}
+
+__device__ inline int64_t channel_index(int64_t j, int64_t c, int64_t channels, int64_t hw) {
+    return ((j / hw) * channels + c) * hw + j % hw;
+}
+
+__global__ void moments_kernel(const float* x, int64_t n, int64_t channels, int64_t hw, Moments* partials) {
+    const int64_t c = blockIdx.x, per_channel = n * hw;
+    Moments m{0, 0, 0};
+    for (int64_t j = blockIdx.y * int64_t(blockDim.x) + threadIdx.x; j < per_channel; j += int64_t(gridDim.y) * blockDim.x) {
+        const double v = x[channel_index(j, c, channels, hw)];
+        m.count += 1;
+        const double delta = v - m.mean;
+        m.mean += delta / m.count;
+        m.m2 += delta * (v - m.mean);
+    }
+    m = block_merge(m);
+    if (threadIdx.x == 0) partials[c * gridDim.y + blockIdx.y] = m;
+}
+
+// One thread per channel: statistics, running-statistics update, and the affine map
+// y = x * scale + shift that the normalising pass applies.
+__global__ void finish_moments_kernel(const Moments* partials, int splits, int64_t channels, double eps, double momentum,
+                                      const float* weight, const float* bias, float* mean, float* invstd,
+                                      float* running_mean, float* running_var, float* scale_shift) {
+    const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+    if (c >= channels) return;
+    Moments m{0, 0, 0};
+    for (int s = 0; s < splits; ++s) m = merge(m, partials[c * splits + s]);
+    const double var = m.m2 / m.count, inv = 1.0 / sqrt(var + eps);
+    mean[c] = static_cast<float>(m.mean);
+    invstd[c] = static_cast<float>(inv);
+    if (running_mean) {
+        running_mean[c] = static_cast<float>((1 - momentum) * running_mean[c] + momentum * m.mean);
+        running_var[c] = static_cast<float>((1 - momentum) * running_var[c] + momentum * var * m.count / (m.count - 1));
+    }
+    const double scale = weight ? weight[c] * inv : inv;
+    scale_shift[c] = static_cast<float>(scale);
+    scale_shift[channels + c] = static_cast<float>((bias ? bias[c] : 0.0) - m.mean * scale);
+}
+
+__global__ void eval_scale_shift_kernel(const float* weight, const float* bias, const float* running_mean,
+                                        const float* running_var, int64_t channels, double eps, float* scale_shift) {
+    const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+    if (c >= channels) return;
+    const double inv = 1.0 / sqrt(double(running_var[c]) + eps);
+    const double scale = weight ? weight[c] * inv : inv;
+    scale_shift[c] = static_cast<float>(scale);
+    scale_shift[channels + c] = static_cast<float>((bias ? bias[c] : 0.0) - running_mean[c] * scale);
+}
+
+__global__ void affine_kernel(const float* x, const float* scale_shift, int64_t total, int64_t channels, int64_t hw, float* y) {
+    GANOPS_GRID_STRIDE(i, total) {
+        const int64_t c = (i / hw) % channels;
+        y[i] = __fadd_rn(__fmul_rn(x[i], scale_shift[c]), scale_shift[channels + c]);
+    }
+}
+
+__global__ void invstd_kernel(const float* running_var, int64_t c, double eps, float* invstd) {
+    GANOPS_GRID_STRIDE(i, c) invstd[i] = static_cast<float>(1.0 / sqrt(double(running_var[i]) + eps));
+}
+
+struct GradSums {
+    double dy, dy_xmu;
+};
+
+__global__ void grad_sums_kernel(const float* dy, const float* x, const float* mean, int64_t n, int64_t channels,
+                                 int64_t hw, GradSums* partials) {
+    const int64_t c = blockIdx.x, per_channel = n * hw;
+    const double m = mean[c];
+    double s_dy = 0, s_dy_xmu = 0;
+    for (int64_t j = blockIdx.y * int64_t(blockDim.x) + threadIdx.x; j < per_channel; j += int64_t(gridDim.y) * blockDim.x) {
+        const int64_t k = channel_index(j, c, channels, hw);
+        s_dy += dy[k];
+        s_dy_xmu += double(dy[k]) * (x[k] - m);
+    }
+    s_dy = block_sum(s_dy);
+    s_dy_xmu = block_sum(s_dy_xmu);
+    if (threadIdx.x == 0) partials[c * gridDim.y + blockIdx.y] = {s_dy, s_dy_xmu};
+}
+
+// Per channel: dweight, dbias and the coefficients of dx = k1 * (dy - k2 - (x - mean) * k3).
+__global__ void finish_grad_kernel(const GradSums* partials, int splits, int64_t channels, double count,
+                                   const float* weight, const float* invstd, bool training, float* dweight,
+                                   float* dbias, float* coeffs) {
+    const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+    if (c >= channels) return;
+    double s_dy = 0, s_dy_xmu = 0;
+    for (int s = 0; s < splits; ++s) {
+        s_dy += partials[c * splits + s].dy;
+        s_dy_xmu += partials[c * splits + s].dy_xmu;
+    }
+    const double inv = invstd[c];
+    if (dweight) dweight[c] = static_cast<float>(s_dy_xmu * inv);
+    if (dbias) dbias[c] = static_cast<float>(s_dy);
+    coeffs[c] = static_cast<float>((weight ? weight[c] : 1.0) * inv);
+    coeffs[channels + c] = training ? static_cast<float>(s_dy / count) : 0.0f;
+    coeffs[2 * channels + c] = training ? static_cast<float>(s_dy_xmu * inv * inv / count) : 0.0f;
+}
+
+__global__ void dx_kernel(const float* dy, const float* x, const float* mean, const float* coeffs, int64_t total,
+                          int64_t channels, int64_t hw, float* dx) {
+    GANOPS_GRID_STRIDE(i, total) {
+        const int64_t c = (i / hw) % channels;
+        const float centred = __fsub_rn(x[i], mean[c]);
+        dx[i] = __fmul_rn(coeffs[c], __fsub_rn(__fsub_rn(dy[i], coeffs[channels + c]), __fmul_rn(centred, coeffs[2 * channels + c])));
+    }
+}
+
+__global__ void dx_eval_kernel(const float* dy, const float* weight, const float* invstd, int64_t total, int64_t channels,
+                               int64_t hw, float* dx) {
+    GANOPS_GRID_STRIDE(i, total) {
+        const int64_t c = (i / hw) % channels;
+        dx[i] = __fmul_rn(dy[i], weight ? __fmul_rn(weight[c], invstd[c]) : invstd[c]);
+    }
+}
+
+int channel_blocks(int64_t channels) { return static_cast<int>((channels + kThreads - 1) / kThreads); }
+
+}  // namespace
+
+void batchnorm2d_forward_train(const float* x, const float* weight, const float* bias, int64_t n, int64_t c,
+                               int64_t hw, double eps, double momentum, float* y, float* mean, float* invstd,
+                               float* running_mean, float* running_var) {
+    const int splits = splits_for(n * hw, c);
+    Tensor partials = Tensor::empty(Shape{c * splits * 3}, DType::F64, Device::CUDA);
+    Tensor scale_shift = Tensor::empty(Shape{2 * c}, DType::F32, Device::CUDA);
+    auto* moments = reinterpret_cast<Moments*>(partials.data<double>());
+    moments_kernel<<<dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream()>>>(x, n, c, hw, moments);
+    check_launch();
+    finish_moments_kernel<<<channel_blocks(c), kThreads, 0, current_stream()>>>(
+        moments, splits, c, eps, momentum, weight, bias, mean, invstd, running_mean, running_var, scale_shift.data<float>());
+    check_launch();
+    affine_kernel<<<grid_for(n * c * hw), kThreads, 0, current_stream()>>>(x, scale_shift.data<float>(), n * c * hw, c, hw, y);
+    check_launch();
+}
+
+void batchnorm2d_forward_eval(const float* x, const float* weight, const float* bias, const float* running_mean,
+                              const float* running_var, int64_t n, int64_t c, int64_t hw, double eps, float* y) {
+    Tensor scale_shift = Tensor::empty(Shape{2 * c}, DType::F32, Device::CUDA);
+    eval_scale_shift_kernel<<<channel_blocks(c), kThreads, 0, current_stream()>>>(weight, bias, running_mean, running_var,
+                                                                                   c, eps, scale_shift.data<float>());
+    check_launch();
+    affine_kernel<<<grid_for(n * c * hw), kThreads, 0, current_stream()>>>(x, scale_shift.data<float>(), n * c * hw, c, hw, y);
+    check_launch();
+}
+
+void batchnorm2d_invstd(const float* running_var, int64_t c, double eps, float* invstd) {
+    invstd_kernel<<<grid_for(c), kThreads, 0, current_stream()>>>(running_var, c, eps, invstd);
+    check_launch();
+}
+
+void batchnorm2d_backward(const float* dy, const float* x, const float* weight, const float* mean,
+                          const float* invstd, int64_t n, int64_t c, int64_t hw, bool training, float* dx,
+                          float* dweight, float* dbias) {
+    const int64_t total = n * c * hw;
+    if (!training && !dweight && !dbias) {  // evaluation mode: dx needs no reduction
+        if (dx) dx_eval_kernel<<<grid_for(total), kThreads, 0, current_stream()>>>(dy, weight, invstd, total, c, hw, dx);
+        check_launch();
+        return;
+    }
+    const int splits = splits_for(n * hw, c);
+    Tensor partials = Tensor::empty(Shape{c * splits * 2}, DType::F64, Device::CUDA);
+    Tensor coeffs = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
+    auto* sums = reinterpret_cast<GradSums*>(partials.data<double>());
+    grad_sums_kernel<<<dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream()>>>(dy, x, mean, n, c, hw, sums);
+    check_launch();
+    finish_grad_kernel<<<channel_blocks(c), kThreads, 0, current_stream()>>>(sums, splits, c, double(n * hw), weight, invstd,
+                                                                             training, dweight, dbias, coeffs.data<float>());
+    check_launch();
+    if (dx) {
+        dx_kernel<<<grid_for(total), kThreads, 0, current_stream()>>>(dy, x, mean, coeffs.data<float>(), total, c, hw, dx);
+        check_launch();
+    }
+}
+
+}  // namespace ganops::cuda

@@ -1,0 +1,114 @@
+// One tiled fp32 GEMM main loop, C[m, n] = sum over k of A(m, k) * B(k, n), whose operands
+// are read through functors. Convolution passes (forward, grad-input, grad-weight) and the
+// linear layer differ only in how A and B are gathered from memory and where C goes, as in
+// CUTLASS's implicit GEMM: the loop is written once.
+//
+// A block computes a BM x BN tile of C, BK deep at a time through shared memory; each of
+// its 256 threads holds a 4 x 4 sub-tile in registers. Threads are laid out along m first,
+// and every problem puts its output's contiguous dimension on m, so stores coalesce.
+// Long K is split across gridDim.z (split-K): each split writes a partial tile to a
+// workspace and a second kernel adds the splits in a fixed order, so results do not depend
+// on scheduling. Strict fp32: every product and sum is rounded as written (no contraction
+// into FMA). The CPU reference (Eigen) adds in its own order, so the two agree to rounding
+// error, not to the bit.
+#pragma once
+#include <algorithm>
+
+#include "../../core/tensor.h"
+#include "launch.cuh"
+
+namespace ganops::cuda::gemm {
+
+constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4;
+constexpr int kGemmThreads = (BM / TM) * (BN / TN);  // 256
+static_assert(kGemmThreads == kThreads);
+
+// Problem: int64_t M, N, K; __device__ float a(int64_t m, int64_t k) const;
+// __device__ float b(int64_t k, int64_t n) const; __device__ void store(int64_t m, int64_t n, float v) const.
+template <class Problem>
+__global__ void __launch_bounds__(kGemmThreads) gemm_kernel(Problem p, int64_t k_chunk, float* partial) {
+    __shared__ float As[BK][BM];
+    __shared__ float Bs[BK][BN + 1];  // +1: the k-fastest stores below would hit one bank
+    const int64_t m0 = int64_t(blockIdx.x) * BM, n0 = int64_t(blockIdx.y) * BN;
+    const int64_t k_begin = int64_t(blockIdx.z) * k_chunk;
+    const int64_t k_end = min(p.K, k_begin + k_chunk);
+    const int tid = threadIdx.x;
+    const int tm = tid % (BM / TM), tn = tid / (BM / TM);
+
+    float acc[TM][TN] = {};
+    for (int64_t k0 = k_begin; k0 < k_end; k0 += BK) {
+        // A tile: consecutive threads take consecutive m (coalesced where m is contiguous).
+        for (int e = tid; e < BM * BK; e += kGemmThreads) {
+            const int mm = e % BM, kk = e / BM;
+            const int64_t m = m0 + mm, k = k0 + kk;
+            As[kk][mm] = (m < p.M && k < k_end) ? p.a(m, k) : 0.0f;
+        }
+        // B tile: consecutive threads take consecutive k (contiguous in every problem's B).
+        for (int e = tid; e < BK * BN; e += kGemmThreads) {
+            const int kk = e % BK, nn = e / BK;
+            const int64_t k = k0 + kk, n = n0 + nn;
+            Bs[kk][nn] = (n < p.N && k < k_end) ? p.b(k, n) : 0.0f;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < BK; ++kk) {
+            float a[TM], b[TN];
+#pragma unroll
+            for (int i = 0; i < TM; ++i) a[i] = As[kk][tm + i * (BM / TM)];
+#pragma unroll
+            for (int j = 0; j < TN; ++j) b[j] = Bs[kk][tn + j * (BN / TN)];
+#pragma unroll
+            for (int i = 0; i < TM; ++i)
+#pragma unroll
+                for (int j = 0; j < TN; ++j) acc[i][j] = __fadd_rn(acc[i][j], __fmul_rn(a[i], b[j]));
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) {
+            const int64_t m = m0 + tm + i * (BM / TM), n = n0 + tn + j * (BN / TN);
+            if (m >= p.M || n >= p.N) continue;
+            if (partial)
+                partial[(int64_t(blockIdx.z) * p.N + n) * p.M + m] = acc[i][j];
+            else
+                p.store(m, n, acc[i][j]);
+        }
+}
+
+template <class Problem>
+__global__ void reduce_splits_kernel(Problem p, const float* partial, int splits) {
+    const int64_t total = p.M * p.N;
+    GANOPS_GRID_STRIDE(i, total) {
+        float s = partial[i];
+        for (int z = 1; z < splits; ++z) s = __fadd_rn(s, partial[int64_t(z) * total + i]);
+        p.store(i % p.M, i / p.M, s);
+    }
+}
+
+// Runs the problem, splitting K when the M x N tiles alone would leave most of the GPU idle.
+template <class Problem>
+void run(const Problem& p) {
+    if (p.M == 0 || p.N == 0) return;
+    const int64_t tiles_m = (p.M + BM - 1) / BM, tiles_n = (p.N + BN - 1) / BN, tiles = tiles_m * tiles_n;
+    constexpr int64_t kWantedBlocks = 2 * 132;  // two waves' worth of H100 SMs
+    int64_t splits = 1;
+    if (tiles < kWantedBlocks && p.K >= 8 * BK) splits = std::min<int64_t>((kWantedBlocks + tiles - 1) / tiles, p.K / (4 * BK));
+    splits = std::clamp<int64_t>(splits, 1, 64);
+    int64_t k_chunk = std::max<int64_t>(BK, ((p.K + splits - 1) / splits + BK - 1) / BK * BK);
+    splits = std::max<int64_t>(1, (p.K + k_chunk - 1) / k_chunk);
+    const dim3 grid{unsigned(tiles_m), unsigned(tiles_n), unsigned(splits)};
+    if (splits <= 1) {
+        gemm_kernel<<<grid, kGemmThreads, 0, current_stream()>>>(p, k_chunk, nullptr);
+        check_launch();
+        return;
+    }
+    Tensor partial = Tensor::empty(Shape{splits * p.M * p.N}, DType::F32, Device::CUDA);
+    gemm_kernel<<<grid, kGemmThreads, 0, current_stream()>>>(p, k_chunk, partial.data<float>());
+    check_launch();
+    reduce_splits_kernel<<<grid_for(p.M * p.N), kThreads, 0, current_stream()>>>(p, partial.data<float>(), int(splits));
+    check_launch();
+}
+
+}  // namespace ganops::cuda::gemm

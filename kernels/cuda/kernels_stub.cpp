@@ -1,0 +1,61 @@
+// Compiled instead of the .cu files when the build has no CUDA: no tensor can then live on
+// a GPU, so these are unreachable, and say so if reached.
+#include "../../core/error.h"
+#include "kernels.h"
+
+namespace ganops::cuda {
+
+namespace {
+[[noreturn]] void no_cuda(const char* kernel) {
+    fail("cuda::", kernel, ": this build of libganops was made without CUDA");
+}
+}  // namespace
+
+void fill(float*, int64_t, float) { no_cuda("fill"); }
+void fill(double*, int64_t, double) { no_cuda("fill"); }
+void uniform_fill(float*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("uniform_fill"); }
+void uniform_fill(double*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("uniform_fill"); }
+void normal_fill(float*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("normal_fill"); }
+void normal_fill(double*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("normal_fill"); }
+void dropout_mask(float*, int64_t, uint64_t, uint64_t, double, float) { no_cuda("dropout_mask"); }
+void binary(Binary, const float*, const float*, float*, int64_t) { no_cuda("binary"); }
+void scale(const float*, float, float*, int64_t) { no_cuda("scale"); }
+void expand_scalar(const float*, float, float*, int64_t) { no_cuda("expand_scalar"); }
+void sum(const float*, int64_t, float*) { no_cuda("sum"); }
+void channel_sum(const float*, int64_t, int64_t, int64_t, float*) { no_cuda("channel_sum"); }
+void add_channel_bias(float*, const float*, int64_t, int64_t, int64_t) { no_cuda("add_channel_bias"); }
+void activation_forward(Activation, float, const float*, float*, int64_t) { no_cuda("activation_forward"); }
+void activation_backward(Activation, float, const float*, const float*, float*, int64_t) { no_cuda("activation_backward"); }
+void bce_forward(const float*, const float*, int64_t, float*) { no_cuda("bce_forward"); }
+void bce_backward(const float*, const float*, const float*, float*, int64_t) { no_cuda("bce_backward"); }
+void bce_with_logits_forward(const float*, const float*, int64_t, float*) { no_cuda("bce_with_logits_forward"); }
+void bce_with_logits_backward(const float*, const float*, const float*, float*, int64_t) {
+    no_cuda("bce_with_logits_backward");
+}
+void batchnorm2d_forward_train(const float*, const float*, const float*, int64_t, int64_t, int64_t, double, double, float*,
+                               float*, float*, float*, float*) {
+    no_cuda("batchnorm2d_forward_train");
+}
+void batchnorm2d_forward_eval(const float*, const float*, const float*, const float*, const float*, int64_t, int64_t,
+                              int64_t, double, float*) {
+    no_cuda("batchnorm2d_forward_eval");
+}
+void batchnorm2d_invstd(const float*, int64_t, double, float*) { no_cuda("batchnorm2d_invstd"); }
+void batchnorm2d_backward(const float*, const float*, const float*, const float*, const float*, int64_t, int64_t, int64_t,
+                          bool, float*, float*, float*) {
+    no_cuda("batchnorm2d_backward");
+}
+void conv2d_forward(const ConvGeometry&, const float*, const float*, const float*, float*) { no_cuda("conv2d_forward"); }
+void conv2d_backward_input(const ConvGeometry&, const float*, const float*, float*) { no_cuda("conv2d_backward_input"); }
+void conv2d_backward_weight(const ConvGeometry&, const float*, const float*, float*) { no_cuda("conv2d_backward_weight"); }
+void linear_forward(const float*, const float*, const float*, int64_t, int64_t, int64_t, float*) { no_cuda("linear_forward"); }
+void linear_backward_input(const float*, const float*, int64_t, int64_t, int64_t, float*) {
+    no_cuda("linear_backward_input");
+}
+void linear_backward_weight(const float*, const float*, int64_t, int64_t, int64_t, float*) {
+    no_cuda("linear_backward_weight");
+}
+void adam_update(const AdamTensor*, int, double, double, double, double, double, int64_t) { no_cuda("adam_update"); }
+void sgd_update(const SgdTensor*, int, double, double, double, double, bool) { no_cuda("sgd_update"); }
+
+}  // namespace ganops::cuda

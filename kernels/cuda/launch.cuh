@@ -1,0 +1,41 @@
+// Launch helpers shared by the kernels in this folder (device code only, not installed API).
+#pragma once
+#include <cstdint>
+
+#include "../../core/cuda_check.h"
+#include "../../core/cuda_device.h"
+
+namespace ganops::cuda {
+
+constexpr int kThreads = 256;
+
+// Enough blocks of kThreads to cover n with grid-stride loops, capped at what the GPU can
+// keep resident: extra blocks would only loop again.
+inline int grid_for(int64_t n, int64_t per_thread = 1) {
+    const int64_t threads = (n + per_thread - 1) / per_thread;
+    const int64_t blocks = (threads + kThreads - 1) / kThreads;
+    return static_cast<int>(blocks < 1 ? 1 : (blocks > 8192 ? 8192 : blocks));
+}
+
+inline void check_launch() { GANOPS_CUDA_CHECK(cudaGetLastError()); }
+
+#define GANOPS_GRID_STRIDE(i, n) \
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
+// Sum of one double per thread across a block of kThreads; the result is valid in thread 0.
+// A fixed tree: the same inputs give the same bits every run.
+__device__ inline double block_sum(double v) {
+    __shared__ double partial[kThreads / 32];
+    for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    __syncthreads();  // partial may still be read by a previous call
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        v = lane < kThreads / 32 ? partial[lane] : 0.0;
+        for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
+    }
+    return v;
+}
+
+}  // namespace ganops::cuda
