@@ -1,0 +1,67 @@
+// The index arithmetic of the CUDA convolution kernels, checked on the CPU: the same
+// operand functors the GPU's implicit GEMM reads through (kernels/cuda/conv_problems.h),
+// driven by a plain triple loop, must reproduce the reference's three passes. This runs
+// everywhere, so a wrong gather or scatter shows up on machines without a GPU too.
+#include "kernels/cuda/conv_problems.h"
+
+#include "kernels/conv2d.h"
+#include "test_util.h"
+
+using namespace ganops;
+
+namespace {
+
+template <class Problem>
+void run_naive(const Problem& p) {
+    for (int64_t m = 0; m < p.M; ++m)
+        for (int64_t n = 0; n < p.N; ++n) {
+            double acc = 0;
+            for (int64_t k = 0; k < p.K; ++k) acc += double(p.a(m, k)) * double(p.b(k, n));
+            p.store(m, n, static_cast<float>(acc));
+        }
+}
+
+void check_geometry(const std::string& what, const ConvGeometry& g, bool bias) {
+    INFO(what);
+    const Tensor x = test::randn(g.x_shape(), DType::F32), w = test::randn(g.w_shape(), DType::F32);
+    const Tensor b = test::randn({g.out_channels}, DType::F32), dy = test::randn(g.y_shape(), DType::F32);
+    const cuda::conv::Dims d(g);
+
+    Tensor y = Tensor::full(g.y_shape(), std::nan(""));
+    run_naive(cuda::conv::Forward{d, x.data<float>(), w.data<float>(), bias ? b.data<float>() : nullptr, y.data<float>(),
+                                  d.n * d.p * d.q, d.k, d.c * d.r * d.s});
+    const Tensor y_ref = Tensor::empty(g.y_shape());
+    kernels::conv2d_forward(g, x, w, bias ? b : Tensor(), y_ref);
+    CHECK(test::rel_error(y, y_ref) < 1e-5);
+
+    Tensor dx = Tensor::full(g.x_shape(), std::nan(""));
+    run_naive(cuda::conv::BackwardInput{d, dy.data<float>(), w.data<float>(), dx.data<float>(), d.n * d.h * d.w, d.c,
+                                        d.k * d.r * d.s});
+    const Tensor dx_ref = Tensor::empty(g.x_shape());
+    kernels::conv2d_backward_input(g, dy, w, dx_ref);
+    CHECK(test::rel_error(dx, dx_ref) < 1e-5);
+
+    Tensor dw = Tensor::full(g.w_shape(), std::nan(""));
+    run_naive(cuda::conv::BackwardWeight{d, dy.data<float>(), x.data<float>(), dw.data<float>(), d.c * d.r * d.s, d.k,
+                                         d.n * d.p * d.q});
+    const Tensor dw_ref = Tensor::empty(g.w_shape());
+    kernels::conv2d_backward_weight(g, dy, x, dw_ref);
+    CHECK(test::rel_error(dw, dw_ref) < 1e-5);
+}
+
+}  // namespace
+
+TEST_CASE("the CUDA convolution problems gather and scatter like the reference") {
+    check_geometry("DCGAN D2-like, stride 2 pad 1", conv2d_geometry("t", {2, 8, 16, 16}, {6, 8, 4, 4}, Conv2dOptions::square(2, 1)), false);
+    check_geometry("1 channel 7x7, stride 1 pad 1, bias", conv2d_geometry("t", {3, 1, 7, 7}, {5, 1, 3, 3}, Conv2dOptions::square(1, 1)), true);
+    check_geometry("3 channels 5x5, stride 2 pad 2", conv2d_geometry("t", {2, 3, 5, 5}, {4, 3, 3, 3}, Conv2dOptions::square(2, 2)), true);
+    check_geometry("rectangular, dilated", conv2d_geometry("t", {2, 3, 9, 8}, {4, 3, 3, 2}, Conv2dOptions{1, 2, 2, 1, 2, 1}), true);
+    check_geometry("4x4 valid output layer", conv2d_geometry("t", {3, 16, 4, 4}, {1, 16, 4, 4}, Conv2dOptions::square(1, 0)), false);
+    // Transposed convolutions run the same problems on their own geometry.
+    check_geometry("transposed from 1x1 (G1)", conv_transpose2d_geometry("t", {2, 10, 1, 1}, {10, 12, 4, 4},
+                                                                         ConvTranspose2dOptions::square(1, 0)), false);
+    check_geometry("transposed stride 2 pad 1 (G2-G5)", conv_transpose2d_geometry("t", {2, 12, 4, 4}, {12, 6, 4, 4},
+                                                                                  ConvTranspose2dOptions::square(2, 1)), false);
+    check_geometry("transposed with output padding", conv_transpose2d_geometry("t", {1, 3, 5, 4}, {3, 2, 3, 3},
+                                                                               ConvTranspose2dOptions::square(2, 1, 1)), true);
+}
