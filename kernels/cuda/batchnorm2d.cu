@@ -7,21 +7,11 @@
 #include "../../core/tensor.h"
 #include "kernels.h"
 #include "launch.cuh"
+#include "welford.h"
 
 namespace ganops::cuda {
 
 namespace {
-
-struct Moments {
-    double count, mean, m2;
-};
-
-__device__ Moments merge(Moments a, Moments b) {
-    const double count = a.count + b.count;
-    if (count == 0) return a;
-    const double delta = b.mean - a.mean;
-    return {count, a.mean + delta * (b.count / count), a.m2 + b.m2 + delta * delta * (a.count * b.count / count)};
-}
 
 __device__ Moments block_merge(Moments m) {
     __shared__ Moments partial[kThreads / 32];
@@ -60,10 +50,7 @@ __global__ void moments_kernel(const float* x, int64_t n, int64_t channels, int6
     Moments m{0, 0, 0};
     for (int64_t j = blockIdx.y * int64_t(blockDim.x) + threadIdx.x; j < per_channel; j += int64_t(gridDim.y) * blockDim.x) {
         const double v = x[channel_index(j, c, channels, hw)];
-        m.count += 1;
-        const double delta = v - m.mean;
-        m.mean += delta / m.count;
-        m.m2 += delta * (v - m.mean);
+        m = add(m, v);
     }
     m = block_merge(m);
     if (threadIdx.x == 0) partials[c * gridDim.y + blockIdx.y] = m;
