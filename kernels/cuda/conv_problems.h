@@ -29,18 +29,22 @@ struct Dims {
           dh(g.opt.dilation_h), dw(g.opt.dilation_w) {}
 };
 
+// x[nb, c, h, w] at the input pixel that output pixel pq sees through kernel tap rs, or
+// zero in the padding. Read by forward (as A) and by grad-weight (as A, other roles).
+GANOPS_HD float gather_input(const Dims& d, const float* x, int64_t nb, int64_t c, int64_t pq, int64_t rs) {
+    const int64_t hi = (pq / d.q) * d.sh - d.ph + (rs / d.s) * d.dh;
+    const int64_t wi = (pq % d.q) * d.sw - d.pw + (rs % d.s) * d.dw;
+    if (hi < 0 || hi >= d.h || wi < 0 || wi >= d.w) return 0.0f;
+    return x[((nb * d.c + c) * d.h + hi) * d.w + wi];
+}
+
 struct Forward {
     Dims d;
     const float *x, *w, *bias;
     float* y;
     int64_t M, N, K;
     GANOPS_HD float a(int64_t m, int64_t kk) const {
-        const int64_t pq = m % (d.p * d.q), nb = m / (d.p * d.q);
-        const int64_t rs = kk % (d.r * d.s), c = kk / (d.r * d.s);
-        const int64_t hi = (pq / d.q) * d.sh - d.ph + (rs / d.s) * d.dh;
-        const int64_t wi = (pq % d.q) * d.sw - d.pw + (rs % d.s) * d.dw;
-        if (hi < 0 || hi >= d.h || wi < 0 || wi >= d.w) return 0.0f;
-        return x[((nb * d.c + c) * d.h + hi) * d.w + wi];
+        return gather_input(d, x, m / (d.p * d.q), kk / (d.r * d.s), m % (d.p * d.q), kk % (d.r * d.s));
     }
     GANOPS_HD float b(int64_t kk, int64_t n) const { return w[n * K + kk]; }
     GANOPS_HD void store(int64_t m, int64_t n, float v) const {
@@ -81,12 +85,7 @@ struct BackwardWeight {
     float* dw;
     int64_t M, N, K;
     GANOPS_HD float a(int64_t m, int64_t kk) const {
-        const int64_t rs = m % (d.r * d.s), c = m / (d.r * d.s);
-        const int64_t pq = kk % (d.p * d.q), nb = kk / (d.p * d.q);
-        const int64_t hi = (pq / d.q) * d.sh - d.ph + (rs / d.s) * d.dh;
-        const int64_t wi = (pq % d.q) * d.sw - d.pw + (rs % d.s) * d.dw;
-        if (hi < 0 || hi >= d.h || wi < 0 || wi >= d.w) return 0.0f;
-        return x[((nb * d.c + c) * d.h + hi) * d.w + wi];
+        return gather_input(d, x, kk / (d.p * d.q), m / (d.r * d.s), kk % (d.p * d.q), m % (d.r * d.s));
     }
     GANOPS_HD float b(int64_t kk, int64_t n) const {
         const int64_t pq = kk % (d.p * d.q), nb = kk / (d.p * d.q);
