@@ -33,6 +33,16 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen);
 Tensor binary_cross_entropy(const Tensor& p, const Tensor& target);
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target);
 
+// Softmax over the classes of x [rows, classes]; mean cross entropy of softmax(logits)
+// against labels [rows] holding class indices.
+Tensor softmax(const Tensor& x);
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
+
+// a [N, Ca, ...] and b [N, Cb, ...] joined along dimension 1.
+Tensor concat_channels(const Tensor& a, const Tensor& b);
+// Max over PyTorch's adaptive windows, x [N, C, H, W] -> [N, C, oh, ow].
+Tensor adaptive_max_pool2d(const Tensor& x, int64_t oh, int64_t ow);
+
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);

@@ -273,3 +273,24 @@ TEST_CASE("five DCGAN 64x64 training iterations on CPU and GPU end with the same
         }
     }
 }
+
+TEST_CASE("softmax, cross entropy, concat and adaptive pooling on the GPU equal the reference") {
+    for (int64_t rows : {1, 3, 128, 10000}) {
+        compare("softmax " + std::to_string(rows), [](const std::vector<Tensor>& in) { return softmax(in[0]); },
+                {rnd({rows, 10}, 3.0)}, {true});
+        std::vector<float> labels(static_cast<size_t>(rows));
+        for (int64_t i = 0; i < rows; ++i) labels[static_cast<size_t>(i)] = float((i * 7) % 10);
+        const Tensor l = Tensor::from_vector({rows}, labels);
+        compare("softmax_cross_entropy " + std::to_string(rows), [&](const std::vector<Tensor>& in) {
+            return softmax_cross_entropy(in[0], in[0].device() == Device::CUDA ? l.to(Device::CUDA) : l.to(DType::F64));
+        }, {rnd({rows, 10}, 3.0)}, {true});
+    }
+    compare("concat images and class maps", [](const std::vector<Tensor>& in) { return concat_channels(in[0], in[1]); },
+            {rnd({128, 3, 64, 64}), rnd({128, 10, 64, 64})}, {true, true});
+    compare("concat noise and one-hot", [](const std::vector<Tensor>& in) { return concat_channels(in[0], in[1]); },
+            {rnd({5, 100, 1, 1}), rnd({5, 10, 1, 1})}, {true, true});
+    for (const Shape& s : {Shape{128, 64, 32, 32}, Shape{3, 512, 4, 4}, Shape{2, 7, 5, 7}}) {
+        compare("adaptive_max_pool2d " + s.str(), [](const std::vector<Tensor>& in) { return adaptive_max_pool2d(in[0], 4, 4); },
+                {rnd(s)}, {true});
+    }
+}

@@ -84,3 +84,33 @@ void sgd_update(T* param, const T* grad, T* momentum_buffer, int64_t n, double l
                 double dampening, double weight_decay, bool nesterov, bool first_step);
 
 }  // namespace ganops::cpu
+
+namespace ganops::cpu {
+
+// Softmax over the last dimension of x [rows, classes].
+template <class T>
+void softmax_forward(const T* x, int64_t rows, int64_t classes, T* y);
+template <class T>
+void softmax_backward(const T* dy, const T* y, int64_t rows, int64_t classes, T* dx);
+// Mean over rows of -log softmax(logits)[label]; labels hold class indices as numbers.
+template <class T>
+T softmax_cross_entropy_forward(const T* logits, const T* labels, int64_t rows, int64_t classes);
+template <class T>
+void softmax_cross_entropy_backward(T dloss, const T* logits, const T* labels, int64_t rows, int64_t classes, T* dlogits);
+
+// out [n, ca + cb, inner] = a [n, ca, inner] followed by b [n, cb, inner] along dimension 1;
+// the backward pass is the two slices.
+template <class T>
+void concat_channels(const T* a, const T* b, int64_t n, int64_t ca, int64_t cb, int64_t inner, T* out);
+template <class T>
+void split_channels(const T* in, int64_t n, int64_t ca, int64_t cb, int64_t inner, T* a, T* b);
+
+// Adaptive max pooling of x [planes, h, w] to [planes, oh, ow] with PyTorch's windows
+// (rows floor(i h / oh) to ceil((i + 1) h / oh)); the gradient goes to the first maximum.
+template <class T>
+void adaptive_max_pool2d_forward(const T* x, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow, T* y);
+template <class T>
+void adaptive_max_pool2d_backward(const T* dy, const T* x, int64_t planes, int64_t h, int64_t w, int64_t oh,
+                                  int64_t ow, T* dx);
+
+}  // namespace ganops::cpu

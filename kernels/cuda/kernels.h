@@ -91,4 +91,21 @@ struct SgdTensor {
 void sgd_update(const SgdTensor* tensors, int count, double lr, double momentum, double dampening,
                 double weight_decay, bool nesterov);
 
+// ---- softmax, softmax cross entropy (softmax.cu), x [rows, classes] ----
+void softmax_forward(const float* x, int64_t rows, int64_t classes, float* y);
+void softmax_backward(const float* dy, const float* y, int64_t rows, int64_t classes, float* dx);
+// Labels are class indices stored as floats; one outside [0, classes) gives a NaN loss.
+void softmax_cross_entropy_forward(const float* logits, const float* labels, int64_t rows, int64_t classes, float* loss);
+void softmax_cross_entropy_backward(const float* dloss, const float* logits, const float* labels, int64_t rows,
+                                    int64_t classes, float* dlogits);
+
+// ---- channel concatenation (concat.cu) ----
+void concat_channels(const float* a, const float* b, int64_t n, int64_t ca, int64_t cb, int64_t inner, float* out);
+void split_channels(const float* in, int64_t n, int64_t ca, int64_t cb, int64_t inner, float* a, float* b);
+
+// ---- adaptive max pooling (adaptive_max_pool2d.cu), x [planes, h, w] ----
+void adaptive_max_pool2d_forward(const float* x, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow, float* y);
+void adaptive_max_pool2d_backward(const float* dy, const float* x, int64_t planes, int64_t h, int64_t w, int64_t oh,
+                                  int64_t ow, float* dx);
+
 }  // namespace ganops::cuda

@@ -58,4 +58,21 @@ void linear_backward_weight(const float*, const float*, int64_t, int64_t, int64_
 void adam_update(const AdamTensor*, int, double, double, double, double, double, int64_t) { no_cuda("adam_update"); }
 void sgd_update(const SgdTensor*, int, double, double, double, double, bool) { no_cuda("sgd_update"); }
 
+void softmax_forward(const float*, int64_t, int64_t, float*) { no_cuda("softmax_forward"); }
+void softmax_backward(const float*, const float*, int64_t, int64_t, float*) { no_cuda("softmax_backward"); }
+void softmax_cross_entropy_forward(const float*, const float*, int64_t, int64_t, float*) {
+    no_cuda("softmax_cross_entropy_forward");
+}
+void softmax_cross_entropy_backward(const float*, const float*, const float*, int64_t, int64_t, float*) {
+    no_cuda("softmax_cross_entropy_backward");
+}
+void concat_channels(const float*, const float*, int64_t, int64_t, int64_t, int64_t, float*) { no_cuda("concat_channels"); }
+void split_channels(const float*, int64_t, int64_t, int64_t, int64_t, float*, float*) { no_cuda("split_channels"); }
+void adaptive_max_pool2d_forward(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*) {
+    no_cuda("adaptive_max_pool2d_forward");
+}
+void adaptive_max_pool2d_backward(const float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*) {
+    no_cuda("adaptive_max_pool2d_backward");
+}
+
 }  // namespace ganops::cuda
