@@ -5,6 +5,7 @@
 #if __has_include(<catch2/catch_all.hpp>) && !defined(GANOPS_CATCH2_V2)
 #define GANOPS_CATCH2_V3 1
 #include <catch2/catch_all.hpp>
+using Catch::Approx;  // v2 has it at global scope
 #else
 #include <catch2/catch.hpp>
 #endif

@@ -1,0 +1,32 @@
+// Fashion-MNIST (or MNIST) as tensors: images and their class labels from the IDX files
+// that Debian's dataset-fashion-mnist installs under /usr/share/datasets/fashion-mnist.
+// Used by the evaluation classifier and the class-conditional examples.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ganops/ganops.h>
+
+namespace examples {
+
+inline const char* kFashionMnistRoot = "/usr/share/datasets/fashion-mnist";
+inline const char* kFashionMnistClasses[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                               "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+struct LabelledImages {
+    ganops::Tensor images;  // [N, 1, size, size] in [-1, 1], on the CPU
+    ganops::Tensor labels;  // [N], class indices as numbers
+    int64_t classes = 10;
+};
+
+// split: "train" (60000) or "t10k" (10000). Each file may be gzip-compressed or plain.
+// Images are resized (bilinear, pixel centres aligned) from 28x28 to size x size.
+// Throws std::runtime_error naming the file for missing or malformed files.
+LabelledImages load_fashion_mnist(const std::string& root, const std::string& split, int64_t size,
+                                  int64_t limit = 0);
+
+// The raw contents of IDX files: 8-bit images [count, rows, cols] and 8-bit labels [count].
+std::vector<uint8_t> read_idx(const std::string& path, int dimensions, std::vector<int64_t>& shape);
+
+}  // namespace examples

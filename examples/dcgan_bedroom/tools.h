@@ -1,0 +1,34 @@
+// What to do with a trained generator: sample it, walk its latent space, and do the latent
+// vector arithmetic of Radford et al. (section 6). Latent vector i is the i-th draw of a
+// Philox stream seeded by --seed, the same in every tool and for every count, so images
+// picked from `generate --individual` can be named by index in `arithmetic`.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <ganops/ganops.h>
+
+namespace dcgan {
+
+struct ToolOptions {
+    std::string netG;          // a netG state dict, or a training checkpoint
+    std::string outf = ".";
+    std::string device;        // empty: cuda when a GPU is there
+    uint64_t seed = 1;
+    int64_t n = 64;            // generate: how many
+    bool individual = false;   // generate: one PNG per image instead of a grid
+    int64_t rows = 8, steps = 10;  // interpolate: paths, images per path
+    bool slerp = false;        // interpolate: spherical instead of linear
+    std::string a, b, c;       // arithmetic: comma-separated latent indices for A - B + C
+};
+
+// The generator a file holds; nz, ngf, nc and the image size are read off the weights'
+// shapes, so no flags are needed. Accepts netG_*.safetensors and checkpoint.safetensors.
+std::unique_ptr<ganops::nn::DcganGenerator> load_generator(const std::string& path, ganops::Device device);
+
+int generate(const ToolOptions& options);
+int interpolate(const ToolOptions& options);
+int arithmetic(const ToolOptions& options);
+
+}  // namespace dcgan

@@ -1,0 +1,472 @@
+// Checkpoint scheme. Files in the output folder:
+//   netG_epoch_XXX.safetensors, netD_epoch_XXX.safetensors
+//       plain state dicts with pytorch/examples' names ("main.0.weight", ...,
+//       "main.1.num_batches_tracked" as I64 []), written at the end of each epoch (and where
+//       a run stops), loadable by netG.load_state_dict(safetensors.torch.load_file(...)).
+//   checkpoint.safetensors
+//       everything --resume needs, in one file so that one atomic rename switches from one
+//       consistent state to the next:
+//         netG.<state-dict name>, netD.<state-dict name>      the two models
+//         optG.exp_avg.<param name>, optG.exp_avg_sq.<param name>, same for optD: Adam's moments
+//         history.loss_d, history.loss_g                     F32 [iterations], for the plot
+//       and in the metadata (strings): format "ganops-dcgan-run-1"; epoch, batch (the next
+//       to run) and iteration (done so far); optG.step and optD.step; seed; the offsets of
+//       the noise, tricks and dropout generators and the shuffle generator's offset before
+//       the current epoch's order was drawn (the order is drawn again on resume); the model
+//       configuration, batch size and dataset.
+// Written every epoch, on Ctrl-C and when a run stops; never after a non-finite loss, so
+// the last good one stays.
+#include "train.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <numeric>
+
+#include <ganops/ganops.h>
+#include <ganops/nn/checkpoint.h>
+
+#include "datasets.h"
+#include "loader.h"
+#include "plot.h"
+#include "run_log.h"
+
+namespace dcgan {
+
+using namespace ganops;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Divergence shows first as NaN or inf in D's output, before the BCE would reject it.
+bool all_finite(const Tensor& t) {
+    const std::vector<float> v = t.to_vector();
+    return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+}
+
+constexpr const char* kRunFormat = "ganops-dcgan-run-1";
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_interrupt(int) {
+    g_interrupted = true;
+    std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
+    std::signal(SIGTERM, SIG_DFL);
+}
+
+// D with optional dropout after each LeakyReLU. The layers stay those of the reference
+// model (dropout has no parameters), so names and checkpoints are unchanged.
+class Discriminator : public nn::DcganDiscriminator {
+public:
+    Discriminator(const nn::DcganConfig& c, double p, Generator& gen) : DcganDiscriminator(c), p_(p), gen_(gen) {}
+    Tensor forward(const Tensor& x) override {
+        if (p_ <= 0) return DcganDiscriminator::forward(x);
+        GANOPS_CHECK(x.ndim() == 4 && x.size(1) == config.nc && x.size(2) == config.image_size &&
+                         x.size(3) == config.image_size,
+                     "Discriminator: images must be [N, ", config.nc, ", ", config.image_size, ", ", config.image_size,
+                     "], got ", x.str());
+        Tensor h = x;
+        for (const auto& [name, layer] : main->named_children()) {
+            h = layer->forward(h);
+            if (dynamic_cast<nn::LeakyReLU*>(layer.get())) h = dropout(h, p_, is_training(), gen_);
+        }
+        return h.reshape({h.size(0)});
+    }
+
+private:
+    double p_;
+    Generator& gen_;
+};
+
+struct Streams {
+    Generator noise, tricks, dropout, shuffle;
+};
+
+// Everything about where a run stands that the models and optimizers do not hold.
+struct RunState {
+    int64_t epoch = 0, batch = 0, iteration = 0;
+    uint64_t epoch_shuffle_offset = 0;
+    std::vector<float> loss_d, loss_g;
+};
+
+// A Fisher-Yates shuffle driven by the Philox stream, so a seed fixes the epoch order.
+std::vector<int64_t> shuffled(int64_t n, Generator& gen) {
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    const std::vector<double> u = Tensor::uniform({n}, 0, 1, gen, DType::F64).to_double_vector();
+    for (int64_t i = n - 1; i > 0; --i)
+        std::swap(order[size_t(i)], order[size_t(std::min<int64_t>(i, int64_t(u[size_t(i)] * double(i + 1))))]);
+    return order;
+}
+
+nn::StoredTensor stored_floats(const std::vector<float>& v) {
+    nn::StoredTensor s;
+    s.dtype = "F32";
+    s.shape = {int64_t(v.size())};
+    s.bytes.resize(v.size() * 4);
+    if (!v.empty()) std::memcpy(s.bytes.data(), v.data(), s.bytes.size());
+    return s;
+}
+
+std::vector<float> floats_from(const nn::SafetensorsFile& f, const std::string& name, const std::string& path) {
+    const nn::StoredTensor* s = f.find(name);
+    GANOPS_CHECK(s && s->dtype == "F32" && s->shape.size() == 1, path, ": missing or malformed tensor \"", name, "\"");
+    std::vector<float> v(size_t(s->shape[0]));
+    if (!v.empty()) std::memcpy(v.data(), s->bytes.data(), v.size() * 4);
+    return v;
+}
+
+void add_adam(std::vector<std::pair<std::string, nn::StoredTensor>>& out, const std::string& prefix, const nn::Module& model,
+              const nn::Adam& opt) {
+    const auto named = model.named_parameters();
+    for (size_t i = 0; i < named.size(); ++i) {
+        out.emplace_back(prefix + ".exp_avg." + named[i].first, nn::stored_from_tensor(opt.exp_avg()[i]));
+        out.emplace_back(prefix + ".exp_avg_sq." + named[i].first, nn::stored_from_tensor(opt.exp_avg_sq()[i]));
+    }
+}
+
+void load_adam(const nn::SafetensorsFile& f, const std::string& path, const std::string& prefix, const nn::Module& model,
+               nn::Adam& opt) {
+    const auto named = model.named_parameters();
+    std::vector<std::pair<Tensor, Tensor>> plan;  // checked first, written after
+    for (size_t i = 0; i < named.size(); ++i)
+        for (const auto& [kind, dst] : {std::pair{".exp_avg.", opt.exp_avg()[i]}, std::pair{".exp_avg_sq.", opt.exp_avg_sq()[i]}}) {
+            const std::string name = prefix + kind + named[i].first;
+            const nn::StoredTensor* s = f.find(name);
+            GANOPS_CHECK(s, path, ": missing tensor \"", name, "\"");
+            const Tensor t = nn::tensor_from_stored(*s, dst.dtype());
+            GANOPS_CHECK(t.shape() == dst.shape(), path, ": tensor \"", name, "\" has shape ", t.shape(), " but the model expects ",
+                         dst.shape());
+            plan.emplace_back(dst, t);
+        }
+    for (const auto& [dst, src] : plan) dst.copy_from(src);
+    const auto it = f.metadata.find(prefix + ".step");
+    GANOPS_CHECK(it != f.metadata.end(), path, ": metadata lacks ", prefix, ".step");
+    opt.steps_taken = std::stoll(it->second);
+}
+
+std::string meta(const nn::SafetensorsFile& f, const std::string& key, const std::string& path) {
+    const auto it = f.metadata.find(key);
+    GANOPS_CHECK(it != f.metadata.end(), path, ": checkpoint metadata lacks \"", key, "\"");
+    return it->second;
+}
+
+int64_t meta_int(const nn::SafetensorsFile& f, const std::string& key, const std::string& path) {
+    const std::string v = meta(f, key, path);
+    try {
+        size_t used = 0;
+        const long long n = std::stoll(v, &used);
+        if (used == v.size()) return n;
+    } catch (const std::exception&) {
+    }
+    fail(path, ": checkpoint metadata \"", key, "\" is not an integer: \"", v, "\"");
+}
+
+void save_checkpoint(const std::string& path, const TrainOptions& o, const nn::DcganConfig& config, const nn::Module& netG,
+                     const nn::Module& netD, const nn::Adam& optG, const nn::Adam& optD, const Streams& rng,
+                     const RunState& state) {
+    std::vector<std::pair<std::string, nn::StoredTensor>> tensors = nn::state_dict(netG, "netG.");
+    for (auto& entry : nn::state_dict(netD, "netD.")) tensors.push_back(std::move(entry));
+    add_adam(tensors, "optG", netG, optG);
+    add_adam(tensors, "optD", netD, optD);
+    tensors.emplace_back("history.loss_d", stored_floats(state.loss_d));
+    tensors.emplace_back("history.loss_g", stored_floats(state.loss_g));
+    const std::map<std::string, std::string> metadata = {
+        {"format", kRunFormat},
+        {"epoch", std::to_string(state.epoch)},
+        {"batch", std::to_string(state.batch)},
+        {"iteration", std::to_string(state.iteration)},
+        {"seed", std::to_string(o.seed)},
+        {"rng.noise", std::to_string(rng.noise.offset)},
+        {"rng.tricks", std::to_string(rng.tricks.offset)},
+        {"rng.dropout", std::to_string(rng.dropout.offset)},
+        {"rng.epoch_shuffle", std::to_string(state.epoch_shuffle_offset)},
+        {"optG.step", std::to_string(optG.steps_taken)},
+        {"optD.step", std::to_string(optD.steps_taken)},
+        {"nz", std::to_string(config.nz)},
+        {"ngf", std::to_string(config.ngf)},
+        {"ndf", std::to_string(config.ndf)},
+        {"nc", std::to_string(config.nc)},
+        {"imageSize", std::to_string(config.image_size)},
+        {"batchSize", std::to_string(o.batch_size)},
+        {"dataset", o.dataset},
+    };
+    nn::write_safetensors(path, tensors, metadata);
+}
+
+}  // namespace
+
+int train(const TrainOptions& opts) {
+    TrainOptions o = opts;
+    if (o.dry_run) o.max_iters = 1;
+    GANOPS_CHECK(o.image_size >= 32 && o.image_size <= 256 && (o.image_size & (o.image_size - 1)) == 0,
+                 "--imageSize must be a power of two from 32 to 256, got ", o.image_size);
+    GANOPS_CHECK(o.d_steps >= 1, "--d-steps must be at least 1");
+    const bool idx_data = o.dataset == "fashion-mnist" || o.dataset == "mnist" || o.dataset == "idx";
+    if (o.nc == 0) o.nc = idx_data ? 1 : 3;
+
+    // --resume: the run's own seed and model shape win over the command line.
+    nn::SafetensorsFile resume;
+    if (!o.resume.empty()) {
+        resume = nn::read_safetensors(o.resume);
+        GANOPS_CHECK(resume.metadata.count("format") && resume.metadata.at("format") == kRunFormat, o.resume,
+                     " is not a dcgan_bedroom checkpoint (to start from weights alone, use --netG/--netD)");
+        o.seed = uint64_t(meta_int(resume, "seed", o.resume));
+        o.nz = meta_int(resume, "nz", o.resume);
+        o.ngf = meta_int(resume, "ngf", o.resume);
+        o.ndf = meta_int(resume, "ndf", o.resume);
+        o.nc = meta_int(resume, "nc", o.resume);
+        o.image_size = meta_int(resume, "imageSize", o.resume);
+        if (meta_int(resume, "batchSize", o.resume) != o.batch_size)
+            std::fprintf(stderr, "warning: %s was trained with --batchSize %lld, continuing with %lld\n", o.resume.c_str(),
+                         (long long)meta_int(resume, "batchSize", o.resume), (long long)o.batch_size);
+    }
+
+    Device device = Device::CPU;
+    if (o.device.empty()) device = cuda::available() ? Device::CUDA : Device::CPU;
+    else if (o.device == "cuda") device = Device::CUDA;
+    else GANOPS_CHECK(o.device == "cpu", "--device must be cuda or cpu, got \"", o.device, "\"");
+    GANOPS_CHECK(device == Device::CPU || cuda::available(), "--device cuda: no usable CUDA device (use --device cpu)");
+
+    // Fail now, not after the first epoch, when results cannot be written.
+    {
+        std::error_code ec;
+        fs::create_directories(o.outf, ec);
+        GANOPS_CHECK(!ec && fs::is_directory(o.outf), "cannot create the output folder ", o.outf, ": ",
+                     ec ? ec.message() : "a file of that name exists");
+        const std::string probe = (fs::path(o.outf) / ".write_test").string();
+        try {
+            nn::write_file_atomic(probe, "ok", 2);
+        } catch (const std::exception& e) {
+            fail("the output folder ", o.outf, " is not writable (", e.what(), ")");
+        }
+        fs::remove(probe, ec);
+    }
+    auto out_path = [&](const std::string& name) { return (fs::path(o.outf) / name).string(); };
+
+    const auto t_load = std::chrono::steady_clock::now();
+    const std::unique_ptr<Dataset> data = open_dataset({.dataset = o.dataset,
+                                                         .dataroot = o.dataroot,
+                                                         .classes = o.classes,
+                                                         .image_size = o.image_size,
+                                                         .channels = o.nc,
+                                                         .fake_count = o.fake_images > 0 ? o.fake_images : o.batch_size * 20,
+                                                         .seed = o.seed + 6});
+    GANOPS_CHECK(data->size() >= o.batch_size, "the dataset has ", data->size(), " images, fewer than one batch of ",
+                 o.batch_size, " (", data->describe(), ")");
+    const int64_t per_epoch = data->size() / o.batch_size;
+    std::printf("dataset: %s (%.1f s to open); %lldx%lldx%lld, %lld batches of %lld an epoch\n", data->describe().c_str(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count(), (long long)o.nc,
+                (long long)o.image_size, (long long)o.image_size, (long long)per_epoch, (long long)o.batch_size);
+
+    manual_seed(o.seed);
+    Streams rng{{o.seed + 1, 0}, {o.seed + 2, 0}, {o.seed + 3, 0}, {o.seed + 4, 0}};
+    const nn::DcganConfig config{.nz = o.nz, .ngf = o.ngf, .ndf = o.ndf, .nc = o.nc, .image_size = o.image_size};
+    nn::DcganGenerator netG(config);
+    Discriminator netD(config, o.d_dropout, rng.dropout);
+    nn::dcgan_init(netG);
+    nn::dcgan_init(netD);
+    netG.to(device);
+    netD.to(device);
+    if (!o.netG.empty()) nn::load_state_dict(netG, o.netG);
+    if (!o.netD.empty()) nn::load_state_dict(netD, o.netD);
+    nn::Adam optG(netG.parameters(), {.lr = o.lr, .beta1 = o.beta1, .beta2 = 0.999});
+    nn::Adam optD(netD.parameters(), {.lr = o.lr, .beta1 = o.beta1, .beta2 = 0.999});
+
+    RunState state;
+    if (!o.resume.empty()) {
+        nn::load_state_dict(netG, resume, o.resume, "netG.");
+        nn::load_state_dict(netD, resume, o.resume, "netD.");
+        load_adam(resume, o.resume, "optG", netG, optG);
+        load_adam(resume, o.resume, "optD", netD, optD);
+        state.epoch = meta_int(resume, "epoch", o.resume);
+        state.batch = meta_int(resume, "batch", o.resume);
+        state.iteration = meta_int(resume, "iteration", o.resume);
+        rng.noise.offset = uint64_t(meta_int(resume, "rng.noise", o.resume));
+        rng.tricks.offset = uint64_t(meta_int(resume, "rng.tricks", o.resume));
+        rng.dropout.offset = uint64_t(meta_int(resume, "rng.dropout", o.resume));
+        rng.shuffle.offset = uint64_t(meta_int(resume, "rng.epoch_shuffle", o.resume));
+        state.loss_d = floats_from(resume, "history.loss_d", o.resume);
+        state.loss_g = floats_from(resume, "history.loss_g", o.resume);
+        GANOPS_CHECK(state.batch >= 0 && state.batch <= per_epoch, o.resume, ": batch ", state.batch,
+                     " does not fit an epoch of ", per_epoch, " batches (another dataset or batch size?)");
+        resume = {};  // the copies are in the models now
+        std::printf("resuming %s at epoch %lld, batch %lld (iteration %lld)\n", o.resume.c_str(), (long long)state.epoch,
+                    (long long)state.batch, (long long)state.iteration);
+    }
+
+    Generator fixed_gen{o.seed + 5, 0};
+    const int64_t grid = std::min<int64_t>(64, o.batch_size);
+    const Tensor fixed_noise = Tensor::normal({grid, o.nz, 1, 1}, 0, 1, fixed_gen, DType::F32, device);
+    auto save_samples = [&](const std::string& name) {
+        NoGradGuard no_grad;
+        netG.eval();  // as in the reference: BN uses running statistics for the fixed-noise grid
+        const Tensor samples = netG(fixed_noise);
+        netG.train();
+        const std::string path = out_path(name);
+        save_image_grid(samples, 8, path);
+        return path;
+    };
+    auto save_all = [&](const std::string& epoch_tag) {
+        save_checkpoint(out_path("checkpoint.safetensors"), o, config, netG, netD, optG, optD, rng, state);
+        if (!epoch_tag.empty()) {
+            nn::save_state_dict(netG, out_path("netG_" + epoch_tag + ".safetensors"));
+            nn::save_state_dict(netD, out_path("netD_" + epoch_tag + ".safetensors"));
+        }
+    };
+
+    const int64_t planned = o.max_iters > 0 ? std::min(o.max_iters, o.niter * per_epoch) : o.niter * per_epoch;
+    RunLog log(out_path(o.log_format == "jsonl" ? "log.jsonl" : "log.csv"), o.log_format);
+    SkipLog skips;
+    const LoaderOptions loader_options{.batch_size = o.batch_size, .image_size = o.image_size, .channels = o.nc,
+                                       .workers = o.workers, .device = device};
+    const Tensor ones = Tensor::full({o.batch_size}, 1.0, DType::F32, device);
+    auto constant_labels = [&](double v) { return Tensor::full({o.batch_size}, v, DType::F32, device); };
+    // Targets for D's step; with --label-flip some swap sides.
+    auto d_labels = [&](double mine, double other) {
+        if (o.label_flip <= 0) return constant_labels(mine);
+        const std::vector<float> u = Tensor::uniform({o.batch_size}, 0, 1, rng.tricks).to_vector();
+        std::vector<float> v(u.size());
+        for (size_t i = 0; i < u.size(); ++i) v[i] = float(u[i] < o.label_flip ? other : mine);
+        return Tensor::from_vector({o.batch_size}, v, device);
+    };
+    const double real_label = 1.0 - o.label_smoothing, fake_label = 0.0;
+
+    g_interrupted = false;
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
+    struct RestoreSignals {
+        ~RestoreSignals() {
+            std::signal(SIGINT, SIG_DFL);
+            std::signal(SIGTERM, SIG_DFL);
+        }
+    } restore_signals;
+
+    auto diverged = [&](const char* what) {
+        log.clear_status();
+        std::fprintf(stderr,
+                     "dcgan: stopping at iteration %lld (epoch %lld, batch %lld): %s is not finite, training has "
+                     "diverged (try a lower --lr). The last good checkpoint, if any, is %s, untouched.\n",
+                     (long long)state.iteration, (long long)state.epoch, (long long)state.batch, what,
+                     out_path("checkpoint.safetensors").c_str());
+        return 3;
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    int64_t session_iterations = 0;
+    bool real_grid_written = false;
+    for (; state.epoch < o.niter; ++state.epoch, state.batch = 0) {
+        if (o.max_iters > 0 && state.iteration >= o.max_iters) break;
+        // The epoch's order comes from the shuffle stream as it stood at the epoch's start,
+        // which a checkpoint records, so a resumed epoch sees the same order.
+        state.epoch_shuffle_offset = rng.shuffle.offset;
+        const std::vector<int64_t> order = shuffled(data->size(), rng.shuffle);
+        const int64_t last = o.max_iters > 0 ? std::min(per_epoch, state.batch + (o.max_iters - state.iteration)) : per_epoch;
+        BatchLoader loader(*data, loader_options, order, state.batch, last, skips);
+        for (; state.batch < last; ++state.batch) {
+            Tensor real = loader.next();
+            if (!real_grid_written) {
+                const std::string path = out_path("real_samples.png");
+                save_image_grid(real.slice_rows(0, grid), 8, path);
+                std::printf("real samples: %s\n", path.c_str());
+                real_grid_written = true;
+            }
+            // Annealed over all --niter epochs (not --max-iters), so a stopped and resumed run
+            // follows the same schedule.
+            const double sigma = o.instance_noise * std::max(0.0, 1.0 - double(state.iteration) / double(o.niter * per_epoch));
+            auto d_input = [&](const Tensor& x) {
+                if (sigma <= 0) return x;
+                return add(x, Tensor::normal(x.shape(), 0, sigma, rng.tricks, DType::F32, device));
+            };
+
+            // (1) D: maximise log D(x) + log(1 - D(G(z)))
+            optD.zero_grad();
+            const Tensor out_real = netD(d_input(real));
+            if (!all_finite(out_real)) return diverged("D(x)");
+            const Tensor errD_real = binary_cross_entropy(out_real, d_labels(real_label, fake_label));
+            errD_real.backward();
+            const Tensor noise = Tensor::normal({o.batch_size, o.nz, 1, 1}, 0, 1, rng.noise, DType::F32, device);
+            const Tensor fake = netG(noise);
+            const Tensor fake_in = d_input(fake);
+            const Tensor out_fake = netD(fake_in.detach());
+            if (!all_finite(out_fake)) return diverged("D(G(z))");
+            const Tensor errD_fake = binary_cross_entropy(out_fake, d_labels(fake_label, real_label));
+            errD_fake.backward();
+            optD.step();
+
+            // (2) G: maximise log D(G(z)) on the same fake batch, every d_steps-th iteration
+            const bool g_step = (state.iteration + 1) % o.d_steps == 0;
+            double loss_g = NAN, d_g_z2 = NAN;
+            if (g_step) {
+                optG.zero_grad();
+                const Tensor out_g = netD(fake_in);
+                if (!all_finite(out_g)) return diverged("D(G(z)) in the generator step");
+                const Tensor errG = binary_cross_entropy(out_g, ones);
+                errG.backward();
+                optG.step();
+                loss_g = errG.item();
+                d_g_z2 = mean(out_g).item();
+            }
+            const double loss_d = errD_real.item() + errD_fake.item();
+            state.loss_d.push_back(float(loss_d));
+            state.loss_g.push_back(float(loss_g));
+            ++state.iteration;
+            ++session_iterations;
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            const double rate = double(session_iterations * o.batch_size) / std::max(seconds, 1e-9);
+            log.write({.epoch = state.epoch,
+                       .epochs = o.niter,
+                       .batch = state.batch,
+                       .batches = per_epoch,
+                       .iteration = state.iteration - 1,
+                       .loss_d = loss_d,
+                       .loss_g = loss_g,
+                       .d_x = mean(out_real).item(),
+                       .d_g_z1 = mean(out_fake).item(),
+                       .d_g_z2 = d_g_z2,
+                       .images_per_second = rate,
+                       .eta_seconds = double(planned - state.iteration) * double(o.batch_size) / rate,
+                       .seconds = seconds});
+            real = Tensor();  // only now: the item() calls above waited for the kernels reading it
+            if (o.sample_every > 0 && state.iteration % o.sample_every == 0)
+                std::printf("samples: %s\n", save_samples("fake_samples_latest.png").c_str());
+            if (g_interrupted) {
+                ++state.batch;
+                log.clear_status();
+                save_all("");
+                std::fprintf(stderr, "dcgan: interrupted; checkpoint written to %s (continue with --resume %s)\n",
+                             out_path("checkpoint.safetensors").c_str(), out_path("checkpoint.safetensors").c_str());
+                return 130;
+            }
+        }
+        char tag[32];
+        std::snprintf(tag, sizeof tag, "epoch_%03lld", (long long)state.epoch);
+        std::printf("samples: %s\n", save_samples("fake_samples_" + std::string(tag) + ".png").c_str());
+        if (state.batch == per_epoch) {  // a complete epoch: the checkpoint starts the next one
+            ++state.epoch;
+            state.batch = 0;
+            state.epoch_shuffle_offset = rng.shuffle.offset;
+            save_all(tag);
+            --state.epoch;  // the loop's increment
+            state.batch = per_epoch;
+        } else {
+            save_all(tag);
+        }
+        std::printf("checkpoint: %s\n", out_path("checkpoint.safetensors").c_str());
+    }
+    log.clear_status();
+    save_loss_plot(state.loss_d, state.loss_g, out_path("loss_curves.png"));
+    if (skips.count() > 0)
+        std::fprintf(stderr, "warning: %lld unreadable images were skipped (the first %d are named above)\n",
+                     (long long)skips.count(), SkipLog::kWarnings);
+    std::printf("done: %lld iterations in %.1f s; sample grids, loss_curves.png, log and checkpoints are in %s/\n",
+                (long long)session_iterations,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), o.outf.c_str());
+    return 0;
+}
+
+}  // namespace dcgan

@@ -1,0 +1,39 @@
+// DCGAN training as pytorch/examples/dcgan does it, plus checkpoints, resume, logs, plots
+// and the optional GAN tricks.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace dcgan {
+
+struct TrainOptions {
+    std::string dataset = "fashion-mnist";  // lsun | folder | imagenet | fashion-mnist | mnist | idx | fake
+    std::string dataroot = "/usr/share/datasets/fashion-mnist";
+    std::string classes = "bedroom";
+    int workers = 2;
+    int64_t batch_size = 64, image_size = 32, nc = 0, nz = 100, ngf = 64, ndf = 64;  // nc 0: 1 for IDX data, else 3
+    int64_t niter = 1;
+    double lr = 2e-4, beta1 = 0.5;
+    std::string netG, netD;  // safetensors state dicts to start from
+    std::string resume;      // a checkpoint.safetensors to continue
+    std::string outf = "out";
+    uint64_t seed = 999;
+    std::string device;  // "cuda" | "cpu"; empty: cuda when a GPU is there
+    bool dry_run = false;
+    int64_t max_iters = 0;     // stop after this many iterations in all (0: run every epoch)
+    int64_t sample_every = 100;
+    std::string log_format = "csv";  // csv | jsonl
+    int64_t fake_images = 0;         // size of the fake dataset (0: 20 batches)
+    // Tricks, all off by default.
+    double label_smoothing = 0;  // D's real target is 1 - this (one-sided)
+    double label_flip = 0;       // probability of swapping a real/fake target in D's step
+    double instance_noise = 0;   // std of Gaussian noise on D's inputs, annealed linearly to 0
+    double d_dropout = 0;        // dropout after each LeakyReLU of D
+    int64_t d_steps = 1;         // discriminator steps per generator step
+};
+
+// Exit codes: 0 done, 1 error (message on stderr), 3 non-finite loss, 130 interrupted
+// (after writing a checkpoint).
+int train(const TrainOptions& options);
+
+}  // namespace dcgan
