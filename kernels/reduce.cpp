@@ -1,6 +1,7 @@
 #include "reduce.h"
 
 #include "checks.h"
+#include "elementwise.h"
 #include "cpu/reference.h"
 #include "cuda/kernels.h"
 
@@ -57,6 +58,44 @@ Tensor channel_sum(const Tensor& x) {
     on_cpu_float_type("channel_sum", x, [&](auto t) {
         using T = decltype(t);
         cpu::channel_sum<T>(x.data<T>(), v.outer, v.channels, v.inner, out.data<T>());
+    });
+    return out;
+}
+
+Tensor mean_rows(const Tensor& x) {
+    check_defined("mean_rows", "input", x);
+    GANOPS_CHECK(x.ndim() >= 1 && x.size(0) > 0, "mean_rows: expects [N, ...] with N > 0, got ", x.str());
+    const int64_t n = x.size(0), width = x.numel() / n;
+    // Viewed as [n, width, 1], channel_sum adds over n alone.
+    Shape row_shape;
+    switch (x.ndim()) {
+        case 1: row_shape = Shape{}; break;
+        case 2: row_shape = Shape{x.size(1)}; break;
+        case 3: row_shape = Shape{x.size(1), x.size(2)}; break;
+        default: row_shape = Shape{x.size(1), x.size(2), x.size(3)}; break;
+    }
+    return scale(channel_sum(x.detach().reshape({n, width, 1})), 1.0 / double(n)).reshape(row_shape);
+}
+
+Tensor repeat_rows(const Tensor& row, int64_t n, double factor) {
+    check_defined("repeat_rows", "row", row);
+    check_compatible("repeat_rows", {{"row", &row}});
+    GANOPS_CHECK(n >= 0 && row.ndim() <= 3, "repeat_rows: cannot repeat ", row.str(), " ", n, " times");
+    Shape out_shape;
+    switch (row.ndim()) {
+        case 0: out_shape = Shape{n}; break;
+        case 1: out_shape = Shape{n, row.size(0)}; break;
+        case 2: out_shape = Shape{n, row.size(0), row.size(1)}; break;
+        default: out_shape = Shape{n, row.size(0), row.size(1), row.size(2)}; break;
+    }
+    Tensor out = Tensor::empty(out_shape, row.dtype(), row.device());
+    if (on_cuda("repeat_rows", row)) {
+        cuda::repeat_rows(row.data<float>(), n, row.numel(), static_cast<float>(factor), out.data<float>());
+        return out;
+    }
+    on_cpu_float_type("repeat_rows", row, [&](auto t) {
+        using T = decltype(t);
+        cpu::repeat_rows<T>(row.data<T>(), n, row.numel(), factor, out.data<T>());
     });
     return out;
 }

@@ -49,5 +49,6 @@ Tensor mul(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, double s);
 Tensor sum(const Tensor& x);   // over all elements, 0-d
 Tensor mean(const Tensor& x);  // over all elements, 0-d
+Tensor mean_rows(const Tensor& x);  // x [N, ...] -> [...], the mean over dimension 0
 
 }  // namespace ganops

@@ -294,3 +294,9 @@ TEST_CASE("softmax, cross entropy, concat and adaptive pooling on the GPU equal 
                 {rnd(s)}, {true});
     }
 }
+
+TEST_CASE("mean over the batch on the GPU equals the reference") {
+    compare("mean_rows [128, 256, 8, 8]", [](const std::vector<Tensor>& in) { return mean_rows(in[0]); },
+            {rnd({128, 256, 8, 8})}, {true});
+    compare("mean_rows [3, 5]", [](const std::vector<Tensor>& in) { return mean_rows(in[0]); }, {rnd({3, 5})}, {true});
+}

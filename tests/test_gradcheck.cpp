@@ -117,3 +117,15 @@ TEST_CASE("a small discriminator composed of every op, end to end") {
     }, {randn({2, 3, 16, 16}), randn({4, 3, 4, 4}, DType::F64, 0.3), randn({6, 4, 4, 4}, DType::F64, 0.3),
         test::rand({6}, 0.5, 1.5), randn({6}), randn({1, 6, 4, 4}, DType::F64, 0.3)});
 }
+
+TEST_CASE("mean over the batch: values and gradients") {
+    const Tensor x = Tensor::from_vector({2, 3}, std::vector<double>{1, 2, 3, 5, 6, 10});
+    CHECK(mean_rows(x).to_double_vector() == std::vector<double>{3, 4, 6.5});
+    CHECK(mean_rows(x).shape() == Shape{3});
+    gradcheck("mean_rows 4-d", [](const Inputs& in) { return mean_rows(in[0]); }, {randn({5, 3, 2, 2})});
+    gradcheck("feature matching loss", [](const Inputs& in) {
+        const Tensor d = sub(mean_rows(in[0]), mean_rows(in[1]));
+        return sum(mul(d, d));
+    }, {randn({4, 6}), randn({3, 6})});
+    CHECK_THROWS_CONTAINING(mean_rows(Tensor::zeros({0, 3}, DType::F64)), "mean_rows: expects [N, ...] with N > 0, got [0, 3]");
+}

@@ -59,26 +59,36 @@ extern "C" void on_interrupt(int) {
     std::signal(SIGTERM, SIG_DFL);
 }
 
-// D with optional dropout after each LeakyReLU. The layers stay those of the reference
-// model (dropout has no parameters), so names and checkpoints are unchanged.
+// D with optional dropout after each LeakyReLU, split into its features (everything up to
+// the last LeakyReLU: what feature matching compares) and its head (the 4x4 convolution and
+// the sigmoid). The layers stay those of the reference model (dropout has no parameters),
+// so names and checkpoints are unchanged.
 class Discriminator : public nn::DcganDiscriminator {
 public:
     Discriminator(const nn::DcganConfig& c, double p, Generator& gen) : DcganDiscriminator(c), p_(p), gen_(gen) {}
-    Tensor forward(const Tensor& x) override {
-        if (p_ <= 0) return DcganDiscriminator::forward(x);
+    Tensor features(const Tensor& x) {
         GANOPS_CHECK(x.ndim() == 4 && x.size(1) == config.nc && x.size(2) == config.image_size &&
                          x.size(3) == config.image_size,
                      "Discriminator: images must be [N, ", config.nc, ", ", config.image_size, ", ", config.image_size,
                      "], got ", x.str());
-        Tensor h = x;
-        for (const auto& [name, layer] : main->named_children()) {
-            h = layer->forward(h);
-            if (dynamic_cast<nn::LeakyReLU*>(layer.get())) h = dropout(h, p_, is_training(), gen_);
-        }
-        return h.reshape({h.size(0)});
+        return run(x, 0, main->size() - 2);
     }
+    Tensor head(const Tensor& h) {
+        const Tensor out = run(h, main->size() - 2, main->size());
+        return out.reshape({out.size(0)});
+    }
+    Tensor forward(const Tensor& x) override { return head(features(x)); }
 
 private:
+    Tensor run(Tensor h, size_t begin, size_t end) {
+        for (size_t i = begin; i < end; ++i) {
+            nn::Module& layer = (*main)[i];
+            h = layer.forward(h);
+            if (p_ > 0 && dynamic_cast<nn::LeakyReLU*>(&layer)) h = dropout(h, p_, is_training(), gen_);
+        }
+        return h;
+    }
+
     double p_;
     Generator& gen_;
 };
@@ -403,9 +413,22 @@ int train(const TrainOptions& opts) {
             double loss_g = NAN, d_g_z2 = NAN;
             if (g_step) {
                 optG.zero_grad();
-                const Tensor out_g = netD(fake_in);
+                const Tensor fake_features = netD.features(fake_in);
+                const Tensor out_g = netD.head(fake_features);
                 if (!all_finite(out_g)) return diverged("D(G(z)) in the generator step");
-                const Tensor errG = binary_cross_entropy(out_g, ones);
+                Tensor errG;
+                if (o.feature_matching) {
+                    // Salimans et al. 2016: match the batch mean of D's features on real data.
+                    Tensor real_mean;
+                    {
+                        NoGradGuard no_grad;
+                        real_mean = mean_rows(netD.features(real));
+                    }
+                    const Tensor diff = sub(mean_rows(fake_features), real_mean);
+                    errG = mean(mul(diff, diff));
+                } else {
+                    errG = binary_cross_entropy(out_g, ones);
+                }
                 errG.backward();
                 optG.step();
                 loss_g = errG.item();

@@ -30,6 +30,7 @@ struct TrainOptions {
     double instance_noise = 0;   // std of Gaussian noise on D's inputs, annealed linearly to 0
     double d_dropout = 0;        // dropout after each LeakyReLU of D
     int64_t d_steps = 1;         // discriminator steps per generator step
+    bool feature_matching = false;  // G matches the mean of D's last hidden features (Salimans et al.)
 };
 
 // Exit codes: 0 done, 1 error (message on stderr), 3 non-finite loss, 130 interrupted

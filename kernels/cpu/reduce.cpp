@@ -35,7 +35,14 @@ T sum(const T* a, int64_t n) {
     return static_cast<T>(s);
 }
 
+template <class T>
+void repeat_rows(const T* row, int64_t n, int64_t width, double factor, T* out) {
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < width; ++j) out[i * width + j] = static_cast<T>(row[j] * factor);
+}
+
 #define GANOPS_INSTANTIATE(T)                                                  \
+    template void repeat_rows<T>(const T*, int64_t, int64_t, double, T*);      \
     template void channel_sum<T>(const T*, int64_t, int64_t, int64_t, T*);     \
     template void add_channel_bias<T>(T*, const T*, int64_t, int64_t, int64_t); \
     template T sum<T>(const T*, int64_t);

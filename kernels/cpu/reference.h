@@ -74,6 +74,9 @@ template <class T>
 void scale(const T* a, double s, T* out, int64_t n);
 template <class T>
 T sum(const T* a, int64_t n);
+// out[i, j] = row[j] * factor for i < n
+template <class T>
+void repeat_rows(const T* row, int64_t n, int64_t width, double factor, T* out);
 
 // Optimizer updates of one parameter tensor, in place; PyTorch semantics.
 template <class T>

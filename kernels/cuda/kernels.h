@@ -34,6 +34,7 @@ void expand_scalar(const float* scalar, float factor, float* out, int64_t n);
 void sum(const float* a, int64_t n, float* out);  // out: one element
 void channel_sum(const float* x, int64_t outer, int64_t channels, int64_t inner, float* out);
 void add_channel_bias(float* y, const float* bias, int64_t outer, int64_t channels, int64_t inner);
+void repeat_rows(const float* row, int64_t n, int64_t width, float factor, float* out);
 
 // ---- activations (activation.cu) ----
 enum class Activation { ReLU, LeakyReLU, Tanh, Sigmoid };

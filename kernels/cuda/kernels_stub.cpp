@@ -24,6 +24,7 @@ void expand_scalar(const float*, float, float*, int64_t) { no_cuda("expand_scala
 void sum(const float*, int64_t, float*) { no_cuda("sum"); }
 void channel_sum(const float*, int64_t, int64_t, int64_t, float*) { no_cuda("channel_sum"); }
 void add_channel_bias(float*, const float*, int64_t, int64_t, int64_t) { no_cuda("add_channel_bias"); }
+void repeat_rows(const float*, int64_t, int64_t, float, float*) { no_cuda("repeat_rows"); }
 void activation_forward(Activation, float, const float*, float*, int64_t) { no_cuda("activation_forward"); }
 void activation_backward(Activation, float, const float*, const float*, float*, int64_t) { no_cuda("activation_backward"); }
 void bce_forward(const float*, const float*, int64_t, float*) { no_cuda("bce_forward"); }

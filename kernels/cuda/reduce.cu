@@ -56,6 +56,18 @@ void channel_sum(const float* x, int64_t outer, int64_t channels, int64_t inner,
     check_launch();
 }
 
+namespace {
+__global__ void repeat_rows_kernel(const float* row, int64_t n, int64_t width, float factor, float* out) {
+    GANOPS_GRID_STRIDE(i, n * width) out[i] = __fmul_rn(row[i % width], factor);
+}
+}  // namespace
+
+void repeat_rows(const float* row, int64_t n, int64_t width, float factor, float* out) {
+    if (n * width == 0) return;
+    repeat_rows_kernel<<<grid_for(n * width), kThreads, 0, current_stream()>>>(row, n, width, factor, out);
+    check_launch();
+}
+
 void add_channel_bias(float* y, const float* bias, int64_t outer, int64_t channels, int64_t inner) {
     const int64_t n = outer * channels * inner;
     if (n == 0) return;

@@ -45,4 +45,11 @@ Tensor mean(const Tensor& x) {
                   });
 }
 
+Tensor mean_rows(const Tensor& x) {
+    const int64_t n = x.defined() && x.ndim() >= 1 ? x.size(0) : 0;
+    return record("mean_rows", kernels::mean_rows(x), {x}, [n](const Tensor& dy, const std::vector<bool>&) {
+        return std::vector<Tensor>{kernels::repeat_rows(dy, n, 1.0 / double(n))};
+    });
+}
+
 }  // namespace ganops

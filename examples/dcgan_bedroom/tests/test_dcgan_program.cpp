@@ -250,3 +250,22 @@ TEST_CASE("bad input: clear messages and non-zero exits") {
     CHECK(bytes_of(dir + "/good/checkpoint.safetensors") == before);
     fs::remove_all(dir);
 }
+
+TEST_CASE("feature matching trains G on D's feature means, and changes what G learns") {
+    const std::string plain = fixtures::temp_dir("fm_plain"), matched = fixtures::temp_dir("fm_matched");
+    const auto a = run_program(data_args() + " --max-iters 3 --outf " + plain);
+    const auto b = run_program(data_args() + " --max-iters 3 --feature-matching --outf " + matched);
+    INFO(b.output);
+    REQUIRE(a.code == 0);
+    REQUIRE(b.code == 0);
+    // The feature-matching loss is a mean squared distance: small and positive, unlike BCE's
+    // log 2 at the start; and D's step is unchanged, so only G's weights differ.
+    const size_t at = b.output.find("Loss_G: ");
+    REQUIRE(at != std::string::npos);
+    const double loss_g = std::stod(b.output.substr(at + 8));
+    CHECK(loss_g > 0);
+    CHECK(loss_g < 0.5);
+    CHECK(bytes_of(plain + "/netG_epoch_000.safetensors") != bytes_of(matched + "/netG_epoch_000.safetensors"));
+    fs::remove_all(plain);
+    fs::remove_all(matched);
+}
