@@ -1,0 +1,162 @@
+#include "gan_loop.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include "common/fashion_mnist.h"
+#include "common/sample_classifier.h"
+#include "common/sample_quality.h"
+#include "image.h"
+
+namespace gan_family {
+
+using namespace ganops;
+
+void add_options(CLI::App& app, Options& o, bool image_size_fixed) {
+    app.add_option("--dataroot", o.dataroot, "folder with the Fashion-MNIST IDX files")->capture_default_str();
+    app.add_option("--batchSize", o.batch_size, "input batch size")->check(CLI::PositiveNumber)->capture_default_str();
+    if (!image_size_fixed)
+        app.add_option("--imageSize", o.image_size, "height and width of the images")
+            ->check(CLI::IsMember({16, 32, 64}))->capture_default_str();
+    app.add_option("--nz", o.nz, "size of the latent z vector")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--niter", o.niter, "number of epochs")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--max-iters", o.max_iters, "stop after this many iterations (0: every epoch)")->capture_default_str();
+    app.add_option("--sample-every", o.sample_every, "write a sample grid every N iterations (0: epoch ends only)")
+        ->capture_default_str();
+    app.add_option("--lr", o.lr, "learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--beta1", o.beta1, "Adam beta1")->check(CLI::Range(0.0, 0.999999))->capture_default_str();
+    app.add_option("--manualSeed", o.seed, "seed")->capture_default_str();
+    app.add_option("--outf", o.outf, "output folder")->capture_default_str();
+    app.add_option("--device", o.device, "cuda or cpu (default: cuda when a GPU is there)")
+        ->check(CLI::IsMember({"cuda", "cpu"}));
+    app.add_option("--classifier", o.classifier,
+                   "a fashion_classifier .safetensors: report Frechet distance and class coverage at the end");
+    app.add_option("--eval-samples", o.eval_samples, "generated images for the evaluation")
+        ->check(CLI::PositiveNumber)->capture_default_str();
+}
+
+Device device_of(const Options& o) {
+    if (o.device.empty()) return cuda::available() ? Device::CUDA : Device::CPU;
+    return o.device == "cuda" ? Device::CUDA : Device::CPU;
+}
+
+Tensor one_hot(const Tensor& labels, int64_t classes, int64_t spatial) {
+    const std::vector<float> l = labels.to_vector();
+    const int64_t n = labels.numel(), plane = spatial > 0 ? spatial * spatial : 1;
+    std::vector<float> v(static_cast<size_t>(n * classes * plane), 0.0f);
+    for (int64_t i = 0; i < n; ++i) {
+        const int64_t c = int64_t(l[size_t(i)]);
+        GANOPS_CHECK(c >= 0 && c < classes, "one_hot: label ", l[size_t(i)], " is not one of ", classes, " classes");
+        std::fill_n(v.begin() + (i * classes + c) * plane, plane, 1.0f);
+    }
+    const Shape shape = spatial > 0 ? Shape{n, classes, spatial, spatial} : Shape{n, classes};
+    return Tensor::from_vector(shape, v, labels.device());
+}
+
+namespace {
+
+void evaluate(const Options& o, Model& model, const std::string& program) {
+    const Device device = device_of(o);
+    const nn::SafetensorsFile file = nn::read_safetensors(o.classifier);
+    const auto width = file.metadata.find("width");
+    examples::SampleClassifier classifier(width == file.metadata.end() ? 16 : std::stoll(width->second));
+    nn::load_state_dict(classifier, file, o.classifier);
+    classifier.to(device);
+    const examples::LabelledImages test = examples::load_fashion_mnist(o.dataroot, "t10k", 32, o.eval_samples);
+    Generator gen{o.seed + 77, 0};
+    std::vector<Tensor> parts;
+    for (int64_t done = 0; done < o.eval_samples; done += o.batch_size) {
+        NoGradGuard no_grad;
+        parts.push_back(model.sample(std::min(o.batch_size, o.eval_samples - done), gen).to(Device::CPU));
+    }
+    std::vector<float> all;
+    for (const Tensor& p : parts) {
+        const std::vector<float> v = p.to_vector();
+        all.insert(all.end(), v.begin(), v.end());
+    }
+    const Tensor generated = Tensor::from_vector(parts[0].shape().with(0, o.eval_samples), all);
+    const examples::SampleQuality q = examples::sample_quality(classifier, test.images, generated);
+    std::printf("%s: sample quality over %lld images: Frechet distance %.4f, class coverage %.4f\n", program.c_str(),
+                static_cast<long long>(o.eval_samples), q.frechet_distance, q.class_coverage);
+    std::ofstream(o.outf + "/metrics.json") << "{\"frechet_distance\": " << q.frechet_distance
+                                             << ", \"class_coverage\": " << q.class_coverage
+                                             << ", \"samples\": " << o.eval_samples << "}\n";
+}
+
+}  // namespace
+
+int run(const std::string& program, const Options& o, Model& model) {
+    try {
+        std::filesystem::create_directories(o.outf);
+        const Device device = device_of(o);
+        const examples::LabelledImages data = examples::load_fashion_mnist(o.dataroot, "train", o.image_size);
+        const int64_t n = data.images.size(0), per_epoch = n / o.batch_size, plane = data.images.numel() / n;
+        GANOPS_CHECK(per_epoch > 0, program, ": ", n, " images are fewer than one batch of ", o.batch_size);
+        std::printf("%s: %lld Fashion-MNIST images of %lldx%lld on %s\n", program.c_str(), static_cast<long long>(n),
+                    static_cast<long long>(o.image_size), static_cast<long long>(o.image_size), device_name(device));
+        Generator shuffle{o.seed + 5, 0};
+        const float* pixels = data.images.data<float>();
+        const float* labels = data.labels.data<float>();
+        auto save_grid = [&](const std::string& name) {
+            NoGradGuard no_grad;
+            const std::string path = o.outf + "/" + name;
+            dcgan::save_image_grid(model.grid().to(Device::CPU), model.grid_per_row, path);
+            return path;
+        };
+        int64_t iteration = 0;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int64_t epoch = 0; epoch < o.niter; ++epoch) {
+            std::vector<int64_t> order(static_cast<size_t>(n));
+            std::iota(order.begin(), order.end(), 0);
+            const std::vector<double> u = Tensor::uniform({n}, 0, 1, shuffle, DType::F64).to_double_vector();
+            for (int64_t i = n - 1; i > 0; --i)
+                std::swap(order[size_t(i)], order[size_t(std::min<int64_t>(i, int64_t(u[size_t(i)] * double(i + 1))))]);
+            for (int64_t b = 0; b < per_epoch; ++b, ++iteration) {
+                if (o.max_iters > 0 && iteration >= o.max_iters) break;
+                Tensor images = Tensor::empty({o.batch_size, 1, o.image_size, o.image_size});
+                std::vector<float> batch_labels(static_cast<size_t>(o.batch_size));
+                for (int64_t i = 0; i < o.batch_size; ++i) {
+                    const int64_t k = order[size_t(b * o.batch_size + i)];
+                    std::copy(pixels + k * plane, pixels + (k + 1) * plane, images.data<float>() + i * plane);
+                    batch_labels[size_t(i)] = labels[k];
+                }
+                if (iteration == 0) {
+                    dcgan::save_image_grid(images.slice_rows(0, std::min<int64_t>(64, o.batch_size)), 8, o.outf + "/real_samples.png");
+                    std::printf("real samples: %s/real_samples.png\n", o.outf.c_str());
+                }
+                const StepResult r = model.step(images.to(device), Tensor::from_vector({o.batch_size}, batch_labels, device));
+                if (!std::isfinite(r.loss_d) || !std::isfinite(r.loss_g)) {
+                    std::fprintf(stderr, "%s: stopping at iteration %lld: the losses are not finite (Loss_D %g, Loss_G %g); "
+                                 "the weights of the last finished epoch are kept\n",
+                                 program.c_str(), static_cast<long long>(iteration), r.loss_d, r.loss_g);
+                    return 3;
+                }
+                const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                std::printf("[%lld/%lld][%lld/%lld] Loss_D: %.4f Loss_G: %.4f D(x): %.4f D(G(z)): %.4f / %.4f  %.0f img/s\n",
+                            static_cast<long long>(epoch), static_cast<long long>(o.niter), static_cast<long long>(b),
+                            static_cast<long long>(per_epoch), r.loss_d, r.loss_g, r.d_x, r.d_g_z1, r.d_g_z2,
+                            double((iteration + 1) * o.batch_size) / std::max(seconds, 1e-9));
+                if (o.sample_every > 0 && (iteration + 1) % o.sample_every == 0)
+                    std::printf("samples: %s\n", save_grid("fake_samples_latest.png").c_str());
+            }
+            char tag[32];
+            std::snprintf(tag, sizeof tag, "epoch_%03lld", static_cast<long long>(epoch));
+            std::printf("samples: %s\n", save_grid(std::string("fake_samples_") + tag + ".png").c_str());
+            for (const auto& [stem, module] : model.saved)
+                nn::save_state_dict(*module, o.outf + "/" + stem + "_" + tag + ".safetensors");
+            if (o.max_iters > 0 && iteration >= o.max_iters) break;
+        }
+        if (!o.classifier.empty()) evaluate(o, model, program);
+        std::printf("done: %lld iterations; images and weights are in %s/\n", static_cast<long long>(iteration), o.outf.c_str());
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
+        return 1;
+    }
+}
+
+}  // namespace gan_family

@@ -1,0 +1,54 @@
+// What the GAN-family examples (gan_mlp, cdcgan, infogan) share: dcgan_bedroom's command-line
+// conventions, labelled Fashion-MNIST batches, the per-iteration log line, sample grids,
+// PyTorch-named safetensors weights at every epoch end, a stop on non-finite losses, and the
+// sample-quality report (Frechet distance and class coverage from the Fashion-MNIST
+// classifier, when --classifier names one). Each program supplies only its models and step.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ganops/ganops.h>
+
+namespace gan_family {
+
+struct Options {
+    std::string dataroot = "/usr/share/datasets/fashion-mnist";
+    int64_t batch_size = 64, image_size = 32, nz = 100;
+    int64_t niter = 1, max_iters = 0, sample_every = 200;
+    double lr = 2e-4, beta1 = 0.5;
+    uint64_t seed = 999;
+    std::string outf = "out", device, classifier;
+    int64_t eval_samples = 2000;
+};
+
+// The options every program takes; `image_size_fixed` hides --imageSize (the MLP GAN is 28x28).
+void add_options(CLI::App& app, Options& o, bool image_size_fixed = false);
+ganops::Device device_of(const Options& o);
+
+struct StepResult {
+    double loss_d, loss_g, d_x, d_g_z1, d_g_z2;
+};
+
+struct Model {
+    std::vector<std::pair<std::string, ganops::nn::Module*>> saved;  // file stem -> module
+    // One training iteration on real images [N, 1, S, S] in [-1, 1] and labels [N], on the device.
+    std::function<StepResult(const ganops::Tensor& images, const ganops::Tensor& labels)> step;
+    // n images [n, 1, S, S] for evaluation, labels/codes drawn from `gen` as in training.
+    std::function<ganops::Tensor(int64_t n, ganops::Generator& gen)> sample;
+    // The program's sample grid and how many images a row holds.
+    std::function<ganops::Tensor()> grid;
+    int64_t grid_per_row = 8;
+};
+
+// Trains; returns the exit code: 0 done, 1 error, 3 non-finite loss.
+int run(const std::string& program, const Options& o, Model& model);
+
+// One-hot rows [n, classes] (as [n, classes, 1, 1] when `spatial` is 1, or repeated over an
+// s x s map when `spatial` is s), for conditioning on labels [n].
+ganops::Tensor one_hot(const ganops::Tensor& labels, int64_t classes, int64_t spatial = 0);
+
+}  // namespace gan_family
