@@ -91,3 +91,25 @@ TEST_CASE("bad input: a missing dataset and a missing classifier are named, exit
     CHECK(no_classifier.output.find("none.safetensors") != std::string::npos);
     fs::remove_all(dir);
 }
+
+TEST_CASE("dcgan_probe reports linear-probe accuracies for a trained and a random discriminator") {
+    const std::string dir = temp_dir("probe");
+    const Run train = run(std::string(DCGAN_BEDROOM) + " --imageSize 32 --ngf 4 --ndf 4 --batchSize 8 --max-iters 3 --device cpu "
+                          "--sample-every 0 --outf " + dir);
+    INFO(train.output);
+    REQUIRE(train.code == 0);
+    const Run probe = run(std::string(DCGAN_PROBE) + " --netD " + dir + "/netD_epoch_000.safetensors --imageSize 32 "
+                          "--train-samples 300 --test-samples 200 --epochs 5 --device cpu --out " + dir + "/probe.json");
+    INFO(probe.output);
+    REQUIRE(probe.code == 0);
+    // Even random convolutional features separate Fashion-MNIST far above chance (10%).
+    const size_t at = probe.output.find("random D:  linear-probe test accuracy ");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(probe.output.substr(at + 38)) > 0.4);
+    CHECK(probe.output.find("trained D: linear-probe test accuracy") != std::string::npos);
+    CHECK(fs::file_size(dir + "/probe.json") > 0);
+    const Run wrong = run(std::string(DCGAN_PROBE) + " --netD " + dir + "/none.safetensors --device cpu");
+    CHECK(wrong.code == 1);
+    CHECK(wrong.output.find("none.safetensors") != std::string::npos);
+    fs::remove_all(dir);
+}
