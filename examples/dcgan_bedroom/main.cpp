@@ -81,6 +81,15 @@ int main(int argc, char** argv) {
     arith->add_option("--a", t.a, "latent indices of concept A, e.g. 3,17,42")->required();
     arith->add_option("--b", t.b, "latent indices of concept B")->required();
     arith->add_option("--c", t.c, "latent indices of concept C")->required();
+    CLI::App* eval = app.add_subcommand("evaluate", "sample quality of a trained generator: Frechet distance and class coverage");
+    tool_options(eval);
+    eval->add_option("--classifier", t.classifier, "a fashion_classifier .safetensors")->required();
+    eval->add_option("--n", t.n, "number of generated and real images (at most 10000)")->check(CLI::Range(2, 10000))
+        ->capture_default_str();
+    eval->add_option("--eval-dataroot", t.eval_dataroot, "Fashion-MNIST folder for the real test images")->capture_default_str();
+    app.add_option("--classifier", o.classifier, "a fashion_classifier .safetensors: report sample quality at the end");
+    app.add_option("--eval-samples", o.eval_samples, "generated images for that report")->check(CLI::Range(2, 10000))
+        ->capture_default_str();
     app.require_subcommand(0, 1);
 
     CLI11_PARSE(app, argc, argv);
@@ -88,6 +97,7 @@ int main(int argc, char** argv) {
         if (gen->parsed()) return dcgan::generate(t);
         if (interp->parsed()) return dcgan::interpolate(t);
         if (arith->parsed()) return dcgan::arithmetic(t);
+        if (eval->parsed()) return dcgan::evaluate(t);
         return dcgan::train(o);
     } catch (const std::exception& e) {
         std::fflush(stdout);

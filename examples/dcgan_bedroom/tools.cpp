@@ -4,11 +4,14 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 
 #include <ganops/nn/checkpoint.h>
 
+#include "common/fashion_mnist.h"
+#include "common/sample_quality.h"
 #include "image.h"
 
 namespace dcgan {
@@ -92,6 +95,45 @@ std::unique_ptr<nn::DcganGenerator> load_generator(const std::string& path, Devi
     std::printf("generator %s: nz %lld, ngf %lld, %lld channel(s), %lldx%lld\n", path.c_str(), (long long)config.nz,
                 (long long)config.ngf, (long long)config.nc, (long long)config.image_size, (long long)config.image_size);
     return netG;
+}
+
+void report_sample_quality(nn::DcganGenerator& netG, const std::string& classifier_path, const std::string& eval_dataroot,
+                           int64_t count, uint64_t seed, Device device, const std::string& outf) {
+    const nn::SafetensorsFile file = nn::read_safetensors(classifier_path);
+    const auto width = file.metadata.find("width");
+    examples::SampleClassifier classifier(width == file.metadata.end() ? 16 : std::stoll(width->second));
+    nn::load_state_dict(classifier, file, classifier_path);
+    classifier.to(device);
+    const int64_t n = std::min<int64_t>(count, 10000);
+    const examples::LabelledImages real = examples::load_fashion_mnist(eval_dataroot, "t10k", 32, n);
+    const bool was_training = netG.is_training();
+    netG.eval();
+    const std::vector<float> z = latents(n, netG.config.nz, seed);
+    std::vector<float> images;
+    for (int64_t begin = 0; begin < n; begin += 500) {
+        const int64_t end = std::min(n, begin + 500);
+        const std::vector<float> part =
+            run_generator(netG, std::vector<float>(z.begin() + begin * netG.config.nz, z.begin() + end * netG.config.nz), device)
+                .to_vector();
+        images.insert(images.end(), part.begin(), part.end());
+    }
+    netG.train(was_training);
+    const Shape shape{n, netG.config.nc, netG.config.image_size, netG.config.image_size};
+    const examples::SampleQuality q = examples::sample_quality(classifier, real.images, Tensor::from_vector(shape, images));
+    std::printf("sample quality over %lld images: Frechet distance %.4f (classifier features), class coverage %.4f\n",
+                (long long)n, q.frechet_distance, q.class_coverage);
+    std::ofstream(in_folder(outf, "metrics.json")) << "{\"frechet_distance\": " << q.frechet_distance
+                                                   << ", \"class_coverage\": " << q.class_coverage << ", \"samples\": " << n
+                                                   << "}\n";
+}
+
+int evaluate(const ToolOptions& o) {
+    GANOPS_CHECK(!o.classifier.empty(), "evaluate: --classifier is required (train one with fashion_classifier)");
+    const Device device = pick_device(o.device);
+    auto netG = load_generator(o.netG, device);
+    prepare_folder(o.outf);
+    report_sample_quality(*netG, o.classifier, o.eval_dataroot, o.n, o.seed, device, o.outf);
+    return 0;
 }
 
 int generate(const ToolOptions& o) {

@@ -21,6 +21,8 @@ struct ToolOptions {
     int64_t rows = 8, steps = 10;  // interpolate: paths, images per path
     bool slerp = false;        // interpolate: spherical instead of linear
     std::string a, b, c;       // arithmetic: comma-separated latent indices for A - B + C
+    std::string classifier;    // evaluate: a fashion_classifier .safetensors
+    std::string eval_dataroot = "/usr/share/datasets/fashion-mnist";  // evaluate: real test images
 };
 
 // The generator a file holds; nz, ngf, nc and the image size are read off the weights'
@@ -30,5 +32,13 @@ std::unique_ptr<ganops::nn::DcganGenerator> load_generator(const std::string& pa
 int generate(const ToolOptions& options);
 int interpolate(const ToolOptions& options);
 int arithmetic(const ToolOptions& options);
+int evaluate(const ToolOptions& options);  // sample quality of --n images: Frechet distance, class coverage
+
+// Prints and returns the sample quality of `count` images from netG (evaluation mode, latents
+// of the tool stream `seed`) against as many Fashion-MNIST test images, scored by the
+// classifier in `classifier_path`; writes metrics.json into `outf`.
+void report_sample_quality(ganops::nn::DcganGenerator& netG, const std::string& classifier_path,
+                           const std::string& eval_dataroot, int64_t count, uint64_t seed, ganops::Device device,
+                           const std::string& outf);
 
 }  // namespace dcgan

@@ -32,10 +32,12 @@
 #include <ganops/ganops.h>
 #include <ganops/nn/checkpoint.h>
 
+#include "common/fashion_mnist.h"
 #include "datasets.h"
 #include "loader.h"
 #include "plot.h"
 #include "run_log.h"
+#include "tools.h"
 
 namespace dcgan {
 
@@ -489,6 +491,8 @@ int train(const TrainOptions& opts) {
     std::printf("done: %lld iterations in %.1f s; sample grids, loss_curves.png, log and checkpoints are in %s/\n",
                 (long long)session_iterations,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), o.outf.c_str());
+    if (!o.classifier.empty()) report_sample_quality(netG, o.classifier, o.dataset == "fashion-mnist" ? o.dataroot : examples::kFashionMnistRoot,
+                              o.eval_samples, o.seed, device, o.outf);
     return 0;
 }
 

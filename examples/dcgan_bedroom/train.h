@@ -30,6 +30,8 @@ struct TrainOptions {
     double instance_noise = 0;   // std of Gaussian noise on D's inputs, annealed linearly to 0
     double d_dropout = 0;        // dropout after each LeakyReLU of D
     int64_t d_steps = 1;         // discriminator steps per generator step
+    std::string classifier;      // fashion_classifier weights: report sample quality at the end
+    int64_t eval_samples = 2000;
     bool feature_matching = false;  // G matches the mean of D's last hidden features (Salimans et al.)
 };
 

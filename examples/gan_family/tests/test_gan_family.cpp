@@ -113,3 +113,22 @@ TEST_CASE("dcgan_probe reports linear-probe accuracies for a trained and a rando
     CHECK(wrong.output.find("none.safetensors") != std::string::npos);
     fs::remove_all(dir);
 }
+
+TEST_CASE("dcgan_bedroom reports sample quality at the end of training and on a saved generator") {
+    const std::string dir = temp_dir("dcgan_eval");
+    const Run classifier = run(std::string(FASHION_CLASSIFIER) + " --limit 256 --epochs 1 --width 4 --batchSize 32 --device cpu --out " +
+                               dir + "/classifier.safetensors");
+    REQUIRE(classifier.code == 0);
+    const Run train = run(std::string(DCGAN_BEDROOM) + " --imageSize 32 --ngf 4 --ndf 4 --batchSize 8 --max-iters 3 --device cpu "
+                          "--sample-every 0 --eval-samples 50 --classifier " + dir + "/classifier.safetensors --outf " + dir);
+    INFO(train.output);
+    REQUIRE(train.code == 0);
+    CHECK(train.output.find("sample quality over 50 images: Frechet distance") != std::string::npos);
+    const Run eval = run(std::string(DCGAN_BEDROOM) + " evaluate --netG " + dir + "/netG_epoch_000.safetensors --classifier " + dir +
+                         "/classifier.safetensors --n 40 --device cpu --outf " + dir + "/eval");
+    INFO(eval.output);
+    REQUIRE(eval.code == 0);
+    CHECK(eval.output.find("sample quality over 40 images") != std::string::npos);
+    CHECK(fs::file_size(dir + "/eval/metrics.json") > 0);
+    fs::remove_all(dir);
+}
