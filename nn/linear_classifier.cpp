@@ -6,6 +6,7 @@
 
 #include "../core/autograd.h"
 #include "../core/philox.h"
+#include "../core/random.h"
 #include "adam.h"
 #include "functional.h"
 
@@ -60,13 +61,9 @@ void LinearClassifier::fit(const Tensor& x, const Tensor& labels, const LinearCl
     layer->to(x.device());
     Adam adam(layer->parameters(), {.lr = o.lr, .weight_decay = o.l2});
     Generator shuffle{o.seed, 0};
-    std::vector<int64_t> order(static_cast<size_t>(n));
     for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
-        // A fresh Philox-driven permutation each epoch; the shuffled data goes up once.
-        std::iota(order.begin(), order.end(), 0);
-        const std::vector<double> u = Tensor::uniform({n}, 0, 1, shuffle, DType::F64).to_double_vector();
-        for (int64_t i = n - 1; i > 0; --i)
-            std::swap(order[size_t(i)], order[size_t(std::min<int64_t>(i, int64_t(u[size_t(i)] * double(i + 1))))]);
+        // A fresh permutation each epoch; the shuffled data goes up once.
+        const std::vector<int64_t> order = random_permutation(n, shuffle);
         const Tensor xs = rows_in_order(standardised, features, order, x.device());
         const Tensor ls = rows_in_order(lv, 1, order, x.device());
         for (int64_t begin = 0; begin < n; begin += o.batch_size) {

@@ -45,11 +45,7 @@ void train_classifier(SampleClassifier& model, const Tensor& images, const Tenso
     const int64_t per = images.numel() / n;
     for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
         // One Philox permutation per epoch; batches are gathered on the host.
-        std::vector<int64_t> order(static_cast<size_t>(n));
-        std::iota(order.begin(), order.end(), 0);
-        const std::vector<double> u = Tensor::uniform({n}, 0, 1, shuffle, DType::F64).to_double_vector();
-        for (int64_t i = n - 1; i > 0; --i)
-            std::swap(order[size_t(i)], order[size_t(std::min<int64_t>(i, int64_t(u[size_t(i)] * double(i + 1))))]);
+        const std::vector<int64_t> order = random_permutation(n, shuffle);
         double loss_sum = 0;
         int64_t batches = 0;
         const float* src = images.data<float>();

@@ -106,16 +106,6 @@ struct RunState {
     std::vector<float> loss_d, loss_g;
 };
 
-// A Fisher-Yates shuffle driven by the Philox stream, so a seed fixes the epoch order.
-std::vector<int64_t> shuffled(int64_t n, Generator& gen) {
-    std::vector<int64_t> order(static_cast<size_t>(n));
-    std::iota(order.begin(), order.end(), 0);
-    const std::vector<double> u = Tensor::uniform({n}, 0, 1, gen, DType::F64).to_double_vector();
-    for (int64_t i = n - 1; i > 0; --i)
-        std::swap(order[size_t(i)], order[size_t(std::min<int64_t>(i, int64_t(u[size_t(i)] * double(i + 1))))]);
-    return order;
-}
-
 nn::StoredTensor stored_floats(const std::vector<float>& v) {
     nn::StoredTensor s;
     s.dtype = "F32";
@@ -376,7 +366,7 @@ int train(const TrainOptions& opts) {
         // The epoch's order comes from the shuffle stream as it stood at the epoch's start,
         // which a checkpoint records, so a resumed epoch sees the same order.
         state.epoch_shuffle_offset = rng.shuffle.offset;
-        const std::vector<int64_t> order = shuffled(data->size(), rng.shuffle);
+        const std::vector<int64_t> order = random_permutation(data->size(), rng.shuffle);
         const int64_t last = o.max_iters > 0 ? std::min(per_epoch, state.batch + (o.max_iters - state.iteration)) : per_epoch;
         BatchLoader loader(*data, loader_options, order, state.batch, last, skips);
         for (; state.batch < last; ++state.batch) {

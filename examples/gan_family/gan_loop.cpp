@@ -110,11 +110,7 @@ int run(const std::string& program, const Options& o, Model& model) {
         int64_t iteration = 0;
         const auto t0 = std::chrono::steady_clock::now();
         for (int64_t epoch = 0; epoch < o.niter; ++epoch) {
-            std::vector<int64_t> order(static_cast<size_t>(n));
-            std::iota(order.begin(), order.end(), 0);
-            const std::vector<double> u = Tensor::uniform({n}, 0, 1, shuffle, DType::F64).to_double_vector();
-            for (int64_t i = n - 1; i > 0; --i)
-                std::swap(order[size_t(i)], order[size_t(std::min<int64_t>(i, int64_t(u[size_t(i)] * double(i + 1))))]);
+            const std::vector<int64_t> order = random_permutation(n, shuffle);
             for (int64_t b = 0; b < per_epoch; ++b, ++iteration) {
                 if (o.max_iters > 0 && iteration >= o.max_iters) break;
                 Tensor images = Tensor::empty({o.batch_size, 1, o.image_size, o.image_size});
