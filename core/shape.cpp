@@ -29,6 +29,23 @@ Shape Shape::with(int dim, int64_t extent) const {
     return s;
 }
 
+Shape Shape::drop_front() const {
+    GANOPS_CHECK(ndim_ >= 1, "Shape::drop_front: ", str(), " has no dimension to drop");
+    Shape s;
+    for (int i = 1; i < ndim_; ++i) s.dims_[static_cast<size_t>(s.ndim_++)] = dims_[static_cast<size_t>(i)];
+    return s;
+}
+
+Shape Shape::prepend(int64_t extent) const {
+    GANOPS_CHECK(ndim_ < kMaxDims, "Shape::prepend: ", str(), " already has ", kMaxDims, " dimensions");
+    GANOPS_CHECK(extent >= 0, "Shape::prepend: negative extent ", extent);
+    Shape s;
+    s.dims_[0] = extent;
+    s.ndim_ = ndim_ + 1;
+    for (int i = 0; i < ndim_; ++i) s.dims_[static_cast<size_t>(i + 1)] = dims_[static_cast<size_t>(i)];
+    return s;
+}
+
 std::string Shape::str() const {
     std::string s = "[";
     for (int i = 0; i < ndim_; ++i) {

@@ -22,6 +22,8 @@ public:
     const int64_t* end() const { return dims_.data() + ndim_; }
     std::string str() const;  // "[2, 3, 64, 64]"
     Shape with(int dim, int64_t extent) const;  // a copy with one extent changed
+    Shape drop_front() const;                   // [n, a, b] -> [a, b]
+    Shape prepend(int64_t extent) const;        // [a, b] -> [extent, a, b]
 
     friend bool operator==(const Shape& a, const Shape& b) {
         if (a.ndim_ != b.ndim_) return false;

@@ -67,28 +67,14 @@ Tensor mean_rows(const Tensor& x) {
     GANOPS_CHECK(x.ndim() >= 1 && x.size(0) > 0, "mean_rows: expects [N, ...] with N > 0, got ", x.str());
     const int64_t n = x.size(0), width = x.numel() / n;
     // Viewed as [n, width, 1], channel_sum adds over n alone.
-    Shape row_shape;
-    switch (x.ndim()) {
-        case 1: row_shape = Shape{}; break;
-        case 2: row_shape = Shape{x.size(1)}; break;
-        case 3: row_shape = Shape{x.size(1), x.size(2)}; break;
-        default: row_shape = Shape{x.size(1), x.size(2), x.size(3)}; break;
-    }
-    return scale(channel_sum(x.detach().reshape({n, width, 1})), 1.0 / double(n)).reshape(row_shape);
+    return scale(channel_sum(x.detach().reshape({n, width, 1})), 1.0 / double(n)).reshape(x.shape().drop_front());
 }
 
 Tensor repeat_rows(const Tensor& row, int64_t n, double factor) {
     check_defined("repeat_rows", "row", row);
     check_compatible("repeat_rows", {{"row", &row}});
     GANOPS_CHECK(n >= 0 && row.ndim() <= 3, "repeat_rows: cannot repeat ", row.str(), " ", n, " times");
-    Shape out_shape;
-    switch (row.ndim()) {
-        case 0: out_shape = Shape{n}; break;
-        case 1: out_shape = Shape{n, row.size(0)}; break;
-        case 2: out_shape = Shape{n, row.size(0), row.size(1)}; break;
-        default: out_shape = Shape{n, row.size(0), row.size(1), row.size(2)}; break;
-    }
-    Tensor out = Tensor::empty(out_shape, row.dtype(), row.device());
+    Tensor out = Tensor::empty(row.shape().prepend(n), row.dtype(), row.device());
     if (on_cuda("repeat_rows", row)) {
         cuda::repeat_rows(row.data<float>(), n, row.numel(), static_cast<float>(factor), out.data<float>());
         return out;

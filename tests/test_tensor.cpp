@@ -92,3 +92,12 @@ TEST_CASE("under the test environment new tensors start as NaN") {
     for (double v : Tensor::empty({7}, DType::F64).to_double_vector()) CHECK(std::isnan(v));
     for (float v : Tensor::zeros({7}).to_vector()) CHECK(v == 0.0f);
 }
+
+TEST_CASE("shapes drop and prepend leading dimensions") {
+    CHECK(Shape{4, 3, 2}.drop_front() == Shape{3, 2});
+    CHECK(Shape{5}.drop_front() == Shape{});
+    CHECK(Shape{3, 2}.prepend(7) == Shape{7, 3, 2});
+    CHECK(Shape{}.prepend(2) == Shape{2});
+    CHECK_THROWS_CONTAINING(Shape{}.drop_front(), "has no dimension to drop");
+    CHECK_THROWS_CONTAINING((Shape{1, 2, 3, 4}.prepend(5)), "already has 4 dimensions");
+}
