@@ -51,29 +51,15 @@ int main(int argc, char** argv) {
         }
         const Tensor grid_noise = Tensor::from_vector({8 * kClasses, o.nz, 1, 1}, grid_z, device);
         const Tensor grid_label = Tensor::from_vector({8 * kClasses}, grid_labels, device);
-        const Tensor ones = Tensor::full({o.batch_size}, 1.0, DType::F32, device);
-        const Tensor zeros = Tensor::zeros({o.batch_size}, DType::F32, device);
 
         gan_family::Model model;
         model.saved = {{"netG", &netG}, {"netD", &netD}};
         model.step = [&](const Tensor& real, const Tensor& labels) {
-            optD.zero_grad();
-            const Tensor out_real = D(real, labels);
-            const Tensor err_real = binary_cross_entropy(out_real, ones);
-            err_real.backward();
             const Tensor fake_labels = random_labels(o.batch_size, label_gen);
-            const Tensor fake = G(Tensor::normal({o.batch_size, o.nz, 1, 1}, 0, 1, noise, DType::F32, device), fake_labels);
-            const Tensor out_fake = D(fake.detach(), fake_labels);
-            const Tensor err_fake = binary_cross_entropy(out_fake, zeros);
-            err_fake.backward();
-            optD.step();
-            optG.zero_grad();
-            const Tensor out_g = D(fake, fake_labels);
-            const Tensor err_g = binary_cross_entropy(out_g, ones);
-            err_g.backward();
-            optG.step();
-            return gan_family::StepResult{err_real.item() + err_fake.item(), err_g.item(), mean(out_real).item(),
-                                          mean(out_fake).item(), mean(out_g).item()};
+            return gan_family::adversarial_step(
+                optD, optG, [&] { return D(real, labels); },
+                [&] { return G(Tensor::normal({o.batch_size, o.nz, 1, 1}, 0, 1, noise, DType::F32, device), fake_labels); },
+                [&](const Tensor& x) { return D(x, fake_labels); });
         };
         model.sample = [&](int64_t n, Generator& gen) {
             netG.eval();

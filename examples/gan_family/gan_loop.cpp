@@ -57,6 +57,25 @@ Tensor one_hot(const Tensor& labels, int64_t classes, int64_t spatial) {
     return Tensor::from_vector(shape, v, labels.device());
 }
 
+StepResult adversarial_step(nn::Adam& optD, nn::Adam& optG, const std::function<Tensor()>& d_real,
+                            const std::function<Tensor()>& generate, const std::function<Tensor(const Tensor&)>& d_fake) {
+    optD.zero_grad();
+    const Tensor out_real = d_real();
+    const Tensor err_real = binary_cross_entropy(out_real, Tensor::full(out_real.shape(), 1.0, DType::F32, out_real.device()));
+    err_real.backward();
+    const Tensor fake = generate();
+    const Tensor out_fake = d_fake(fake.detach());
+    const Tensor err_fake = binary_cross_entropy(out_fake, Tensor::zeros(out_fake.shape(), DType::F32, out_fake.device()));
+    err_fake.backward();
+    optD.step();
+    optG.zero_grad();
+    const Tensor out_g = d_fake(fake);
+    const Tensor err_g = binary_cross_entropy(out_g, Tensor::full(out_g.shape(), 1.0, DType::F32, out_g.device()));
+    err_g.backward();
+    optG.step();
+    return {err_real.item() + err_fake.item(), err_g.item(), mean(out_real).item(), mean(out_fake).item(), mean(out_g).item()};
+}
+
 namespace {
 
 void evaluate(const Options& o, Model& model, const std::string& program) {

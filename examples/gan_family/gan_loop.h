@@ -47,6 +47,14 @@ struct Model {
 // Trains; returns the exit code: 0 done, 1 error, 3 non-finite loss.
 int run(const std::string& program, const Options& o, Model& model);
 
+// The step of Radford et al. with BCE: D on a real batch (label 1) then on a fake batch
+// (label 0, detached from G), then G on the same fake batch labelled real. `d_real()`
+// returns D's output on the real batch, `generate()` a fake batch, `d_fake(x)` D's output
+// on x (the fake batch, detached or not).
+StepResult adversarial_step(ganops::nn::Adam& optD, ganops::nn::Adam& optG, const std::function<ganops::Tensor()>& d_real,
+                            const std::function<ganops::Tensor()>& generate,
+                            const std::function<ganops::Tensor(const ganops::Tensor&)>& d_fake);
+
 // One-hot rows [n, classes] (as [n, classes, 1, 1] when `spatial` is 1, or repeated over an
 // s x s map when `spatial` is s), for conditioning on labels [n].
 ganops::Tensor one_hot(const ganops::Tensor& labels, int64_t classes, int64_t spatial = 0);

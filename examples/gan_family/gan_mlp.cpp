@@ -52,31 +52,15 @@ int main(int argc, char** argv) {
         nn::Adam optD(netD->parameters(), {.lr = o.lr, .beta1 = o.beta1});
         Generator noise{o.seed + 1, 0};
         const Tensor fixed = Tensor::normal({64, o.nz}, 0, 1, noise, DType::F32, device);
-        const Tensor ones = Tensor::full({o.batch_size}, 1.0, DType::F32, device);
-        const Tensor zeros = Tensor::zeros({o.batch_size}, DType::F32, device);
         auto D = [&](const Tensor& x) { return (*netD)(x).reshape({x.size(0)}); };
         auto G = [&](const Tensor& z) { return (*netG)(z); };
 
         gan_family::Model model;
         model.saved = {{"netG", netG.get()}, {"netD", netD.get()}};
         model.step = [&](const Tensor& images, const Tensor&) {
-            const Tensor real = images.reshape({o.batch_size, 784});
-            optD.zero_grad();
-            const Tensor out_real = D(real);
-            const Tensor err_real = binary_cross_entropy(out_real, ones);
-            err_real.backward();
-            const Tensor fake = G(Tensor::normal({o.batch_size, o.nz}, 0, 1, noise, DType::F32, device));
-            const Tensor out_fake = D(fake.detach());
-            const Tensor err_fake = binary_cross_entropy(out_fake, zeros);
-            err_fake.backward();
-            optD.step();
-            optG.zero_grad();
-            const Tensor out_g = D(fake);
-            const Tensor err_g = binary_cross_entropy(out_g, ones);
-            err_g.backward();
-            optG.step();
-            return gan_family::StepResult{err_real.item() + err_fake.item(), err_g.item(), mean(out_real).item(),
-                                          mean(out_fake).item(), mean(out_g).item()};
+            return gan_family::adversarial_step(
+                optD, optG, [&] { return D(images.reshape({o.batch_size, 784})); },
+                [&] { return G(Tensor::normal({o.batch_size, o.nz}, 0, 1, noise, DType::F32, device)); }, D);
         };
         model.sample = [&](int64_t n, Generator& gen) {
             return G(Tensor::normal({n, o.nz}, 0, 1, gen, DType::F32, device)).reshape({n, 1, 28, 28});
