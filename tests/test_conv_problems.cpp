@@ -3,6 +3,7 @@
 // driven by a plain triple loop, must reproduce the reference's three passes. This runs
 // everywhere, so a wrong gather or scatter shows up on machines without a GPU too.
 #include "kernels/cuda/conv_problems.h"
+#include "kernels/cuda/gemm_plan.h"
 
 #include "kernels/conv2d.h"
 #include "test_util.h"
@@ -11,13 +12,21 @@ using namespace ganops;
 
 namespace {
 
+// The GPU's order of work, serially: the split-K plan's K ranges summed per split, then
+// the splits added in order, as reduce_splits_kernel does.
 template <class Problem>
 void run_naive(const Problem& p) {
+    const cuda::gemm::Plan plan = cuda::gemm::plan(p.M, p.N, p.K);
     for (int64_t m = 0; m < p.M; ++m)
         for (int64_t n = 0; n < p.N; ++n) {
-            double acc = 0;
-            for (int64_t k = 0; k < p.K; ++k) acc += double(p.a(m, k)) * double(p.b(k, n));
-            p.store(m, n, static_cast<float>(acc));
+            double total = 0;
+            for (int64_t z = 0; z < plan.splits; ++z) {
+                double part = 0;
+                for (int64_t k = z * plan.k_chunk; k < std::min(p.K, (z + 1) * plan.k_chunk); ++k)
+                    part += double(p.a(m, k)) * double(p.b(k, n));
+                total += part;
+            }
+            p.store(m, n, static_cast<float>(total));
         }
 }
 
@@ -56,6 +65,8 @@ TEST_CASE("the CUDA convolution problems gather and scatter like the reference")
     check_geometry("1 channel 7x7, stride 1 pad 1, bias", conv2d_geometry("t", {3, 1, 7, 7}, {5, 1, 3, 3}, Conv2dOptions::square(1, 1)), true);
     check_geometry("3 channels 5x5, stride 2 pad 2", conv2d_geometry("t", {2, 3, 5, 5}, {4, 3, 3, 3}, Conv2dOptions::square(2, 2)), true);
     check_geometry("rectangular, dilated", conv2d_geometry("t", {2, 3, 9, 8}, {4, 3, 3, 2}, Conv2dOptions{1, 2, 2, 1, 2, 1}), true);
+    // Long K (batch 64 at 16x16): the split-K path, with several splits.
+    check_geometry("grad-weight with split K", conv2d_geometry("t", {64, 2, 16, 16}, {3, 2, 4, 4}, Conv2dOptions::square(2, 1)), false);
     check_geometry("4x4 valid output layer", conv2d_geometry("t", {3, 16, 4, 4}, {1, 16, 4, 4}, Conv2dOptions::square(1, 0)), false);
     // Transposed convolutions run the same problems on their own geometry.
     check_geometry("transposed from 1x1 (G1)", conv_transpose2d_geometry("t", {2, 10, 1, 1}, {10, 12, 4, 4},
@@ -64,4 +75,23 @@ TEST_CASE("the CUDA convolution problems gather and scatter like the reference")
                                                                                   ConvTranspose2dOptions::square(2, 1)), false);
     check_geometry("transposed with output padding", conv_transpose2d_geometry("t", {1, 3, 5, 4}, {3, 2, 3, 3},
                                                                                ConvTranspose2dOptions::square(2, 1, 1)), true);
+}
+
+TEST_CASE("the split-K plan covers K exactly once and fills the GPU") {
+    for (const auto& [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1024, 128, 131072},  // D2 grad-weight
+                                  {131072, 128, 1024},                                       // D2 forward
+                                  {7, 5, 0}, {1, 1, 1}, {64, 64, 127}, {100, 3, 100000}}) {
+        INFO("M " << m << " N " << n << " K " << k);
+        const cuda::gemm::Plan p = cuda::gemm::plan(m, n, k);
+        CHECK(p.tiles_m * cuda::gemm::BM >= m);
+        CHECK(p.tiles_n * cuda::gemm::BN >= n);
+        CHECK(p.splits >= 1);
+        CHECK(p.splits <= 64);
+        CHECK(p.k_chunk % cuda::gemm::BK == 0);
+        CHECK(p.splits * p.k_chunk >= k);
+        if (k > 0) CHECK((p.splits - 1) * p.k_chunk < k);  // no empty split
+    }
+    // A grad-weight problem has few tiles and a long K: it must be split.
+    CHECK(cuda::gemm::plan(1024, 128, 131072).splits > 1);
+    CHECK(cuda::gemm::plan(131072, 128, 1024).splits == 1);
 }

@@ -15,11 +15,11 @@
 #include <algorithm>
 
 #include "../../core/tensor.h"
+#include "gemm_plan.h"
 #include "launch.cuh"
 
 namespace ganops::cuda::gemm {
 
-constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4;
 constexpr int kGemmThreads = (BM / TM) * (BN / TN);  // 256
 static_assert(kGemmThreads == kThreads);
 
@@ -91,14 +91,9 @@ __global__ void reduce_splits_kernel(Problem p, const float* partial, int splits
 template <class Problem>
 void run(const Problem& p) {
     if (p.M == 0 || p.N == 0) return;
-    const int64_t tiles_m = (p.M + BM - 1) / BM, tiles_n = (p.N + BN - 1) / BN, tiles = tiles_m * tiles_n;
-    constexpr int64_t kWantedBlocks = 2 * 132;  // two waves' worth of H100 SMs
-    int64_t splits = 1;
-    if (tiles < kWantedBlocks && p.K >= 8 * BK) splits = std::min<int64_t>((kWantedBlocks + tiles - 1) / tiles, p.K / (4 * BK));
-    splits = std::clamp<int64_t>(splits, 1, 64);
-    int64_t k_chunk = std::max<int64_t>(BK, ((p.K + splits - 1) / splits + BK - 1) / BK * BK);
-    splits = std::max<int64_t>(1, (p.K + k_chunk - 1) / k_chunk);
-    const dim3 grid{unsigned(tiles_m), unsigned(tiles_n), unsigned(splits)};
+    const Plan cover = plan(p.M, p.N, p.K);
+    const int64_t splits = cover.splits, k_chunk = cover.k_chunk;
+    const dim3 grid{unsigned(cover.tiles_m), unsigned(cover.tiles_n), unsigned(splits)};
     if (splits <= 1) {
         gemm_kernel<<<grid, kGemmThreads, 0, current_stream()>>>(p, k_chunk, nullptr);
         check_launch();
