@@ -56,11 +56,12 @@ __global__ void moments_kernel(const float* x, int64_t n, int64_t channels, int6
     if (threadIdx.x == 0) partials[c * gridDim.y + blockIdx.y] = m;
 }
 
-// One thread per channel: statistics, running-statistics update, and the affine map
-// y = x * scale + shift that the normalising pass applies.
+// One thread per channel: statistics, running-statistics update, and the map
+// y = (x - centre) * scale + shift that the normalising pass applies. Centring first keeps
+// the float arithmetic exact where x sits far from zero (x*scale + shift would cancel).
 __global__ void finish_moments_kernel(const Moments* partials, int splits, int64_t channels, double eps, double momentum,
                                       const float* weight, const float* bias, float* mean, float* invstd,
-                                      float* running_mean, float* running_var, float* scale_shift) {
+                                      float* running_mean, float* running_var, float* affine) {
     const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (c >= channels) return;
     Moments m{0, 0, 0};
@@ -73,24 +74,26 @@ __global__ void finish_moments_kernel(const Moments* partials, int splits, int64
         running_var[c] = static_cast<float>((1 - momentum) * running_var[c] + momentum * var * m.count / (m.count - 1));
     }
     const double scale = weight ? weight[c] * inv : inv;
-    scale_shift[c] = static_cast<float>(scale);
-    scale_shift[channels + c] = static_cast<float>((bias ? bias[c] : 0.0) - m.mean * scale);
+    affine[c] = static_cast<float>(m.mean);
+    affine[channels + c] = static_cast<float>(scale);
+    affine[2 * channels + c] = bias ? bias[c] : 0.0f;
 }
 
-__global__ void eval_scale_shift_kernel(const float* weight, const float* bias, const float* running_mean,
-                                        const float* running_var, int64_t channels, double eps, float* scale_shift) {
+__global__ void eval_affine_kernel(const float* weight, const float* bias, const float* running_mean,
+                                   const float* running_var, int64_t channels, double eps, float* affine) {
     const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (c >= channels) return;
     const double inv = 1.0 / sqrt(double(running_var[c]) + eps);
     const double scale = weight ? weight[c] * inv : inv;
-    scale_shift[c] = static_cast<float>(scale);
-    scale_shift[channels + c] = static_cast<float>((bias ? bias[c] : 0.0) - running_mean[c] * scale);
+    affine[c] = running_mean[c];
+    affine[channels + c] = static_cast<float>(scale);
+    affine[2 * channels + c] = bias ? bias[c] : 0.0f;
 }
 
-__global__ void affine_kernel(const float* x, const float* scale_shift, int64_t total, int64_t channels, int64_t hw, float* y) {
+__global__ void affine_kernel(const float* x, const float* affine, int64_t total, int64_t channels, int64_t hw, float* y) {
     GANOPS_GRID_STRIDE(i, total) {
         const int64_t c = (i / hw) % channels;
-        y[i] = __fadd_rn(__fmul_rn(x[i], scale_shift[c]), scale_shift[channels + c]);
+        y[i] = __fadd_rn(__fmul_rn(__fsub_rn(x[i], affine[c]), affine[channels + c]), affine[2 * channels + c]);
     }
 }
 
@@ -162,24 +165,24 @@ void batchnorm2d_forward_train(const float* x, const float* weight, const float*
                                float* running_mean, float* running_var) {
     const int splits = splits_for(n * hw, c);
     Tensor partials = Tensor::empty(Shape{c * splits * 3}, DType::F64, Device::CUDA);
-    Tensor scale_shift = Tensor::empty(Shape{2 * c}, DType::F32, Device::CUDA);
+    Tensor affine = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
     auto* moments = reinterpret_cast<Moments*>(partials.data<double>());
     moments_kernel<<<dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream()>>>(x, n, c, hw, moments);
     check_launch();
     finish_moments_kernel<<<channel_blocks(c), kThreads, 0, current_stream()>>>(
-        moments, splits, c, eps, momentum, weight, bias, mean, invstd, running_mean, running_var, scale_shift.data<float>());
+        moments, splits, c, eps, momentum, weight, bias, mean, invstd, running_mean, running_var, affine.data<float>());
     check_launch();
-    affine_kernel<<<grid_for(n * c * hw), kThreads, 0, current_stream()>>>(x, scale_shift.data<float>(), n * c * hw, c, hw, y);
+    affine_kernel<<<grid_for(n * c * hw), kThreads, 0, current_stream()>>>(x, affine.data<float>(), n * c * hw, c, hw, y);
     check_launch();
 }
 
 void batchnorm2d_forward_eval(const float* x, const float* weight, const float* bias, const float* running_mean,
                               const float* running_var, int64_t n, int64_t c, int64_t hw, double eps, float* y) {
-    Tensor scale_shift = Tensor::empty(Shape{2 * c}, DType::F32, Device::CUDA);
-    eval_scale_shift_kernel<<<channel_blocks(c), kThreads, 0, current_stream()>>>(weight, bias, running_mean, running_var,
-                                                                                   c, eps, scale_shift.data<float>());
+    Tensor affine = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
+    eval_affine_kernel<<<channel_blocks(c), kThreads, 0, current_stream()>>>(weight, bias, running_mean, running_var,
+                                                                                   c, eps, affine.data<float>());
     check_launch();
-    affine_kernel<<<grid_for(n * c * hw), kThreads, 0, current_stream()>>>(x, scale_shift.data<float>(), n * c * hw, c, hw, y);
+    affine_kernel<<<grid_for(n * c * hw), kThreads, 0, current_stream()>>>(x, affine.data<float>(), n * c * hw, c, hw, y);
     check_launch();
 }
 
