@@ -40,6 +40,21 @@ Tensor from_host(const Shape& shape, const Source* values, DType dtype, Device d
     return host.to(device);
 }
 
+// A tensor filled from the next numbers of `gen`: fill(data, n, offset, on_gpu) is called
+// with a float* or double* and writes the Philox stream's values (core/philox.h), which are
+// the same on every device.
+template <class Fill>
+Tensor random_tensor(const Shape& shape, DType dtype, Device device, Generator& gen, Fill fill) {
+    Tensor out = make(shape, dtype, device);
+    const int64_t n = shape.numel();
+    const uint64_t offset = gen.take(n);
+    if (dtype == DType::F32)
+        fill(out.data<float>(), n, offset, device == Device::CUDA);
+    else
+        fill(out.data<double>(), n, offset, device == Device::CUDA);
+    return out;
+}
+
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) { return make(shape, dtype, device); }
@@ -68,41 +83,28 @@ Tensor Tensor::from_vector(const Shape& shape, const std::vector<double>& values
     return from_host(shape, values.data(), DType::F64, device);
 }
 
-// The numbers are the Philox stream's, whatever the device (core/philox.h).
 Tensor Tensor::uniform(const Shape& shape, double low, double high, Generator& gen, DType dtype,
                        Device device) {
     GANOPS_CHECK(low <= high, "Tensor::uniform: low ", low, " > high ", high, " for shape ", shape);
-    Tensor out = make(shape, dtype, device);
-    const int64_t n = shape.numel();
-    const uint64_t offset = gen.take(n);
     const float lo = static_cast<float>(low), hi = static_cast<float>(high);
-    if (device == Device::CUDA && dtype == DType::F32)
-        cuda::uniform_fill(out.data<float>(), n, gen.seed, offset, lo, hi);
-    else if (device == Device::CUDA)
-        cuda::uniform_fill(out.data<double>(), n, gen.seed, offset, lo, hi);
-    else if (dtype == DType::F32)
-        philox::uniform_fill(out.data<float>(), n, gen.seed, offset, lo, hi);
-    else
-        philox::uniform_fill(out.data<double>(), n, gen.seed, offset, lo, hi);
-    return out;
+    return random_tensor(shape, dtype, device, gen, [&](auto* data, int64_t n, uint64_t offset, bool gpu) {
+        if (gpu)
+            cuda::uniform_fill(data, n, gen.seed, offset, lo, hi);
+        else
+            philox::uniform_fill(data, n, gen.seed, offset, lo, hi);
+    });
 }
 
 Tensor Tensor::normal(const Shape& shape, double mean, double stddev, Generator& gen, DType dtype,
                       Device device) {
     GANOPS_CHECK(stddev >= 0, "Tensor::normal: negative stddev ", stddev, " for shape ", shape);
-    Tensor out = make(shape, dtype, device);
-    const int64_t n = shape.numel();
-    const uint64_t offset = gen.take(n);
     const float m = static_cast<float>(mean), sd = static_cast<float>(stddev);
-    if (device == Device::CUDA && dtype == DType::F32)
-        cuda::normal_fill(out.data<float>(), n, gen.seed, offset, m, sd);
-    else if (device == Device::CUDA)
-        cuda::normal_fill(out.data<double>(), n, gen.seed, offset, m, sd);
-    else if (dtype == DType::F32)
-        philox::normal_fill(out.data<float>(), n, gen.seed, offset, m, sd);
-    else
-        philox::normal_fill(out.data<double>(), n, gen.seed, offset, m, sd);
-    return out;
+    return random_tensor(shape, dtype, device, gen, [&](auto* data, int64_t n, uint64_t offset, bool gpu) {
+        if (gpu)
+            cuda::normal_fill(data, n, gen.seed, offset, m, sd);
+        else
+            philox::normal_fill(data, n, gen.seed, offset, m, sd);
+    });
 }
 
 int64_t Tensor::size(int dim) const {
