@@ -90,6 +90,15 @@ double classifier_accuracy(SampleClassifier& model, const Tensor& images, const 
     return double(correct) / double(images.size(0));
 }
 
+std::unique_ptr<SampleClassifier> load_classifier(const std::string& path, Device device) {
+    const nn::SafetensorsFile file = nn::read_safetensors(path);
+    const auto width = file.metadata.find("width");
+    auto classifier = std::make_unique<SampleClassifier>(width == file.metadata.end() ? 16 : std::stoll(width->second));
+    nn::load_state_dict(*classifier, file, path);
+    classifier->to(device);
+    return classifier;
+}
+
 Tensor to_classifier_input(const Tensor& images) {
     GANOPS_CHECK(images.ndim() == 4 && images.size(2) == images.size(3) && images.size(2) > 0,
                  "to_classifier_input: expects square images [N, C, S, S], got ", images.str());

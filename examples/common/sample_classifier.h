@@ -4,6 +4,7 @@
 // Input: [N, 1, 32, 32] in [-1, 1] (to_classifier_input converts other sizes and colour).
 #pragma once
 #include <memory>
+#include <string>
 
 #include <ganops/ganops.h>
 
@@ -31,6 +32,9 @@ struct ClassifierTraining {
 // Trains on images [N, 1, 32, 32] with labels [N]; the model may live on any device.
 void train_classifier(SampleClassifier& model, const ganops::Tensor& images, const ganops::Tensor& labels,
                       const ClassifierTraining& options);
+// A classifier saved by fashion_classifier (its width travels in the file's metadata), on `device`.
+std::unique_ptr<SampleClassifier> load_classifier(const std::string& path, ganops::Device device);
+
 // Fraction of correct argmax predictions, in batches, in evaluation mode.
 double classifier_accuracy(SampleClassifier& model, const ganops::Tensor& images, const ganops::Tensor& labels);
 

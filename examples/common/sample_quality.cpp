@@ -1,6 +1,8 @@
 #include "sample_quality.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 
 namespace examples {
 
@@ -42,6 +44,13 @@ SampleQuality sample_quality(SampleClassifier& classifier, const Tensor& real, c
     q.generated_class_share = g.share;
     for (size_t c = 0; c < r.share.size(); ++c) q.class_coverage += std::min(r.share[c], g.share[c]);
     return q;
+}
+
+void report(const SampleQuality& q, int64_t samples, const std::string& prefix, const std::string& metrics_path) {
+    std::printf("%ssample quality over %lld images: Frechet distance %.4f (classifier features), class coverage %.4f\n",
+                prefix.c_str(), static_cast<long long>(samples), q.frechet_distance, q.class_coverage);
+    std::ofstream(metrics_path) << "{\"frechet_distance\": " << q.frechet_distance << ", \"class_coverage\": "
+                                << q.class_coverage << ", \"samples\": " << samples << "}\n";
 }
 
 }  // namespace examples

@@ -5,6 +5,7 @@
 //   classifier's predicted labels: 1 when generated samples spread over the classes as the
 //   real ones do, about 0.1 when a collapsed generator draws one class of ten.
 #pragma once
+#include <string>
 #include <vector>
 
 #include "sample_classifier.h"
@@ -19,5 +20,9 @@ struct SampleQuality {
 
 // real and generated: images [N, C, S, S] in [-1, 1], any size (to_classifier_input).
 SampleQuality sample_quality(SampleClassifier& classifier, const ganops::Tensor& real, const ganops::Tensor& generated);
+
+// Prints "<prefix>sample quality over N images: Frechet distance ..., class coverage ..." and
+// writes the two numbers to `metrics_path` as JSON.
+void report(const SampleQuality& quality, int64_t samples, const std::string& prefix, const std::string& metrics_path);
 
 }  // namespace examples

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -99,11 +98,7 @@ std::unique_ptr<nn::DcganGenerator> load_generator(const std::string& path, Devi
 
 void report_sample_quality(nn::DcganGenerator& netG, const std::string& classifier_path, const std::string& eval_dataroot,
                            int64_t count, uint64_t seed, Device device, const std::string& outf) {
-    const nn::SafetensorsFile file = nn::read_safetensors(classifier_path);
-    const auto width = file.metadata.find("width");
-    examples::SampleClassifier classifier(width == file.metadata.end() ? 16 : std::stoll(width->second));
-    nn::load_state_dict(classifier, file, classifier_path);
-    classifier.to(device);
+    const auto classifier = examples::load_classifier(classifier_path, device);
     const int64_t n = std::min<int64_t>(count, 10000);
     const examples::LabelledImages real = examples::load_fashion_mnist(eval_dataroot, "t10k", 32, n);
     const bool was_training = netG.is_training();
@@ -119,12 +114,8 @@ void report_sample_quality(nn::DcganGenerator& netG, const std::string& classifi
     }
     netG.train(was_training);
     const Shape shape{n, netG.config.nc, netG.config.image_size, netG.config.image_size};
-    const examples::SampleQuality q = examples::sample_quality(classifier, real.images, Tensor::from_vector(shape, images));
-    std::printf("sample quality over %lld images: Frechet distance %.4f (classifier features), class coverage %.4f\n",
-                (long long)n, q.frechet_distance, q.class_coverage);
-    std::ofstream(in_folder(outf, "metrics.json")) << "{\"frechet_distance\": " << q.frechet_distance
-                                                   << ", \"class_coverage\": " << q.class_coverage << ", \"samples\": " << n
-                                                   << "}\n";
+    examples::report(examples::sample_quality(*classifier, real.images, Tensor::from_vector(shape, images)), n, "",
+                     in_folder(outf, "metrics.json"));
 }
 
 int evaluate(const ToolOptions& o) {

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <numeric>
 
 #include "common/fashion_mnist.h"
@@ -80,11 +79,7 @@ namespace {
 
 void evaluate(const Options& o, Model& model, const std::string& program) {
     const Device device = device_of(o);
-    const nn::SafetensorsFile file = nn::read_safetensors(o.classifier);
-    const auto width = file.metadata.find("width");
-    examples::SampleClassifier classifier(width == file.metadata.end() ? 16 : std::stoll(width->second));
-    nn::load_state_dict(classifier, file, o.classifier);
-    classifier.to(device);
+    const auto classifier = examples::load_classifier(o.classifier, device);
     const examples::LabelledImages test = examples::load_fashion_mnist(o.dataroot, "t10k", 32, o.eval_samples);
     Generator gen{o.seed + 77, 0};
     std::vector<Tensor> parts;
@@ -98,12 +93,8 @@ void evaluate(const Options& o, Model& model, const std::string& program) {
         all.insert(all.end(), v.begin(), v.end());
     }
     const Tensor generated = Tensor::from_vector(parts[0].shape().with(0, o.eval_samples), all);
-    const examples::SampleQuality q = examples::sample_quality(classifier, test.images, generated);
-    std::printf("%s: sample quality over %lld images: Frechet distance %.4f, class coverage %.4f\n", program.c_str(),
-                static_cast<long long>(o.eval_samples), q.frechet_distance, q.class_coverage);
-    std::ofstream(o.outf + "/metrics.json") << "{\"frechet_distance\": " << q.frechet_distance
-                                             << ", \"class_coverage\": " << q.class_coverage
-                                             << ", \"samples\": " << o.eval_samples << "}\n";
+    examples::report(examples::sample_quality(*classifier, test.images, generated), o.eval_samples, program + ": ",
+                     o.outf + "/metrics.json");
 }
 
 }  // namespace
