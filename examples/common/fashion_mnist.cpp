@@ -9,39 +9,47 @@
 
 namespace examples {
 
-std::vector<uint8_t> read_idx(const std::string& path, int dimensions, std::vector<int64_t>& shape) {
-    // gzread also reads uncompressed files, so one path serves both.
-    gzFile f = gzopen(path.c_str(), "rb");
-    if (!f) throw std::runtime_error("cannot open " + path);
-    auto read = [&](void* out, size_t bytes, const char* what) {
-        const int got = gzread(f, out, static_cast<unsigned>(bytes));
-        if (got < 0 || static_cast<size_t>(got) != bytes) {
-            gzclose(f);
-            throw std::runtime_error(path + ": truncated or corrupt IDX file (reading " + what + ")");
-        }
-    };
-    uint8_t magic[4];
-    read(magic, 4, "the magic number");
-    if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] != dimensions) {
-        gzclose(f);
-        throw std::runtime_error(path + ": not an IDX file of 8-bit values with " + std::to_string(dimensions) +
-                                 " dimensions");
+namespace {
+// gzread reads plain files too, so one path serves .gz and uncompressed IDX.
+struct GzFile {
+    explicit GzFile(const std::string& path) : handle(gzopen(path.c_str(), "rb")), path(path) {
+        if (!handle) throw std::runtime_error("cannot open " + path);
     }
+    ~GzFile() { gzclose(handle); }
+    GzFile(const GzFile&) = delete;
+    GzFile& operator=(const GzFile&) = delete;
+    void read(void* out, size_t bytes, const char* what) {
+        const int got = gzread(handle, out, static_cast<unsigned>(bytes));
+        if (got < 0 || static_cast<size_t>(got) != bytes)
+            throw std::runtime_error(path + ": truncated or corrupt IDX file (reading " + what + ")");
+    }
+    gzFile handle;
+    std::string path;
+};
+}  // namespace
+
+std::vector<uint8_t> read_idx(const std::string& path, int dimensions, std::vector<int64_t>& shape) {
+    GzFile file(path);
+    uint8_t magic[4];
+    file.read(magic, 4, "the magic number");
+    // Two zero bytes, type 0x08 (unsigned byte), the number of dimensions.
+    if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] != dimensions)
+        throw std::runtime_error(path + ": not an IDX file of 8-bit values with " + std::to_string(dimensions) +
+                                 " dimensions (bad magic number)");
     shape.assign(size_t(dimensions), 0);
     int64_t total = 1;
+    std::string extents;
     for (int d = 0; d < dimensions; ++d) {
         uint8_t b[4];
-        read(b, 4, "the dimensions");
+        file.read(b, 4, "the dimensions");
         shape[size_t(d)] = int64_t(b[0]) << 24 | int64_t(b[1]) << 16 | int64_t(b[2]) << 8 | int64_t(b[3]);
-        total *= shape[size_t(d)];
-    }
-    if (total <= 0 || total > (int64_t(1) << 32)) {
-        gzclose(f);
-        throw std::runtime_error(path + ": implausible IDX dimensions");
+        total *= std::max<int64_t>(shape[size_t(d)], 1);
+        extents += (d ? " x " : "") + std::to_string(shape[size_t(d)]);
+        if (shape[size_t(d)] == 0 || total > (int64_t(1) << 32))
+            throw std::runtime_error(path + ": implausible IDX dimensions " + extents);
     }
     std::vector<uint8_t> data(static_cast<size_t>(total));
-    read(data.data(), data.size(), "the values");
-    gzclose(f);
+    file.read(data.data(), data.size(), "the values");
     return data;
 }
 
