@@ -1,5 +1,6 @@
 #include "cuda_device.h"
 
+#include <cstdlib>
 #include <cstring>
 
 #include "cuda_check.h"
@@ -50,6 +51,25 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
         GANOPS_CUDA_CHECK(cudaStreamSynchronize(current_stream()));
 }
 
+
+bool sync_launches() {
+    static const bool on = [] {
+        const char* v = std::getenv("GANOPS_SYNC_LAUNCHES");
+        return v && *v && std::strcmp(v, "0") != 0;
+    }();
+    return on;
+}
+
+void after_launch(const char* kernel, const char* file, int line, cudaStream_t stream) {
+    cudaError_t status = cudaGetLastError();
+    if (status == cudaSuccess && sync_launches()) {
+        status = cudaStreamSynchronize(stream);
+        if (status == cudaSuccess) status = cudaGetLastError();
+    }
+    if (status != cudaSuccess)
+        fail("CUDA error: kernel ", kernel, " (", file, ":", line, ") failed: ", cudaGetErrorName(status), ": ",
+             cudaGetErrorString(status), sync_launches() ? "" : " (GANOPS_SYNC_LAUNCHES=1 reports faults at the launch that caused them)");
+}
 
 void poison_bytes(void* dst, size_t bytes) {
     if (bytes) GANOPS_CUDA_CHECK(cudaMemsetAsync(dst, 0xFF, bytes, current_stream()));

@@ -33,14 +33,12 @@ __global__ void backward_kernel(Activation a, float slope, const float* dy, cons
 
 void activation_forward(Activation a, float slope, const float* x, float* y, int64_t n) {
     if (n == 0) return;
-    forward_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(a, slope, x, y, n);
-    check_launch();
+    GANOPS_LAUNCH(forward_kernel, grid_for(n), kThreads, 0, current_stream())(a, slope, x, y, n);
 }
 
 void activation_backward(Activation a, float slope, const float* dy, const float* saved, float* dx, int64_t n) {
     if (n == 0) return;
-    backward_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(a, slope, dy, saved, dx, n);
-    check_launch();
+    GANOPS_LAUNCH(backward_kernel, grid_for(n), kThreads, 0, current_stream())(a, slope, dy, saved, dx, n);
 }
 
 }  // namespace ganops::cuda

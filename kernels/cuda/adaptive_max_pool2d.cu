@@ -44,15 +44,13 @@ __global__ void backward_kernel(const float* dy, const float* x, int64_t planes,
 
 void adaptive_max_pool2d_forward(const float* x, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow, float* y) {
     if (planes * oh * ow == 0) return;
-    forward_kernel<<<grid_for(planes * oh * ow), kThreads, 0, current_stream()>>>(x, planes, h, w, oh, ow, y);
-    check_launch();
+    GANOPS_LAUNCH(forward_kernel, grid_for(planes * oh * ow), kThreads, 0, current_stream())(x, planes, h, w, oh, ow, y);
 }
 
 void adaptive_max_pool2d_backward(const float* dy, const float* x, int64_t planes, int64_t h, int64_t w, int64_t oh,
                                   int64_t ow, float* dx) {
     if (planes * h * w == 0) return;
-    backward_kernel<<<grid_for(planes * h * w), kThreads, 0, current_stream()>>>(dy, x, planes, h, w, oh, ow, dx);
-    check_launch();
+    GANOPS_LAUNCH(backward_kernel, grid_for(planes * h * w), kThreads, 0, current_stream())(dy, x, planes, h, w, oh, ow, dx);
 }
 
 }  // namespace ganops::cuda

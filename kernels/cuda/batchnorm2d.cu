@@ -167,28 +167,22 @@ void batchnorm2d_forward_train(const float* x, const float* weight, const float*
     Tensor partials = Tensor::empty(Shape{c * splits * 3}, DType::F64, Device::CUDA);
     Tensor affine = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
     auto* moments = reinterpret_cast<Moments*>(partials.data<double>());
-    moments_kernel<<<dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream()>>>(x, n, c, hw, moments);
-    check_launch();
-    finish_moments_kernel<<<channel_blocks(c), kThreads, 0, current_stream()>>>(
+    GANOPS_LAUNCH(moments_kernel, dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream())(x, n, c, hw, moments);
+    GANOPS_LAUNCH(finish_moments_kernel, channel_blocks(c), kThreads, 0, current_stream())(
         moments, splits, c, eps, momentum, weight, bias, mean, invstd, running_mean, running_var, affine.data<float>());
-    check_launch();
-    affine_kernel<<<grid_for(n * c * hw), kThreads, 0, current_stream()>>>(x, affine.data<float>(), n * c * hw, c, hw, y);
-    check_launch();
+    GANOPS_LAUNCH(affine_kernel, grid_for(n * c * hw), kThreads, 0, current_stream())(x, affine.data<float>(), n * c * hw, c, hw, y);
 }
 
 void batchnorm2d_forward_eval(const float* x, const float* weight, const float* bias, const float* running_mean,
                               const float* running_var, int64_t n, int64_t c, int64_t hw, double eps, float* y) {
     Tensor affine = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
-    eval_affine_kernel<<<channel_blocks(c), kThreads, 0, current_stream()>>>(weight, bias, running_mean, running_var,
+    GANOPS_LAUNCH(eval_affine_kernel, channel_blocks(c), kThreads, 0, current_stream())(weight, bias, running_mean, running_var,
                                                                                    c, eps, affine.data<float>());
-    check_launch();
-    affine_kernel<<<grid_for(n * c * hw), kThreads, 0, current_stream()>>>(x, affine.data<float>(), n * c * hw, c, hw, y);
-    check_launch();
+    GANOPS_LAUNCH(affine_kernel, grid_for(n * c * hw), kThreads, 0, current_stream())(x, affine.data<float>(), n * c * hw, c, hw, y);
 }
 
 void batchnorm2d_invstd(const float* running_var, int64_t c, double eps, float* invstd) {
-    invstd_kernel<<<grid_for(c), kThreads, 0, current_stream()>>>(running_var, c, eps, invstd);
-    check_launch();
+    GANOPS_LAUNCH(invstd_kernel, grid_for(c), kThreads, 0, current_stream())(running_var, c, eps, invstd);
 }
 
 void batchnorm2d_backward(const float* dy, const float* x, const float* weight, const float* mean,
@@ -196,22 +190,18 @@ void batchnorm2d_backward(const float* dy, const float* x, const float* weight, 
                           float* dweight, float* dbias) {
     const int64_t total = n * c * hw;
     if (!training && !dweight && !dbias) {  // evaluation mode: dx needs no reduction
-        if (dx) dx_eval_kernel<<<grid_for(total), kThreads, 0, current_stream()>>>(dy, weight, invstd, total, c, hw, dx);
-        check_launch();
+        if (dx) GANOPS_LAUNCH(dx_eval_kernel, grid_for(total), kThreads, 0, current_stream())(dy, weight, invstd, total, c, hw, dx);
         return;
     }
     const int splits = splits_for(n * hw, c);
     Tensor partials = Tensor::empty(Shape{c * splits * 2}, DType::F64, Device::CUDA);
     Tensor coeffs = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
     auto* sums = reinterpret_cast<GradSums*>(partials.data<double>());
-    grad_sums_kernel<<<dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream()>>>(dy, x, mean, n, c, hw, sums);
-    check_launch();
-    finish_grad_kernel<<<channel_blocks(c), kThreads, 0, current_stream()>>>(sums, splits, c, double(n * hw), weight, invstd,
+    GANOPS_LAUNCH(grad_sums_kernel, dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream())(dy, x, mean, n, c, hw, sums);
+    GANOPS_LAUNCH(finish_grad_kernel, channel_blocks(c), kThreads, 0, current_stream())(sums, splits, c, double(n * hw), weight, invstd,
                                                                              training, dweight, dbias, coeffs.data<float>());
-    check_launch();
     if (dx) {
-        dx_kernel<<<grid_for(total), kThreads, 0, current_stream()>>>(dy, x, mean, coeffs.data<float>(), total, c, hw, dx);
-        check_launch();
+        GANOPS_LAUNCH(dx_kernel, grid_for(total), kThreads, 0, current_stream())(dy, x, mean, coeffs.data<float>(), total, c, hw, dx);
     }
 }
 

@@ -56,13 +56,11 @@ void bce_with_logits_forward(const float* x, const float* target, int64_t n, flo
 }
 
 void bce_backward(const float* dloss, const float* p, const float* target, float* dp, int64_t n) {
-    bce_backward_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(dloss, p, target, dp, n);
-    check_launch();
+    GANOPS_LAUNCH(bce_backward_kernel, grid_for(n), kThreads, 0, current_stream())(dloss, p, target, dp, n);
 }
 
 void bce_with_logits_backward(const float* dloss, const float* x, const float* target, float* dx, int64_t n) {
-    bce_logits_backward_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(dloss, x, target, dx, n);
-    check_launch();
+    GANOPS_LAUNCH(bce_logits_backward_kernel, grid_for(n), kThreads, 0, current_stream())(dloss, x, target, dx, n);
 }
 
 }  // namespace ganops::cuda

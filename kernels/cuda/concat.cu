@@ -30,15 +30,13 @@ __global__ void split_kernel(const float* in, int64_t n, int64_t ca, int64_t cb,
 void concat_channels(const float* a, const float* b, int64_t n, int64_t ca, int64_t cb, int64_t inner, float* out) {
     const int64_t total = n * (ca + cb) * inner;
     if (total == 0) return;
-    concat_kernel<<<grid_for(total), kThreads, 0, current_stream()>>>(a, b, n, ca, cb, inner, out);
-    check_launch();
+    GANOPS_LAUNCH(concat_kernel, grid_for(total), kThreads, 0, current_stream())(a, b, n, ca, cb, inner, out);
 }
 
 void split_channels(const float* in, int64_t n, int64_t ca, int64_t cb, int64_t inner, float* a, float* b) {
     const int64_t total = n * (ca + cb) * inner;
     if (total == 0) return;
-    split_kernel<<<grid_for(total), kThreads, 0, current_stream()>>>(in, n, ca, cb, inner, a, b);
-    check_launch();
+    GANOPS_LAUNCH(split_kernel, grid_for(total), kThreads, 0, current_stream())(in, n, ca, cb, inner, a, b);
 }
 
 }  // namespace ganops::cuda

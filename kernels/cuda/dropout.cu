@@ -15,8 +15,7 @@ __global__ void dropout_mask_kernel(float* out, int64_t n, uint64_t seed, uint64
 
 void dropout_mask(float* out, int64_t n, uint64_t seed, uint64_t offset, double p, float keep_scale) {
     if (n == 0) return;
-    dropout_mask_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(out, n, seed, offset, p, keep_scale);
-    check_launch();
+    GANOPS_LAUNCH(dropout_mask_kernel, grid_for(n), kThreads, 0, current_stream())(out, n, seed, offset, p, keep_scale);
 }
 
 }  // namespace ganops::cuda

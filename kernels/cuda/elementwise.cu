@@ -24,20 +24,17 @@ __global__ void expand_scalar_kernel(const float* scalar, float factor, float* o
 
 void binary(Binary op, const float* a, const float* b, float* out, int64_t n) {
     if (n == 0) return;
-    binary_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(op, a, b, out, n);
-    check_launch();
+    GANOPS_LAUNCH(binary_kernel, grid_for(n), kThreads, 0, current_stream())(op, a, b, out, n);
 }
 
 void scale(const float* a, float s, float* out, int64_t n) {
     if (n == 0) return;
-    scale_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(a, s, out, n);
-    check_launch();
+    GANOPS_LAUNCH(scale_kernel, grid_for(n), kThreads, 0, current_stream())(a, s, out, n);
 }
 
 void expand_scalar(const float* scalar, float factor, float* out, int64_t n) {
     if (n == 0) return;
-    expand_scalar_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(scalar, factor, out, n);
-    check_launch();
+    GANOPS_LAUNCH(expand_scalar_kernel, grid_for(n), kThreads, 0, current_stream())(scalar, factor, out, n);
 }
 
 }  // namespace ganops::cuda

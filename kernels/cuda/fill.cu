@@ -14,8 +14,7 @@ __global__ void fill_kernel(T* out, int64_t n, T value) {
 template <class T>
 void launch_fill(T* out, int64_t n, T value) {
     if (n == 0) return;
-    fill_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(out, n, value);
-    check_launch();
+    GANOPS_LAUNCH(fill_kernel, grid_for(n), kThreads, 0, current_stream())(out, n, value);
 }
 }  // namespace
 

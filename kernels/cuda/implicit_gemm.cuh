@@ -95,15 +95,12 @@ void run(const Problem& p) {
     const int64_t splits = cover.splits, k_chunk = cover.k_chunk;
     const dim3 grid{unsigned(cover.tiles_m), unsigned(cover.tiles_n), unsigned(splits)};
     if (splits <= 1) {
-        gemm_kernel<<<grid, kGemmThreads, 0, current_stream()>>>(p, k_chunk, nullptr);
-        check_launch();
+        GANOPS_LAUNCH(gemm_kernel, grid, kGemmThreads, 0, current_stream())(p, k_chunk, nullptr);
         return;
     }
     Tensor partial = Tensor::empty(Shape{splits * p.M * p.N}, DType::F32, Device::CUDA);
-    gemm_kernel<<<grid, kGemmThreads, 0, current_stream()>>>(p, k_chunk, partial.data<float>());
-    check_launch();
-    reduce_splits_kernel<<<grid_for(p.M * p.N), kThreads, 0, current_stream()>>>(p, partial.data<float>(), int(splits));
-    check_launch();
+    GANOPS_LAUNCH(gemm_kernel, grid, kGemmThreads, 0, current_stream())(p, k_chunk, partial.data<float>());
+    GANOPS_LAUNCH(reduce_splits_kernel, grid_for(p.M * p.N), kThreads, 0, current_stream())(p, partial.data<float>(), int(splits));
 }
 
 }  // namespace ganops::cuda::gemm

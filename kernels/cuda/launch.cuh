@@ -1,6 +1,7 @@
 // Launch helpers shared by the kernels in this folder (device code only, not installed API).
 #pragma once
 #include <cstdint>
+#include <exception>
 
 #include "../../core/cuda_check.h"
 #include "../../core/cuda_device.h"
@@ -17,7 +18,36 @@ inline int grid_for(int64_t n, int64_t per_thread = 1) {
     return static_cast<int>(blocks < 1 ? 1 : (blocks > 8192 ? 8192 : blocks));
 }
 
-inline void check_launch() { GANOPS_CUDA_CHECK(cudaGetLastError()); }
+// Every kernel launch in the library is written
+//     GANOPS_LAUNCH(kernel, grid, block, shared_bytes, stream)(args...);
+// Under nvcc that is kernel<<<grid, block, shared_bytes, stream>>>(args...); in the emulated
+// build (core/emu, GANOPS_EMULATED) the same line runs the kernel on a CPU grid. Either way
+// the launch is checked when the statement ends: a bad configuration names the kernel, and
+// with GANOPS_SYNC_LAUNCHES=1 the stream is synchronised too, so a fault in the kernel is
+// reported at this launch rather than at some later call. A kernel whose name holds a
+// template argument list with commas goes through an alias or a wrapper.
+struct LaunchCheck {
+    const char* kernel;
+    const char* file;
+    int line;
+    Stream stream;
+    int exceptions = std::uncaught_exceptions();
+    ~LaunchCheck() noexcept(false) {
+        // Arguments that threw never launched: leave the exception alone.
+        if (std::uncaught_exceptions() == exceptions) after_launch(kernel, file, line, stream);
+    }
+};
+
+#if defined(GANOPS_EMULATED)
+#define GANOPS_LAUNCH(kernel, grid, block, shared_bytes, stream)                        \
+    ::ganops::cuda::LaunchCheck{#kernel, __FILE__, __LINE__, (stream)},                  \
+        ::ganops_emu::Launcher(#kernel, __FILE__, __LINE__, (grid), (block), (shared_bytes), (stream), \
+                               [](const auto&... ganops_args_) { kernel(ganops_args_...); })
+#else
+#define GANOPS_LAUNCH(kernel, grid, block, shared_bytes, stream)       \
+    ::ganops::cuda::LaunchCheck{#kernel, __FILE__, __LINE__, (stream)}, \
+        kernel<<<(grid), (block), (shared_bytes), (stream)>>>
+#endif
 
 #define GANOPS_GRID_STRIDE(i, n) \
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)

@@ -72,9 +72,8 @@ void adam_update(const AdamTensor* tensors, int count, double lr, double beta1, 
         const int n = std::min(kMaxTensors, count - first);
         const AdamBatch batch = make_batch<AdamBatch>(tensors + first, n, largest);
         if (largest == 0) continue;
-        adam_kernel<<<dim3(unsigned(std::min(grid_for(largest), 1024)), unsigned(n)), kThreads, 0, current_stream()>>>(
+        GANOPS_LAUNCH(adam_kernel, dim3(unsigned(std::min(grid_for(largest), 1024)), unsigned(n)), kThreads, 0, current_stream())(
             batch, lr, beta1, beta2, eps, weight_decay, step_size, bc2_sqrt);
-        check_launch();
     }
 }
 
@@ -85,9 +84,8 @@ void sgd_update(const SgdTensor* tensors, int count, double lr, double momentum,
         const int n = std::min(kMaxTensors, count - first);
         const SgdBatch batch = make_batch<SgdBatch>(tensors + first, n, largest);
         if (largest == 0) continue;
-        sgd_kernel<<<dim3(unsigned(std::min(grid_for(largest), 1024)), unsigned(n)), kThreads, 0, current_stream()>>>(
+        GANOPS_LAUNCH(sgd_kernel, dim3(unsigned(std::min(grid_for(largest), 1024)), unsigned(n)), kThreads, 0, current_stream())(
             batch, lr, momentum, dampening, weight_decay, nesterov);
-        check_launch();
     }
 }
 

@@ -36,15 +36,13 @@ __global__ void normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset,
 template <class T>
 void launch_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, float low, float high) {
     if (n == 0) return;
-    uniform_kernel<<<grid_for(n, 4), kThreads, 0, current_stream()>>>(out, n, seed, offset, low, high);
-    check_launch();
+    GANOPS_LAUNCH(uniform_kernel, grid_for(n, 4), kThreads, 0, current_stream())(out, n, seed, offset, low, high);
 }
 
 template <class T>
 void launch_normal(T* out, int64_t n, uint64_t seed, uint64_t offset, float mean, float stddev) {
     if (n == 0) return;
-    normal_kernel<<<grid_for(n, 4), kThreads, 0, current_stream()>>>(out, n, seed, offset, mean, stddev);
-    check_launch();
+    GANOPS_LAUNCH(normal_kernel, grid_for(n, 4), kThreads, 0, current_stream())(out, n, seed, offset, mean, stddev);
 }
 }  // namespace
 

@@ -49,11 +49,9 @@ void channel_sum(const float* x, int64_t outer, int64_t channels, int64_t inner,
     const int splits = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({(per_channel + 4 * kThreads - 1) / (4 * kThreads),
                                                                                   (1024 + channels - 1) / channels, 256})));
     Tensor partials = Tensor::empty(Shape{channels * splits}, DType::F64, Device::CUDA);
-    channel_partial_kernel<<<dim3(unsigned(channels), unsigned(splits)), kThreads, 0, current_stream()>>>(
+    GANOPS_LAUNCH(channel_partial_kernel, dim3(unsigned(channels), unsigned(splits)), kThreads, 0, current_stream())(
         x, outer, channels, inner, partials.data<double>());
-    check_launch();
-    channel_finish_kernel<<<unsigned(channels), kThreads, 0, current_stream()>>>(partials.data<double>(), splits, out);
-    check_launch();
+    GANOPS_LAUNCH(channel_finish_kernel, unsigned(channels), kThreads, 0, current_stream())(partials.data<double>(), splits, out);
 }
 
 namespace {
@@ -64,15 +62,13 @@ __global__ void repeat_rows_kernel(const float* row, int64_t n, int64_t width, f
 
 void repeat_rows(const float* row, int64_t n, int64_t width, float factor, float* out) {
     if (n * width == 0) return;
-    repeat_rows_kernel<<<grid_for(n * width), kThreads, 0, current_stream()>>>(row, n, width, factor, out);
-    check_launch();
+    GANOPS_LAUNCH(repeat_rows_kernel, grid_for(n * width), kThreads, 0, current_stream())(row, n, width, factor, out);
 }
 
 void add_channel_bias(float* y, const float* bias, int64_t outer, int64_t channels, int64_t inner) {
     const int64_t n = outer * channels * inner;
     if (n == 0) return;
-    add_channel_bias_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(y, bias, n, channels, inner);
-    check_launch();
+    GANOPS_LAUNCH(add_channel_bias_kernel, grid_for(n), kThreads, 0, current_stream())(y, bias, n, channels, inner);
 }
 
 }  // namespace ganops::cuda

@@ -32,10 +32,8 @@ void sum_terms(Term term, int64_t n, double scale, float* out) {
     const int blocks = std::min(grid_for(n), kMaxPartials);
     // Scratch from the caching allocator, released to this stream's pool: reuse is ordered.
     Tensor partials = Tensor::empty(Shape{blocks}, DType::F64, Device::CUDA);
-    partial_terms_kernel<<<blocks, kThreads, 0, current_stream()>>>(term, n, partials.data<double>());
-    check_launch();
-    finish_terms_kernel<<<1, kThreads, 0, current_stream()>>>(partials.data<double>(), blocks, scale, out);
-    check_launch();
+    GANOPS_LAUNCH(partial_terms_kernel, blocks, kThreads, 0, current_stream())(term, n, partials.data<double>());
+    GANOPS_LAUNCH(finish_terms_kernel, 1, kThreads, 0, current_stream())(partials.data<double>(), blocks, scale, out);
 }
 
 }  // namespace ganops::cuda

@@ -62,14 +62,12 @@ __global__ void cross_entropy_backward_kernel(const float* dloss, const float* l
 
 void softmax_forward(const float* x, int64_t rows, int64_t classes, float* y) {
     if (rows == 0) return;
-    softmax_kernel<<<grid_for(rows), kThreads, 0, current_stream()>>>(x, rows, classes, y);
-    check_launch();
+    GANOPS_LAUNCH(softmax_kernel, grid_for(rows), kThreads, 0, current_stream())(x, rows, classes, y);
 }
 
 void softmax_backward(const float* dy, const float* y, int64_t rows, int64_t classes, float* dx) {
     if (rows == 0) return;
-    softmax_backward_kernel<<<grid_for(rows), kThreads, 0, current_stream()>>>(dy, y, rows, classes, dx);
-    check_launch();
+    GANOPS_LAUNCH(softmax_backward_kernel, grid_for(rows), kThreads, 0, current_stream())(dy, y, rows, classes, dx);
 }
 
 void softmax_cross_entropy_forward(const float* logits, const float* labels, int64_t rows, int64_t classes, float* loss) {
@@ -79,9 +77,8 @@ void softmax_cross_entropy_forward(const float* logits, const float* labels, int
 void softmax_cross_entropy_backward(const float* dloss, const float* logits, const float* labels, int64_t rows,
                                     int64_t classes, float* dlogits) {
     if (rows == 0) return;
-    cross_entropy_backward_kernel<<<grid_for(rows), kThreads, 0, current_stream()>>>(dloss, logits, labels, rows, classes,
+    GANOPS_LAUNCH(cross_entropy_backward_kernel, grid_for(rows), kThreads, 0, current_stream())(dloss, logits, labels, rows, classes,
                                                                                       dlogits);
-    check_launch();
 }
 
 }  // namespace ganops::cuda
