@@ -11,6 +11,7 @@
 #include <ganops/core/cuda_device.h>
 #include <ganops/core/philox.h>
 #include <ganops/kernels/cuda/kernels.h>
+#include <ganops/kernels/cuda/launch.cuh>
 
 namespace bench {
 
@@ -77,7 +78,7 @@ L2Flusher::~L2Flusher() {
 
 void L2Flusher::run() const {
     if (buffer_ == nullptr) return;
-    read_flush_kernel<<<1024, 256, 0, stream()>>>(reinterpret_cast<const float4*>(buffer_), floats_ / 4, sink_);
+    GANOPS_LAUNCH(read_flush_kernel, 1024, 256, 0, stream())(reinterpret_cast<const float4*>(buffer_), floats_ / 4, sink_);
     BENCH_CUDA(cudaGetLastError());
 }
 

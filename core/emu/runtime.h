@@ -24,13 +24,14 @@ struct ThreadCtx {
     Block* block = nullptr;
     // cp.async: copies issued but not yet performed, by commit group; the open (not yet
     // committed) group is the last one. Performed at the wait_group that retires them.
+    // Empty until the thread's first cp.async (most kernels never issue one).
     struct PendingCopy {
         void* dst;
         const void* src;
         int bytes;      // bytes written to dst (4, 8 or 16)
         int src_bytes;  // bytes read from src; the rest of dst is zero-filled
     };
-    std::vector<std::vector<PendingCopy>> cp_async_groups{1};
+    std::vector<std::vector<PendingCopy>> cp_async_groups;
 };
 
 ThreadCtx& this_thread();  // only valid inside a kernel
@@ -74,6 +75,16 @@ bool check_tf32();
 // (exact dot product rounded once, or a truncating adder as measured on V100/T4/A100).
 enum class MmaRounding { Exact, Truncate };
 MmaRounding mma_rounding();
+
+// ---- streams ----
+// GANOPS_EMU_STREAMS=deferred: each stream is a queue that runs only when the host waits
+// for it (or for an event on it, or a call that synchronises the device); GANOPS_EMU_SEED=n
+// (n > 0) also runs other streams' work at seeded random points. Work whose order across
+// streams is not fixed by events then runs in an order a GPU may choose too, and a missing
+// cudaStreamWaitEvent or record_stream shows up as wrong results, reproducibly. Default:
+// every call runs at once, in issue order. Tests may switch mode (the queues are drained).
+void set_stream_mode(bool deferred, uint64_t seed = 0);
+bool deferred_streams();
 
 // ---- launches (kernels/cuda/launch.cuh's GANOPS_LAUNCH) ----
 struct LaunchConfig {
