@@ -68,7 +68,7 @@ inline float round_bf16(float x) { return bf16_float(cvt_rn_bf16(x)); }
 //   products of two TF32 (11-bit significands) or BF16 (8-bit) values are exact in double, but
 //   their sum is not: with exponents from 2^-272 to 2^256 a double (53 bits) or long double
 //   (64 bits) loses bits of the smaller terms, and rounding a rounded sum again to fp32 is a
-//   double rounding. When all terms lie within 47 bits of each other (lowest set bit to
+//   double rounding. When all terms lie within 45 bits of each other (lowest set bit to
 //   highest), the double additions are exact and the one conversion to float is the single
 //   rounding; otherwise the terms go into a 640-bit fixed-point accumulator (bit 0 = 2^-320:
 //   every product of two floats is a multiple of 2^-298, c of 2^-149; |sum| < 2^261), which
