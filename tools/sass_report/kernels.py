@@ -1,0 +1,90 @@
+"""What the report knows about the library's kernels beyond their SASS: readable names, the
+block size each is launched with, and which class of bounds applies to it."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+# Threads per block each kernel is launched with, by kernel name (no namespace, no template
+# arguments). Every launch in kernels/cuda passes kThreads (launch.cuh) or kGemmThreads
+# (implicit_gemm.cuh, static_assert'ed equal to kThreads): 256 today. test_block_sizes.py reads
+# the GANOPS_LAUNCH lines of kernels/cuda and fails when a launch passes another block size
+# than this table gives, so a kernel launched differently gets its line here.
+LAUNCH_CONSTANTS = {"kThreads": 256, "kGemmThreads": 256}
+DEFAULT_BLOCK = "kThreads"
+BLOCK_SIZES = {
+    "gemm_kernel": "kGemmThreads",
+}
+
+
+def block_size(base_name: str) -> int:
+    return LAUNCH_CONSTANTS[BLOCK_SIZES.get(base_name, DEFAULT_BLOCK)]
+
+
+def demangle(names: list[str]) -> dict[str, str]:
+    """C++ names for mangled ones, through binutils' c++filt (installed with g++)."""
+    cxxfilt = shutil.which("c++filt")
+    if cxxfilt is None:
+        raise RuntimeError("c++filt not found: install binutils")
+    out = subprocess.run([cxxfilt], input="\n".join(names) + "\n", capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    if len(lines) != len(names):
+        raise RuntimeError(f"c++filt returned {len(lines)} names for {len(names)}")
+    return dict(zip(names, lines))
+
+
+def display_name(demangled: str) -> str:
+    """`void ganops::cuda::gemm::gemm_kernel<ganops::cuda::conv::Forward>(...)` ->
+    `gemm::gemm_kernel<conv::Forward>`: short enough for a table, unique within a file."""
+    name = demangled.strip()
+    if name.startswith("void "):
+        name = name[len("void "):]
+    name = _strip_parameters(name)
+    for noise in ("ganops::cuda::", "(anonymous namespace)::"):
+        name = name.replace(noise, "")
+    return name
+
+
+def base_name(display: str) -> str:
+    """`gemm::gemm_kernel<conv::Forward>` -> `gemm_kernel`."""
+    depth, plain = 0, []
+    for ch in display:
+        if ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth -= 1
+        elif depth == 0:
+            plain.append(ch)
+    return "".join(plain).split("::")[-1]
+
+
+def _strip_parameters(name: str) -> str:
+    # The parameter list is the last top-level parenthesised group.
+    if not name.endswith(")"):
+        return name
+    depth = 0
+    for i in range(len(name) - 1, -1, -1):
+        if name[i] == ")":
+            depth += 1
+        elif name[i] == "(":
+            depth -= 1
+            if depth == 0:
+                return name[:i]
+    return name
+
+
+GEMM = "gemm/conv"
+OTHER = "elementwise/reduction"
+
+_TENSOR_CORE = re.compile(r"(^|_)(tc|mma|wmma|hmma)(_|$)")
+
+
+def kernel_class(base: str) -> str:
+    """GEMM/conv main loops carry the issue's targets; everything else is memory-bound."""
+    return GEMM if ("gemm" in base or "conv" in base) else OTHER
+
+
+def is_tensor_core(base: str) -> bool:
+    """A tensor-core path names itself: a `tc` or `mma` word in the kernel's name."""
+    return bool(_TENSOR_CORE.search(base))
