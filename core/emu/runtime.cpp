@@ -175,7 +175,7 @@ std::string site_text(const std::source_location& where) {
 }
 
 bool same_site(const std::source_location& a, const std::source_location& b) {
-    return a.line() == b.line() && std::strcmp(a.file_name(), b.file_name()) == 0;
+    return a.line() == b.line() && (a.file_name() == b.file_name() || std::strcmp(a.file_name(), b.file_name()) == 0);
 }
 
 std::string launch_text(const Block& b) {
@@ -406,25 +406,28 @@ void warp_collective(unsigned mask, const char* name, LaneData& mine, WarpOp op,
     ThreadRec& me = *w.current;
     enter_fiber_mode(b, me);
     const unsigned lane = me.ctx.lane, base = me.ctx.warp * 32;
+    // Messages are only built on a fault: this is the emulator's hottest path.
     auto hex = [](unsigned m) {
         std::ostringstream s;
         s << "0x" << std::hex << m;
         return s.str();
     };
-    const std::string here = std::string(name) + " (" + site_text(where) + ") with mask " + hex(mask);
-    if (!(mask >> lane & 1u)) fault_here("bad warp mask: lane " + std::to_string(lane) + " calls " + here + ", which does not name it");
-    for (unsigned l = 0; l < 32; ++l) {
-        if (!(mask >> l & 1u)) continue;
-        if (base + l >= b.count)
-            fault_here("bad warp mask: " + here + " names lane " + std::to_string(l) + ", which does not exist in a block of " +
-                       std::to_string(b.count) + " threads");
+    auto here = [&] { return std::string(name) + " (" + site_text(where) + ") with mask " + hex(mask); };
+    if (!(mask >> lane & 1u)) fault_here("bad warp mask: lane " + std::to_string(lane) + " calls " + here() + ", which does not name it");
+    const unsigned last = base + 32 <= b.count ? 32 : b.count - base;
+    if (last < 32 && (mask >> last) != 0)
+        fault_here("bad warp mask: " + here() + " names lane " + std::to_string(31 - __builtin_clz(mask)) +
+                   ", which does not exist in a block of " + std::to_string(b.count) + " threads");
+    for (unsigned bits = mask; bits; bits &= bits - 1) {
+        const unsigned l = unsigned(__builtin_ctz(bits));
         const ThreadRec& o = b.threads[base + l];
-        if (o.finished) fault_here("bad warp mask: " + here + " names lane " + std::to_string(l) + ", which has exited");
-        if (o.wait == Wait::Warp && (o.wmask != mask || o.wop != op || std::strcmp(o.wname, name) != 0))
-            fault_here("divergent warp collective: this lane is at " + here + " while lane " + std::to_string(l) + " waits at " +
+        if (o.wait == Wait::None && !o.finished) continue;
+        if (o.finished) fault_here("bad warp mask: " + here() + " names lane " + std::to_string(l) + ", which has exited");
+        if (o.wait == Wait::Warp && (o.wmask != mask || o.wop != op || (o.wname != name && std::strcmp(o.wname, name) != 0)))
+            fault_here("divergent warp collective: this lane is at " + here() + " while lane " + std::to_string(l) + " waits at " +
                        o.wname + " (" + site_text(o.site) + ") with mask " + hex(o.wmask));
         if (o.wait == Wait::Barrier)
-            fault_here("divergent warp collective: this lane is at " + here + " while lane " + std::to_string(l) +
+            fault_here("divergent warp collective: this lane is at " + here() + " while lane " + std::to_string(l) +
                        " waits at __syncthreads (" + site_text(o.site) + ")");
     }
     me.wait = Wait::Warp;
@@ -434,8 +437,8 @@ void warp_collective(unsigned mask, const char* name, LaneData& mine, WarpOp op,
     me.wdata = &mine;
     me.wcontext = context;
     me.site = where;
-    for (unsigned l = 0; l < 32; ++l)
-        if ((mask >> l & 1u) && b.threads[base + l].wait != Wait::Warp) {
+    for (unsigned bits = mask; bits; bits &= bits - 1)
+        if (b.threads[base + unsigned(__builtin_ctz(bits))].wait != Wait::Warp) {
             yield_to_scheduler();  // the last lane to arrive runs the operation for all
             return;
         }

@@ -49,6 +49,19 @@ struct LaunchCheck {
         kernel<<<(grid), (block), (shared_bytes), (stream)>>>
 #endif
 
+// Dynamic shared memory (the launch's shared_bytes) as a T*, inside a kernel.
+// GANOPS_SET_MAX_DYNAMIC_SHARED lets a kernel launch with more than 48 KiB of it.
+#if defined(GANOPS_EMULATED)
+#define GANOPS_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(::ganops_emu::dynamic_shared())
+#define GANOPS_SET_MAX_DYNAMIC_SHARED(kernel, bytes) ::ganops_emu::set_max_dynamic_shared(#kernel, (bytes))
+#else
+#define GANOPS_DYNAMIC_SHARED(T, name)                               \
+    extern __shared__ __align__(16) unsigned char ganops_dynamic_smem_[]; \
+    T* name = reinterpret_cast<T*>(ganops_dynamic_smem_)
+#define GANOPS_SET_MAX_DYNAMIC_SHARED(kernel, bytes) \
+    GANOPS_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (bytes)))
+#endif
+
 #define GANOPS_GRID_STRIDE(i, n) \
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
 
