@@ -11,11 +11,34 @@
 // stay finite, else the program fails. benchmarks/pytorch_dcgan_step.py prints the same
 // columns for PyTorch.
 //
+// With a GPU it also prints, per batch, the measured median next to the roofline model's
+// prediction for this GPU (benchmarks/roofline.h) and their ratio; NOTES.md keeps that table.
+//
+// `--predict` prints the model's prediction instead and needs no GPU: it is handled before
+// anything touches CUDA, and in a build without CUDA this program is only that (see
+// benchmarks/CMakeLists.txt).
+//
 // Usage: dcgan_step [--batches 128,64] [--iters 200] [--warmup 20]
+//        dcgan_step --predict [--gpu h100-sxm|h100-pcie|h200|a100|all] [--batch 128] [--launch-us 3]
+#include <cstdio>
+
+#include "roofline.h"
+
+#if defined(GANOPS_DCGAN_STEP_PREDICT_ONLY)
+
+int main(int argc, char** argv) {
+    if (roofline::wants_predict(argc, argv)) return roofline::predict_main(argc, argv);
+    std::fprintf(stderr,
+                 "dcgan_step: built without CUDA; only the prediction is available:\n"
+                 "  dcgan_step --predict [--gpu h100-sxm|h100-pcie|h200|a100|all] [--batch 128] [--launch-us 3]\n");
+    return 2;
+}
+
+#else
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,10 +136,37 @@ Result run(int batch, int warmup, int iters) {
     return r;
 }
 
+// The measured median next to the model's prediction for the GPU it ran on.
+void print_measured_vs_predicted(const std::vector<Result>& results, const std::string& device_name) {
+    const roofline::GpuSpec* gpu = roofline::gpu_for_device_name(device_name);
+    std::printf("\n### Measured against the roofline prediction (benchmarks/roofline.h)\n\n");
+    if (!gpu) {
+        std::printf("No published peaks for %s in benchmarks/roofline.cpp: no prediction to compare with.\n",
+                    device_name.c_str());
+        return;
+    }
+    std::printf("Prediction for %s (`dcgan_step --predict --gpu %s --batch N`); today's kernels run strict fp32. "
+                "A miss by more than 2x means the model needs correcting (NOTES.md).\n\n",
+                gpu->name, gpu->key);
+    std::printf("| batch | measured ms/iter (median) | predicted ms/iter | measured / predicted | of which launch "
+                "(predicted) | ideal floor fp32 | ideal floor TF32 | within 2x |\n");
+    std::printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+    for (const Result& r : results) {
+        roofline::DcganShape shape;
+        shape.batch = r.batch;
+        const roofline::IterationSummary s = roofline::summarize(roofline::dcgan_iteration(shape, *gpu), *gpu);
+        const double ratio = r.median_ms / s.today_ms;
+        std::printf("| %d | %.3f | %.3f | %.2f | %.2f | %.3f | %.3f | %s |\n", r.batch, r.median_ms, s.today_ms, ratio,
+                    s.launch_ms, s.floor_ms[0], s.floor_ms[1], ratio > 0.5 && ratio < 2.0 ? "yes" : "**no**");
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    const bench::Args args(argc, argv, {"--batches", "--iters", "--warmup"}, {});
+    // Before anything else: the prediction must not initialise CUDA (no GPU needed).
+    if (roofline::wants_predict(argc, argv)) return roofline::predict_main(argc, argv);
+    const bench::Args args(argc, argv, {"--batches", "--iters", "--warmup"}, {"--predict"});
     const std::vector<int> batches = args.get_ints("--batches", {128, 64});
     const int iters = std::max(1, args.get_int("--iters", 200));
     const int warmup = args.get_int("--warmup", 20);
@@ -125,9 +175,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::vector<Result> results;
+    std::string device_name;
     try {
         std::printf("## dcgan_step: one DCGAN 64x64 training iteration with libganops\n\n");
-        bench::print_device(bench::device_info());
+        const bench::DeviceInfo device = bench::device_info();
+        device_name = device.name;
+        bench::print_device(device);
         bench::check_event_ordering();
         for (const int batch : batches) results.push_back(run(batch, warmup, iters));
     } catch (const std::exception& e) {
@@ -145,6 +198,9 @@ int main(int argc, char** argv) {
     for (const Result& r : results)
         std::printf("batch %d: final Loss_D %.4f, Loss_G %.4f; cudaMalloc calls during the timed loop: %lld\n", r.batch,
                     r.loss_d, r.loss_g, static_cast<long long>(r.mallocs_while_timed));
+    print_measured_vs_predicted(results, device_name);
     bench::print_validation_summary("dcgan_step");
     return bench::failures() == 0 ? 0 : 1;
 }
+
+#endif  // GANOPS_DCGAN_STEP_PREDICT_ONLY

@@ -1,0 +1,834 @@
+// The roofline model of roofline.h: GPU peaks with their sources, the cost of each kernel the
+// library launches (counted from the layer shapes, the GEMM plan and the SASS report's
+// instruction counts), the DCGAN iteration, and the reports. Plain C++: no CUDA.
+#include "roofline.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+#include <type_traits>
+
+#include "../kernels/cuda/gemm_plan.h"
+
+namespace roofline {
+
+// ---------------------------------------------------------------------------------------
+// GPUs
+// ---------------------------------------------------------------------------------------
+//
+// Peaks as NVIDIA publishes them. Tensor-core figures in the datasheets are "with
+// sparsity"; the dense rate, which a convolution gets, is half (the datasheets' footnote).
+//  [H100-DS] NVIDIA H100 Tensor Core GPU datasheet: H100 SXM FP32 67 TFLOPS, TF32 Tensor
+//            Core 989 TFLOPS*, BF16 Tensor Core 1,979 TFLOPS*, GPU memory bandwidth 3.35 TB/s;
+//            H100 PCIe FP32 51, TF32 756*, BF16 1,513*, 2 TB/s (* with sparsity).
+//  [H100-WP] NVIDIA H100 Tensor Core GPU Architecture whitepaper: 132 SMs (SXM5) and 114
+//            (PCIe), 128 FP32 and 64 FP64 units per SM, 4 warp schedulers per SM, 50 MB L2.
+//  [H200-DS] NVIDIA H200 Tensor Core GPU datasheet: the H100 SXM's compute with 141 GB HBM3e
+//            at 4.8 TB/s (the GPU lent to this project's sessions).
+//  [A100-DS] NVIDIA A100 Tensor Core GPU datasheet: A100 80GB SXM FP32 19.5 TFLOPS, TF32
+//            Tensor Core 312 TFLOPS*, BF16 624 TFLOPS*, 2,039 GB/s.
+//  [A100-WP] NVIDIA A100 Tensor Core GPU Architecture whitepaper: 108 SMs, 64 FP32 and 32
+//            FP64 units per SM, 4 warp schedulers per SM, 40 MB L2.
+// The clock is not taken from a table: it is the one the FP32 peak implies
+// (peak / (SMs * FP32 units * 2)): 1.98 GHz (H100 SXM), 1.75 (PCIe), 1.41 (A100).
+const std::vector<GpuSpec>& gpus() {
+    static const std::vector<GpuSpec> table{
+        {"h100-sxm", "H100 SXM5 80GB", "sm_90", 132, 128, 64, 67.0, 989.0, 1979.0, 3350.0, 50.0,
+         "H100 datasheet (SXM column), H100 architecture whitepaper"},
+        {"h100-pcie", "H100 PCIe 80GB", "sm_90", 114, 128, 64, 51.0, 756.0, 1513.0, 2000.0, 50.0,
+         "H100 datasheet (PCIe column), H100 architecture whitepaper"},
+        {"h200", "H200 SXM 141GB", "sm_90", 132, 128, 64, 67.0, 989.0, 1979.0, 4800.0, 50.0,
+         "H200 datasheet, H100 architecture whitepaper"},
+        {"a100", "A100 SXM4 80GB", "sm_80", 108, 64, 32, 19.5, 312.0, 624.0, 2039.0, 40.0,
+         "A100 datasheet (80GB SXM column), A100 architecture whitepaper"},
+    };
+    return table;
+}
+
+double GpuSpec::clock_ghz() const { return fp32_tflops * 1e3 / (double(sms) * fp32_lanes_per_sm * 2.0); }
+double GpuSpec::issue_per_s() const { return 4.0 * sms * clock_ghz() * 1e9; }
+
+const GpuSpec* find_gpu(const std::string& key) {
+    for (const GpuSpec& g : gpus())
+        if (key == g.key) return &g;
+    return nullptr;
+}
+
+const GpuSpec* gpu_for_device_name(const std::string& device_name) {
+    auto has = [&](const char* s) { return device_name.find(s) != std::string::npos; };
+    if (has("H200")) return find_gpu("h200");
+    if (has("H100")) return find_gpu(has("PCIe") ? "h100-pcie" : "h100-sxm");
+    if (has("A100")) return find_gpu("a100");
+    return nullptr;
+}
+
+const char* mode_name(Mode m) {
+    switch (m) {
+        case Mode::Fp32: return "fp32";
+        case Mode::Tf32: return "TF32";
+        case Mode::Bf16: return "BF16";
+    }
+    return "?";
+}
+
+double math_peak_tflops(const GpuSpec& gpu, Mode m) {
+    switch (m) {
+        case Mode::Fp32: return gpu.fp32_tflops;
+        case Mode::Tf32: return gpu.tf32_tflops();
+        case Mode::Bf16: return gpu.bf16_tflops();
+    }
+    return gpu.fp32_tflops;
+}
+
+// ---------------------------------------------------------------------------------------
+// The model
+// ---------------------------------------------------------------------------------------
+
+double wave_efficiency(int64_t blocks, int sms) {
+    if (blocks <= 0 || sms <= 0) return 1.0;
+    const int64_t rounds = (blocks + sms - 1) / sms;
+    return double(blocks) / (double(sms) * double(rounds));
+}
+
+KernelTime predict(const KernelCost& k, const GpuSpec& gpu, const ModelParams& params) {
+    KernelTime t;
+    const double wave = wave_efficiency(k.blocks, gpu.sms);
+    const double sm_cycles_per_s = 4.0 * gpu.sms * gpu.clock_ghz() * 1e9;  // scheduler-cycles
+    if (k.flops > 0)
+        t.fp32_us = k.flops / (gpu.fp32_tflops * 1e12 * k.flop_efficiency * wave) * 1e6;
+    if (k.warp_instructions > 0)
+        t.issue_us = k.warp_instructions / (gpu.issue_per_s() * k.issue_utilisation * wave) * 1e6;
+    if (k.fp64_warp_instructions > 0) {
+        // A warp's fp64 instruction occupies a scheduler's fp64 units 32 / (units per scheduler) cycles.
+        const double cycles = 32.0 / (gpu.fp64_lanes_per_sm / 4.0);
+        t.fp64_us = k.fp64_warp_instructions * cycles / (sm_cycles_per_s * wave) * 1e6;
+    }
+    if (k.dram_bytes > 0) t.dram_us = k.dram_bytes / (gpu.dram_gbs * 1e9 * k.dram_efficiency) * 1e6;
+    t.launch_us = params.launch_us;
+    struct Term {
+        double us;
+        const char* name;
+    };
+    const Term terms[] = {{t.issue_us, "issue"}, {t.fp32_us, "fp32"}, {t.fp64_us, "fp64"}, {t.dram_us, "dram"}};
+    Term worst{0, "launch"};
+    for (const Term& term : terms)
+        if (term.us > worst.us) worst = term;
+    t.total_us = worst.us + t.launch_us;
+    t.bound = worst.us >= t.launch_us ? worst.name : "launch";
+    return t;
+}
+
+double floor_us(const KernelCost& k, const GpuSpec& gpu, Mode m) {
+    double flop_us = 0;
+    if (k.useful_flops > 0) {
+        const double peak = k.tensor_core ? math_peak_tflops(gpu, m) : gpu.fp32_tflops;
+        flop_us = k.useful_flops / (peak * 1e12) * 1e6;
+    }
+    const double act_scale = m == Mode::Bf16 ? 0.5 : 1.0;
+    const double bytes = k.floor_act_bytes * act_scale + k.floor_fp32_bytes;
+    const double byte_us = bytes / (gpu.dram_gbs * 1e9) * 1e6;
+    return std::max(flop_us, byte_us);
+}
+
+// ---------------------------------------------------------------------------------------
+// Kernel costs
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr double kF = 4.0;  // bytes per float
+constexpr int kThreads = 256;  // every kernel's block (kernels/cuda/launch.cuh)
+
+// kernels/cuda/launch.cuh's grid_for: enough blocks of 256 threads, at most 8192.
+int64_t grid_for(int64_t n, int64_t per_thread = 1) {
+    const int64_t threads = (n + per_thread - 1) / per_thread;
+    return std::clamp<int64_t>((threads + kThreads - 1) / kThreads, 1, 8192);
+}
+
+// The implicit GEMM's main loop, per 16-deep k step and thread (= per warp), from
+// benchmarks/results/2026-12-01-sass-report.md ("main loop" tables): all instructions
+// and the FP32 ones (FMUL+FADD: strict fp32 rounds the product and the sum separately,
+// so there is no FFMA). Static counts: each instruction of a nested loop once.
+struct GemmLoop {
+    double instructions, fp32;
+};
+GemmLoop gemm_loop(ConvPass pass, const GpuSpec& gpu) {
+    const bool hopper = std::strcmp(gpu.arch, "sm_90") == 0;
+    switch (pass) {
+        case ConvPass::Forward: return {hopper ? 1620.0 : 1555.0, 512};
+        case ConvPass::BackwardInput: return {hopper ? 2414.0 : 2367.0, 512};
+        case ConvPass::BackwardWeight: return {hopper ? 1998.0 : 1953.0, 512};
+    }
+    return {1, 1};
+}
+
+// Issue utilisation assumed for the GEMM main loop: 24 warps per SM (37.5% occupancy, 80
+// registers), two barriers per k step and global loads that are not prefetched, so a
+// scheduler finds no ready warp some of the time. To be calibrated on a GPU.
+constexpr double kGemmIssueUtilisation = 0.8;
+// FMUL+FADD: one FLOP per FP32 instruction where the FMA peak counts two.
+constexpr double kFmulFaddEfficiency = 0.5;
+
+// The reduce_splits_kernel, per output element: the outer loop's body (111 instructions
+// with its 64-bit index arithmetic) plus 68 per 16 partials added (sm_90 report).
+constexpr double kReduceBase = 111, kReducePerSplit = 68.0 / 16.0;
+
+struct GemmProblem {
+    int64_t M, N, K;
+    double a_bytes, b_bytes, c_bytes;
+};
+
+GemmProblem gemm_problem(ConvPass pass, const ConvShape& s) {
+    const double x = kF * s.n * s.c * s.h * s.w, w = kF * s.k * s.c * s.r * s.s, y = kF * s.n * s.k * s.p * s.q;
+    switch (pass) {
+        case ConvPass::Forward: return {s.n * s.p * s.q, s.k, s.c * s.r * s.s, x, w, y};
+        case ConvPass::BackwardInput: return {s.n * s.h * s.w, s.c, s.k * s.r * s.s, y, w, x};
+        case ConvPass::BackwardWeight: return {s.c * s.r * s.s, s.k, s.n * s.p * s.q, x, y, w};
+    }
+    return {};
+}
+
+}  // namespace
+
+const char* conv_pass_kernel(ConvPass pass) {
+    switch (pass) {
+        case ConvPass::Forward: return "gemm_kernel<conv::Forward>";
+        case ConvPass::BackwardInput: return "gemm_kernel<conv::BackwardInput>";
+        case ConvPass::BackwardWeight: return "gemm_kernel<conv::BackwardWeight>";
+    }
+    return "?";
+}
+
+std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const GpuSpec& gpu, const std::string& op,
+                                  const ModelParams& params) {
+    namespace g = ganops::cuda::gemm;
+    const GemmProblem p = gemm_problem(pass, shape);
+    const g::Plan plan = g::plan(p.M, p.N, p.K);
+    // k steps over all splits: split z covers [z * k_chunk, min(K, (z + 1) * k_chunk)).
+    int64_t ksteps = 0;
+    for (int64_t z = 0; z < plan.splits; ++z) {
+        const int64_t len = std::min(p.K, (z + 1) * plan.k_chunk) - z * plan.k_chunk;
+        ksteps += (len + g::BK - 1) / g::BK;
+    }
+    const int64_t tiles = plan.tiles_m * plan.tiles_n;
+    const double block_steps = double(tiles) * double(ksteps);
+    const GemmLoop loop = gemm_loop(pass, gpu);
+    const double warps = double(g::BM / g::TM) * (g::BN / g::TN) / 32.0;  // 8
+
+    const double fits = gpu.l2_mb * 1e6 * params.l2_fraction;
+    const double a_dram = p.a_bytes * (p.a_bytes <= fits ? 1.0 : double(plan.tiles_n));
+    const double b_dram = p.b_bytes * (p.b_bytes <= fits ? 1.0 : double(plan.tiles_m));
+    const double partial_bytes = kF * double(plan.splits) * double(p.M) * double(p.N);
+
+    KernelCost gemm;
+    gemm.op = op;
+    gemm.kernel = conv_pass_kernel(pass);
+    gemm.flops = 2.0 * g::BM * g::BN * g::BK * block_steps;
+    gemm.warp_instructions = block_steps * warps * loop.instructions;
+    gemm.flop_efficiency = kFmulFaddEfficiency;
+    gemm.issue_utilisation = kGemmIssueUtilisation;
+    gemm.dram_bytes = a_dram + b_dram + (plan.splits > 1 ? partial_bytes : p.c_bytes);
+    gemm.blocks = tiles * plan.splits;
+    gemm.useful_flops = shape.useful_flops();
+    gemm.tensor_core = true;
+    gemm.floor_act_bytes = p.a_bytes + p.b_bytes + p.c_bytes;
+    std::vector<KernelCost> out{gemm};
+    if (plan.splits > 1) {
+        KernelCost reduce;
+        reduce.op = op;
+        reduce.kernel = "reduce_splits_kernel";
+        const double outputs = double(p.M) * double(p.N);
+        reduce.warp_instructions = outputs * (kReduceBase + kReducePerSplit * double(plan.splits)) / 32.0;
+        reduce.dram_bytes = (partial_bytes <= fits ? 0.0 : partial_bytes) + p.c_bytes;
+        reduce.blocks = grid_for(p.M * p.N);
+        out.push_back(reduce);  // no floor of its own: part of the GEMM op
+    }
+    return out;
+}
+
+KernelCost elementwise(const ElementwiseKind& kind, int64_t n, int64_t blocks, const std::string& op) {
+    KernelCost k;
+    k.op = op;
+    k.kernel = kind.kernel;
+    k.dram_bytes = kind.bytes_per_element * double(n);
+    k.warp_instructions = kind.instructions_per_element * double(n) / 32.0;
+    k.fp64_warp_instructions = kind.fp64_per_element * double(n) / 32.0;
+    k.blocks = blocks;
+    k.floor_act_bytes = k.dram_bytes;
+    return k;
+}
+
+// ---------------------------------------------------------------------------------------
+// What each op launches (kernels/cuda/*.cu, kernels/*.cpp), per element
+// ---------------------------------------------------------------------------------------
+//
+// Bytes: what the kernel reads and writes once (4 per float). Instructions per element:
+// the kernel's one-element grid-stride loop in the sm_90 SASS report (its 4-way unrolled
+// loop is within 10%); fp64: the double-precision instructions among them.
+namespace {
+
+const ElementwiseKind kFill{"fill_kernel<float>", 4, 12, 0};
+const ElementwiseKind kUniform{"uniform_kernel<float>", 4, 180.0 / 4, 0};  // 4 values per Philox block
+const ElementwiseKind kNormal{"normal_kernel<float>", 4, 629.0 / 4, 238.0 / 4};
+const ElementwiseKind kReluForward{"forward_kernel (ReLU)", 8, 18, 0};
+const ElementwiseKind kLeakyForward{"forward_kernel (LeakyReLU)", 8, 18, 0};
+const ElementwiseKind kTanhForward{"forward_kernel (tanh)", 8, 58, 0};
+const ElementwiseKind kSigmoidForward{"forward_kernel (sigmoid)", 8, 58, 0};
+const ElementwiseKind kReluBackward{"backward_kernel (ReLU)", 12, 23, 0};
+const ElementwiseKind kLeakyBackward{"backward_kernel (LeakyReLU)", 12, 23, 0};
+const ElementwiseKind kTanhBackward{"backward_kernel (tanh)", 12, 23, 0};
+const ElementwiseKind kSigmoidBackward{"backward_kernel (sigmoid)", 12, 23, 0};
+// batchnorm2d.cu: statistics (read x), normalise (read x, write y); backward: sums (read dy
+// and x), dx (read dy and x, write dx). Welford and the sums run in double.
+const ElementwiseKind kBnMoments{"moments_kernel", 4, 98, 13};
+const ElementwiseKind kBnAffine{"affine_kernel", 8, 84, 0};
+const ElementwiseKind kBnGradSums{"grad_sums_kernel", 8, 72, 3};
+const ElementwiseKind kBnDx{"dx_kernel", 12, 92, 0};
+const ElementwiseKind kBcePartial{"partial_terms_kernel<BceTerm>", 8, 254, 89};
+const ElementwiseKind kBceBackward{"bce_backward_kernel", 12, 56, 12};
+const ElementwiseKind kAdd{"binary_kernel (add)", 12, 19, 0};
+// Adam reads param, grad, exp_avg, exp_avg_sq and writes three of them; its loop does two
+// elements in 213 instructions, 66 of them fp64.
+const ElementwiseKind kAdam{"adam_kernel", 28, 213.0 / 2, 66.0 / 2};
+
+// batchnorm2d.cu's splits_for: blocks per channel so that channels * splits fill the GPU.
+int64_t bn_splits(int64_t per_channel, int64_t channels) {
+    const int64_t by_work = (per_channel + 4 * kThreads - 1) / (4 * kThreads);
+    const int64_t by_fill = (1024 + channels - 1) / channels;
+    return std::max<int64_t>(1, std::min<int64_t>(std::min(by_work, by_fill), 256));
+}
+
+// A one-thread-per-channel kernel merging `splits` double partials of `doubles` each.
+KernelCost per_channel_finish(const char* kernel, int64_t channels, int64_t splits, int doubles, int outputs,
+                              const std::string& op) {
+    KernelCost k;
+    k.op = op;
+    k.kernel = kernel;
+    k.dram_bytes = double(channels) * (8.0 * doubles * double(splits) + 4.0 * outputs);
+    k.warp_instructions = double(channels) * (40.0 + 66.0 * double(splits)) / 32.0;
+    k.fp64_warp_instructions = double(channels) * 23.0 * double(splits) / 32.0;
+    k.blocks = (channels + kThreads - 1) / kThreads;
+    return k;  // helper: no floor of its own
+}
+
+struct Net {
+    struct Layer {
+        std::string name;
+        bool transposed;
+        ConvShape shape;  // conv2d's terms
+        bool batchnorm;
+        int64_t bn_channels, bn_hw;  // the layer's output
+        enum { ReLU, Leaky, Tanh, Sigmoid } act;
+        int64_t out_elements;
+    };
+    std::vector<Layer> layers;
+    int64_t params = 0;
+    std::vector<int64_t> param_sizes;
+};
+
+// "G1", "D3", ... (snprintf: GCC 12 warns falsely about "literal" + std::string here).
+std::string layer_name(char net, int index) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%c%d", net, index);
+    return name;
+}
+
+int doublings(int64_t image) {
+    int n = 0;
+    for (int64_t s = 4; s < image; s *= 2) ++n;
+    return n;
+}
+
+// nn/dcgan.cpp's generator: ConvT 4x4 (stride 1 from 1x1, then stride 2 pad 1), BN + ReLU,
+// tanh at the end; no biases.
+Net generator(const DcganShape& d) {
+    Net net;
+    const int n = doublings(d.image);
+    int64_t width = d.ngf << (n - 1), hw = 4, in = d.nz, in_hw = 1;
+    for (int i = 0; i <= n; ++i) {
+        const bool last = i == n;
+        const int64_t out = last ? d.nc : width;
+        const int64_t stride = i == 0 ? 1 : 2, pad = i == 0 ? 0 : 1;
+        Net::Layer l;
+        l.name = layer_name('G', i + 1);
+        l.transposed = true;
+        l.shape = {d.batch, out, hw, hw, in, in_hw, in_hw, 4, 4, stride, pad};
+        l.batchnorm = !last;
+        l.bn_channels = out;
+        l.bn_hw = hw * hw;
+        l.act = last ? Net::Layer::Tanh : Net::Layer::ReLU;
+        l.out_elements = d.batch * out * hw * hw;
+        net.layers.push_back(l);
+        net.param_sizes.push_back(in * out * 16);
+        if (l.batchnorm) net.param_sizes.insert(net.param_sizes.end(), {out, out});
+        in = out;
+        in_hw = hw;
+        if (!last) {
+            hw *= 2;
+            width /= 2;
+        }
+    }
+    for (int64_t p : net.param_sizes) net.params += p;
+    return net;
+}
+
+// nn/dcgan.cpp's discriminator: Conv 4x4 stride 2 pad 1, LeakyReLU(0.2) (BN from the second
+// layer), then Conv 4x4 to 1x1 and sigmoid; no biases.
+Net discriminator(const DcganShape& d) {
+    Net net;
+    const int n = doublings(d.image);
+    int64_t width = d.ndf, hw = d.image, in = d.nc;
+    for (int i = 0; i <= n; ++i) {
+        const bool last = i == n;
+        const int64_t out = last ? 1 : width;
+        const int64_t out_hw = last ? 1 : hw / 2;
+        Net::Layer l;
+        l.name = layer_name('D', i + 1);
+        l.transposed = false;
+        l.shape = {d.batch, in, hw, hw, out, out_hw, out_hw, 4, 4, last ? 1 : 2, last ? 0 : 1};
+        l.batchnorm = i > 0 && !last;
+        l.bn_channels = out;
+        l.bn_hw = out_hw * out_hw;
+        l.act = last ? Net::Layer::Sigmoid : Net::Layer::Leaky;
+        l.out_elements = d.batch * out * out_hw * out_hw;
+        net.layers.push_back(l);
+        net.param_sizes.push_back(in * out * 16);
+        if (l.batchnorm) net.param_sizes.insert(net.param_sizes.end(), {out, out});
+        in = out;
+        hw = out_hw;
+        width *= 2;
+    }
+    for (int64_t p : net.param_sizes) net.params += p;
+    return net;
+}
+
+const ElementwiseKind& act_forward(const Net::Layer& l) {
+    switch (l.act) {
+        case Net::Layer::ReLU: return kReluForward;
+        case Net::Layer::Leaky: return kLeakyForward;
+        case Net::Layer::Tanh: return kTanhForward;
+        case Net::Layer::Sigmoid: return kSigmoidForward;
+    }
+    return kReluForward;
+}
+const ElementwiseKind& act_backward(const Net::Layer& l) {
+    switch (l.act) {
+        case Net::Layer::ReLU: return kReluBackward;
+        case Net::Layer::Leaky: return kLeakyBackward;
+        case Net::Layer::Tanh: return kTanhBackward;
+        case Net::Layer::Sigmoid: return kSigmoidBackward;
+    }
+    return kReluBackward;
+}
+
+const char* act_name(const Net::Layer& l) {
+    switch (l.act) {
+        case Net::Layer::ReLU: return "relu";
+        case Net::Layer::Leaky: return "leaky_relu";
+        case Net::Layer::Tanh: return "tanh";
+        case Net::Layer::Sigmoid: return "sigmoid";
+    }
+    return "?";
+}
+
+class IterationBuilder {
+public:
+    IterationBuilder(const DcganShape& d, const GpuSpec& gpu, const ModelParams& params)
+        : d_(d), gpu_(gpu), params_(params), g_(generator(d)), dnet_(discriminator(d)) {}
+
+    std::vector<Launch> build() {
+        phase_ = "data";
+        add(elementwise(kUniform, d_.batch * d_.nc * d_.image * d_.image,
+                        grid_for(d_.batch * d_.nc * d_.image * d_.image, 4), "real batch (uniform)"));
+
+        phase_ = "D(real)";
+        forward(dnet_);
+        loss_and_backward_d(/*input_grad=*/false, /*first_grads=*/true);
+
+        phase_ = "G forward";
+        add(elementwise(kNormal, d_.batch * d_.nz, grid_for(d_.batch * d_.nz, 4), "noise (normal)"));
+        forward(g_);
+
+        phase_ = "D(fake.detach)";
+        forward(dnet_);
+        loss_and_backward_d(/*input_grad=*/false, /*first_grads=*/false);
+
+        phase_ = "Adam D";
+        adam(dnet_, "D Adam step");
+
+        phase_ = "G step: D(fake)";
+        forward(dnet_);
+        loss_and_backward_d(/*input_grad=*/true, /*first_grads=*/false);
+
+        phase_ = "G step: G backward";
+        backward(g_, /*input_grad=*/false, /*first_grads=*/true);
+
+        phase_ = "Adam G";
+        adam(g_, "G Adam step");
+        return std::move(out_);
+    }
+
+private:
+    void add(KernelCost k) { out_.push_back({phase_, std::move(k)}); }
+    void add_all(std::vector<KernelCost> ks) {
+        for (KernelCost& k : ks) add(std::move(k));
+    }
+
+    void conv(ConvPass pass, const Net::Layer& l, const char* what) {
+        add_all(conv_pass(pass, l.shape, gpu_, l.name + " " + (l.transposed ? "conv_transpose2d " : "conv2d ") + what,
+                          params_));
+    }
+
+    void forward(const Net& net) {
+        for (const Net::Layer& l : net.layers) {
+            // A ConvTranspose2d runs conv2d's grad-input GEMM; a Conv2d the forward GEMM.
+            conv(l.transposed ? ConvPass::BackwardInput : ConvPass::Forward, l, "forward");
+            if (l.batchnorm) {
+                const int64_t n = l.out_elements, per_channel = d_.batch * l.bn_hw;
+                const int64_t splits = bn_splits(per_channel, l.bn_channels);
+                const std::string op = l.name + " batchnorm forward";
+                add(elementwise(kBnMoments, n, l.bn_channels * splits, op));
+                add(per_channel_finish("finish_moments_kernel", l.bn_channels, splits, 3, 9, op));
+                add(elementwise(kBnAffine, n, grid_for(n), op));
+            }
+            add(elementwise(act_forward(l), l.out_elements, grid_for(l.out_elements),
+                            l.name + " " + act_name(l) + " forward"));
+        }
+    }
+
+    // A leaf's gradient: the first backward clones it, later ones add (core/autograd.cpp).
+    void param_grad(int64_t n, bool first, const std::string& op) {
+        if (first) {
+            KernelCost k;
+            k.op = op;
+            k.kernel = "cudaMemcpyAsync (clone)";
+            k.copy = true;
+            k.dram_bytes = 2 * kF * double(n);
+            k.floor_fp32_bytes = k.dram_bytes;
+            add(k);
+        } else {
+            KernelCost k = elementwise(kAdd, n, grid_for(n), op);
+            k.floor_fp32_bytes = k.floor_act_bytes;
+            k.floor_act_bytes = 0;
+            add(k);
+        }
+    }
+
+    void backward(const Net& net, bool input_grad, bool first_grads) {
+        for (size_t i = net.layers.size(); i-- > 0;) {
+            const Net::Layer& l = net.layers[i];
+            add(elementwise(act_backward(l), l.out_elements, grid_for(l.out_elements),
+                            l.name + " " + act_name(l) + " backward"));
+            if (l.batchnorm) {
+                const int64_t n = l.out_elements, per_channel = d_.batch * l.bn_hw;
+                const int64_t splits = bn_splits(per_channel, l.bn_channels);
+                const std::string op = l.name + " batchnorm backward";
+                add(elementwise(kBnGradSums, n, l.bn_channels * splits, op));
+                add(per_channel_finish("finish_grad_kernel", l.bn_channels, splits, 2, 5, op));
+                add(elementwise(kBnDx, n, grid_for(n), op));
+                param_grad(l.bn_channels, first_grads, l.name + " batchnorm weight grad");
+                param_grad(l.bn_channels, first_grads, l.name + " batchnorm bias grad");
+            }
+            // The first layer's input is data (D) or noise (G): no gradient wanted, except
+            // for D's input in the G step, where the gradient flows on into G.
+            if (i > 0 || input_grad)
+                conv(l.transposed ? ConvPass::Forward : ConvPass::BackwardInput, l, "grad-input");
+            conv(ConvPass::BackwardWeight, l, "grad-weight");
+            param_grad(l.shape.k * l.shape.c * 16, first_grads, l.name + " weight grad");
+        }
+    }
+
+    void loss_and_backward_d(bool input_grad, bool first_grads) {
+        add(elementwise(kBcePartial, d_.batch, 1, "BCE forward"));
+        add(per_channel_finish("finish_terms_kernel", 1, 1, 1, 1, "BCE forward"));
+        add(elementwise(kFill, 1, 1, "backward seed (ones)"));
+        add(elementwise(kBceBackward, d_.batch, grid_for(d_.batch), "BCE backward"));
+        backward(dnet_, input_grad, first_grads);
+    }
+
+    void adam(const Net& net, const std::string& op) {
+        int64_t largest = 0, blocks = 0;
+        for (int64_t p : net.param_sizes) largest = std::max(largest, p);
+        const int64_t grid_x = std::min<int64_t>(grid_for(largest), 1024);
+        for (int64_t p : net.param_sizes) blocks += std::min(grid_for(p), grid_x);
+        KernelCost k = elementwise(kAdam, net.params, blocks, op);
+        k.floor_fp32_bytes = k.floor_act_bytes;
+        k.floor_act_bytes = 0;
+        add(k);
+    }
+
+    DcganShape d_;
+    const GpuSpec& gpu_;
+    ModelParams params_;
+    Net g_, dnet_;
+    std::string phase_;
+    std::vector<Launch> out_;
+};
+
+}  // namespace
+
+std::vector<Launch> dcgan_iteration(const DcganShape& shape, const GpuSpec& gpu, const ModelParams& params) {
+    if (shape.batch < 1 || shape.image < 16 || (shape.image & (shape.image - 1)) != 0)
+        throw std::invalid_argument("dcgan_iteration: batch must be >= 1 and the image size a power of two >= 16");
+    return IterationBuilder(shape, gpu, params).build();
+}
+
+IterationSummary summarize(const std::vector<Launch>& launches, const GpuSpec& gpu, const ModelParams& params) {
+    IterationSummary s;
+    for (const Launch& l : launches) {
+        const KernelTime t = predict(l.cost, gpu, params);
+        ++s.launches;
+        s.useful_gflop += l.cost.useful_flops / 1e9;
+        s.issued_gflop += l.cost.flops / 1e9;
+        s.dram_gb += l.cost.dram_bytes / 1e9;
+        s.today_ms += t.total_us / 1e3;
+        s.launch_ms += t.launch_us / 1e3;
+        for (int m = 0; m < 3; ++m) s.floor_ms[m] += floor_us(l.cost, gpu, kModes[m]) / 1e3;
+    }
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reports
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+// PyTorch 2.11 eager + cuDNN 9.19 on the H100 SXM, batch 128 (../shared/GPU.md).
+struct PyTorchNumber {
+    Mode mode;
+    double ms;
+    const char* what;
+};
+constexpr PyTorchNumber kPyTorchH100[] = {
+    {Mode::Fp32, 14.4, "strict fp32, fused Adam"},
+    {Mode::Tf32, 7.7, "TF32, fused Adam"},
+    {Mode::Bf16, 9.9, "bf16 autocast, channels_last"},
+};
+
+}  // namespace
+
+void print_kernel_table(std::FILE* out, const std::vector<Launch>& launches, const GpuSpec& gpu,
+                        const ModelParams& params) {
+    // Launches of the same op and kernel have the same shape: one row, with their count.
+    struct Row {
+        const KernelCost* cost;
+        int count = 0;
+    };
+    std::vector<Row> rows;
+    std::map<std::string, size_t> index;
+    for (const Launch& l : launches) {
+        const std::string key = l.cost.op + '\x1f' + l.cost.kernel;
+        auto [it, fresh] = index.try_emplace(key, rows.size());
+        if (fresh) rows.push_back({&l.cost, 0});
+        ++rows[it->second].count;
+    }
+    std::fprintf(out,
+                 "| op | kernel | launches | grid | GFLOP executed | GFLOP useful | MB DRAM | bound | us each | "
+                 "useful TFLOP/s | ms / iter | floor fp32 | floor TF32 | floor BF16 |\n");
+    std::fprintf(out, "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (const Row& r : rows) {
+        const KernelCost& k = *r.cost;
+        const KernelTime t = predict(k, gpu, params);
+        const double busy_us = t.total_us - t.launch_us;
+        char tflops[32] = "";
+        if (k.useful_flops > 0 && busy_us > 0) std::snprintf(tflops, sizeof tflops, "%.1f", k.useful_flops / busy_us / 1e6);
+        std::fprintf(out, "| %s | `%s` | %d | %lld | %.3f | %.3f | %.1f | %s | %.1f | %s | %.3f | %.3f | %.3f | %.3f |\n",
+                     k.op.c_str(), k.kernel.c_str(), r.count, static_cast<long long>(k.blocks), k.flops / 1e9,
+                     k.useful_flops / 1e9, k.dram_bytes / 1e6, t.bound, t.total_us, tflops,
+                     r.count * t.total_us / 1e3, r.count * floor_us(k, gpu, Mode::Fp32) / 1e3,
+                     r.count * floor_us(k, gpu, Mode::Tf32) / 1e3, r.count * floor_us(k, gpu, Mode::Bf16) / 1e3);
+    }
+    const IterationSummary s = summarize(launches, gpu, params);
+    std::fprintf(out, "| **total** | | %lld | | %.1f | %.1f | %.0f | | | | **%.2f** | %.2f | %.2f | %.2f |\n",
+                 static_cast<long long>(s.launches), s.issued_gflop, s.useful_gflop, s.dram_gb * 1e3, s.today_ms,
+                 s.floor_ms[0], s.floor_ms[1], s.floor_ms[2]);
+}
+
+void print_kernel_kind_table(std::FILE* out, const std::vector<Launch>& launches, const GpuSpec& gpu,
+                             const ModelParams& params) {
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<Launch>> by_kernel;
+    for (const Launch& l : launches) {
+        // One row per kernel function: "forward_kernel (ReLU)" and "(tanh)" are one kernel.
+        const std::string name = l.cost.kernel.substr(0, l.cost.kernel.find(" ("));
+        auto [it, fresh] = by_kernel.try_emplace(name);
+        if (fresh) order.push_back(name);
+        it->second.push_back(l);
+    }
+    const double total = summarize(launches, gpu, params).today_ms;
+    std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
+        return summarize(by_kernel[a], gpu, params).today_ms > summarize(by_kernel[b], gpu, params).today_ms;
+    });
+    std::fprintf(out, "| kernel | launches | GFLOP executed | GFLOP useful | ms today | share | floor fp32 | floor TF32 | "
+                      "floor BF16 |\n");
+    std::fprintf(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (const std::string& name : order) {
+        const IterationSummary s = summarize(by_kernel[name], gpu, params);
+        std::fprintf(out, "| `%s` | %lld | %.1f | %.1f | %.2f | %.1f%% | %.3f | %.3f | %.3f |\n", name.c_str(),
+                     static_cast<long long>(s.launches), s.issued_gflop, s.useful_gflop, s.today_ms,
+                     100.0 * s.today_ms / total, s.floor_ms[0], s.floor_ms[1], s.floor_ms[2]);
+    }
+}
+
+void print_phase_table(std::FILE* out, const std::vector<Launch>& launches, const GpuSpec& gpu,
+                       const ModelParams& params) {
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<Launch>> by_phase;
+    for (const Launch& l : launches) {
+        auto [it, fresh] = by_phase.try_emplace(l.phase);
+        if (fresh) order.push_back(l.phase);
+        it->second.push_back(l);
+    }
+    std::fprintf(out, "| phase | launches | GFLOP useful | GFLOP executed | ms today | of which launch | floor fp32 | "
+                      "floor TF32 | floor BF16 |\n");
+    std::fprintf(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (const std::string& phase : order) {
+        const IterationSummary s = summarize(by_phase[phase], gpu, params);
+        std::fprintf(out, "| %s | %lld | %.1f | %.1f | %.2f | %.2f | %.3f | %.3f | %.3f |\n", phase.c_str(),
+                     static_cast<long long>(s.launches), s.useful_gflop, s.issued_gflop, s.today_ms, s.launch_ms,
+                     s.floor_ms[0], s.floor_ms[1], s.floor_ms[2]);
+    }
+}
+
+void print_summary(std::FILE* out, const DcganShape& shape, const ModelParams& params) {
+    std::fprintf(out, "| GPU | mode | kernels that run | today's kernels ms/iter | of which launch | ideal floor "
+                      "ms/iter | floor + today's launches | PyTorch measured ms/iter | today / PyTorch |\n");
+    std::fprintf(out, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (const GpuSpec& gpu : gpus()) {
+        const IterationSummary s = summarize(dcgan_iteration(shape, gpu, params), gpu, params);
+        for (int m = 0; m < 3; ++m) {
+            const Mode mode = kModes[m];
+            char torch[64] = "-", ratio[32] = "-";
+            if (std::strcmp(gpu.key, "h100-sxm") == 0 && shape.batch == 128) {
+                for (const PyTorchNumber& p : kPyTorchH100)
+                    if (p.mode == mode) {
+                        std::snprintf(torch, sizeof torch, "%.1f", p.ms);
+                        std::snprintf(ratio, sizeof ratio, "%.1fx", s.today_ms / p.ms);
+                    }
+            }
+            std::fprintf(out, "| %s | %s | %s | %.1f | %.2f | %.2f | %.2f | %s | %s |\n", gpu.name, mode_name(mode),
+                         mode == Mode::Fp32 ? "fp32 SIMT" : "fp32 SIMT (no tensor-core kernels yet)", s.today_ms,
+                         s.launch_ms, s.floor_ms[m], s.floor_ms[m] + s.launch_ms, torch, ratio);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The command line
+// ---------------------------------------------------------------------------------------
+
+bool wants_predict(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--predict") == 0) return true;
+    return false;
+}
+
+namespace {
+
+void print_gpu_line(std::FILE* out, const GpuSpec& g) {
+    std::fprintf(out,
+                 "- %s (`%s`): %d SMs x %d FP32 units at %.2f GHz; FP32 %.1f, TF32 %.1f, BF16 %.1f TFLOP/s dense; "
+                 "DRAM %.0f GB/s; L2 %.0f MB; SASS counts for %s. Source: %s.\n",
+                 g.name, g.key, g.sms, g.fp32_lanes_per_sm, g.clock_ghz(), g.fp32_tflops, g.tf32_tflops(),
+                 g.bf16_tflops(), g.dram_gbs, g.l2_mb, g.arch, g.source);
+}
+
+// The whole of `text` as a number, else an error that names it.
+template <class T>
+T number(const std::string& text) {
+    size_t used = 0;
+    T v{};
+    try {
+        if constexpr (std::is_integral_v<T>)
+            v = static_cast<T>(std::stoll(text, &used));
+        else
+            v = static_cast<T>(std::stod(text, &used));
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != text.size()) throw std::invalid_argument("'" + text + "' is not a number");
+    return v;
+}
+
+}  // namespace
+
+int predict_main(int argc, char** argv) {
+    std::string gpu_key = "h100-sxm";
+    DcganShape shape;
+    ModelParams params;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+            return argv[++i];
+        };
+        try {
+            if (a == "--predict") continue;
+            if (a == "--gpu") {
+                gpu_key = value();
+            } else if (a == "--batch") {
+                shape.batch = number<int64_t>(value());
+            } else if (a == "--launch-us") {
+                params.launch_us = number<double>(value());
+            } else {
+                std::string known;
+                for (const GpuSpec& g : gpus()) known += std::string(known.empty() ? "" : "|") + g.key;
+                std::fprintf(stderr,
+                             "dcgan_step --predict: unknown option %s\nusage: dcgan_step --predict [--gpu %s|all] "
+                             "[--batch N] [--launch-us US]\n",
+                             a.c_str(), known.c_str());
+                return 2;
+            }
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "dcgan_step --predict: %s: %s\n", a.c_str(), e.what());
+            return 2;
+        }
+    }
+    std::vector<const GpuSpec*> detailed;
+    if (gpu_key == "all") {
+        for (const GpuSpec& g : gpus()) detailed.push_back(&g);
+    } else if (const GpuSpec* g = find_gpu(gpu_key)) {
+        detailed.push_back(g);
+    } else {
+        std::fprintf(stderr, "dcgan_step --predict: unknown GPU '%s' (h100-sxm, h100-pcie, h200, a100 or all)\n",
+                     gpu_key.c_str());
+        return 2;
+    }
+    if (shape.batch < 1) {
+        std::fprintf(stderr, "dcgan_step --predict: --batch must be >= 1\n");
+        return 2;
+    }
+
+    std::FILE* out = stdout;
+    std::fprintf(out, "## dcgan_step --predict: roofline prediction (no GPU used)\n\n");
+    std::fprintf(out,
+                 "PREDICTED, not measured: one DCGAN %lldx%lld training iteration (nz %lld, ngf = ndf = %lld, batch "
+                 "%lld; D on real and fake, G step, both Adam steps) with the kernels of this tree. Model: "
+                 "benchmarks/roofline.h, NOTES.md \"Roofline prediction\". Launch overhead %.1f us per launch.\n\n",
+                 static_cast<long long>(shape.image), static_cast<long long>(shape.image),
+                 static_cast<long long>(shape.nz), static_cast<long long>(shape.ngf),
+                 static_cast<long long>(shape.batch), params.launch_us);
+    for (const GpuSpec& g : gpus()) print_gpu_line(out, g);
+    for (const GpuSpec* g : detailed) {
+        const std::vector<Launch> launches = dcgan_iteration(shape, *g, params);
+        std::fprintf(out, "\n### %s, batch %lld: per kernel (today's kernels run strict fp32 in every mode)\n\n",
+                     g->name, static_cast<long long>(shape.batch));
+        print_kernel_table(out, launches, *g, params);
+        std::fprintf(out, "\n### %s, batch %lld: per kernel function\n\n", g->name, static_cast<long long>(shape.batch));
+        print_kernel_kind_table(out, launches, *g, params);
+        std::fprintf(out, "\n### %s, batch %lld: per phase\n\n", g->name, static_cast<long long>(shape.batch));
+        print_phase_table(out, launches, *g, params);
+    }
+    std::fprintf(out, "\n### Per iteration, every GPU and mode (batch %lld)\n\n", static_cast<long long>(shape.batch));
+    print_summary(out, shape, params);
+    std::fprintf(out,
+                 "\nTarget (training-step issue): beat PyTorch on the H100, below 7.7 ms/iter in TF32 and 14.4 in "
+                 "strict fp32. GPU.md's floors for ~320 GFLOP: 4.8 ms fp32 FMA, 0.65 ms TF32.\n");
+    return 0;
+}
+
+}  // namespace roofline

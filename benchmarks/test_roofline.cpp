@@ -1,0 +1,204 @@
+// The roofline model (benchmarks/roofline.h) against answers worked out by hand: a pure
+// bandwidth kernel takes bytes / bandwidth, a pure-compute GEMM flops / peak, the DCGAN
+// iteration holds the FLOPs of its layer table (about 320 GFLOP, ../shared/GPU.md), and the
+// implicit GEMM executes what its tiles and the strided grad-input's zeros say. No GPU.
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "catch_compat.h"
+#include "roofline.h"
+
+using namespace roofline;
+
+namespace {
+
+const GpuSpec& h100() { return *find_gpu("h100-sxm"); }
+const GpuSpec& a100() { return *find_gpu("a100"); }
+
+// One layer's FLOPs per pass, 2 * N * K * P * Q * C * R * S on conv2d's side (NOTES.md's table).
+double conv_gflop(double n, double c_in, double c_out, double small_hw) {
+    return 2.0 * n * c_in * c_out * small_hw * small_hw * 16 / 1e9;
+}
+
+}  // namespace
+
+TEST_CASE("published peaks and the clocks they imply", "[roofline]") {
+    CHECK(h100().fp32_tflops == 67.0);
+    CHECK(h100().tf32_tflops() == Approx(494.5));   // datasheet 989 "with sparsity", dense half
+    CHECK(h100().bf16_tflops() == Approx(989.5));
+    CHECK(h100().dram_gbs == 3350.0);
+    CHECK(h100().clock_ghz() == Approx(1.98).margin(0.01));
+    CHECK(find_gpu("h100-pcie")->clock_ghz() == Approx(1.75).margin(0.01));
+    CHECK(a100().clock_ghz() == Approx(1.41).margin(0.01));
+    CHECK(a100().tf32_tflops() == Approx(156.0));
+    CHECK(h100().issue_per_s() == Approx(4.0 * 132 * h100().clock_ghz() * 1e9));
+    CHECK(find_gpu("b200") == nullptr);
+}
+
+TEST_CASE("device names map to their peaks", "[roofline]") {
+    CHECK(gpu_for_device_name("NVIDIA H100 80GB HBM3") == find_gpu("h100-sxm"));
+    CHECK(gpu_for_device_name("NVIDIA H100 PCIe") == find_gpu("h100-pcie"));
+    CHECK(gpu_for_device_name("NVIDIA H200") == find_gpu("h200"));
+    CHECK(gpu_for_device_name("NVIDIA A100-SXM4-80GB") == find_gpu("a100"));
+    CHECK(gpu_for_device_name("Tesla T4") == nullptr);
+}
+
+TEST_CASE("a pure-bandwidth kernel takes bytes over bandwidth", "[roofline]") {
+    KernelCost k;
+    k.dram_bytes = 1e9;
+    k.dram_efficiency = 1.0;
+    k.blocks = 132 * 4;
+    const ModelParams no_launch{.launch_us = 0};
+    KernelTime t = predict(k, h100(), no_launch);
+    CHECK(t.total_us == Approx(1e9 / 3350e9 * 1e6));  // 298.5 us
+    CHECK(std::string(t.bound) == "dram");
+    // The efficiency divides the bandwidth; the launch cost adds.
+    k.dram_efficiency = 0.9;
+    t = predict(k, h100(), ModelParams{.launch_us = 3});
+    CHECK(t.total_us == Approx(1e9 / (0.9 * 3350e9) * 1e6 + 3));
+    // A ReLU over 2^24 floats reads and writes 8 bytes an element; it is memory-bound.
+    const ElementwiseKind relu{"relu", 8, 18, 0};
+    const KernelCost r = elementwise(relu, int64_t{1} << 24, 8192, "relu");
+    t = predict(r, h100(), no_launch);
+    CHECK(std::string(t.bound) == "dram");
+    CHECK(t.total_us == Approx(8.0 * (1 << 24) / (0.9 * 3350e9) * 1e6));
+}
+
+TEST_CASE("a pure-compute GEMM takes flops over peak", "[roofline]") {
+    KernelCost k;
+    k.flops = 1e12;
+    k.flop_efficiency = 1.0;
+    k.blocks = 132 * 3;  // whole waves
+    const ModelParams no_launch{.launch_us = 0};
+    KernelTime t = predict(k, h100(), no_launch);
+    CHECK(t.total_us == Approx(1e12 / 67e12 * 1e6));  // 14.9 ms
+    CHECK(std::string(t.bound) == "fp32");
+    // The ideal floor of the same GEMM on tensor cores: flops over the dense TF32 / BF16 peak.
+    k.useful_flops = 1e12;
+    k.tensor_core = true;
+    CHECK(floor_us(k, h100(), Mode::Fp32) == Approx(1e12 / 67e12 * 1e6));
+    CHECK(floor_us(k, h100(), Mode::Tf32) == Approx(1e12 / 494.5e12 * 1e6));
+    CHECK(floor_us(k, h100(), Mode::Bf16) == Approx(1e12 / 989.5e12 * 1e6));
+    // One block more than whole waves: the last wave holds it alone.
+    CHECK(wave_efficiency(132, 132) == 1.0);
+    CHECK(wave_efficiency(133, 132) == Approx(133.0 / 264));
+    CHECK(wave_efficiency(64, 132) == Approx(64.0 / 132));
+    // Issue-bound: warp instructions over 4 per SM per clock.
+    KernelCost issue;
+    issue.warp_instructions = 1e9;
+    issue.issue_utilisation = 1.0;
+    issue.blocks = 132;
+    t = predict(issue, h100(), no_launch);
+    CHECK(std::string(t.bound) == "issue");
+    CHECK(t.total_us == Approx(1e9 / h100().issue_per_s() * 1e6));
+}
+
+TEST_CASE("a launch with no work costs the launch overhead", "[roofline]") {
+    KernelCost k;
+    const KernelTime t = predict(k, h100(), ModelParams{.launch_us = 2.5});
+    CHECK(t.total_us == 2.5);
+    CHECK(std::string(t.bound) == "launch");
+}
+
+TEST_CASE("implicit GEMM: executed FLOPs, re-reads and split-K", "[roofline]") {
+    // D2 forward: conv2d 64 -> 128 channels, 32x32 -> 16x16, batch 128. M = 32768, N = 128,
+    // K = 1024: whole tiles, no split, no zeros: executes exactly the useful FLOPs.
+    const ConvShape d2{128, 64, 32, 32, 128, 16, 16, 4, 4, 2, 1};
+    const auto fwd = conv_pass(ConvPass::Forward, d2, h100(), "D2 forward");
+    REQUIRE(fwd.size() == 1);
+    CHECK(fwd[0].flops == Approx(d2.useful_flops()));
+    CHECK(fwd[0].useful_flops / 1e9 == Approx(conv_gflop(128, 64, 128, 16)));  // 8.59
+    CHECK(fwd[0].blocks == 512 * 2);
+    // x is 33.5 MB, more than half the L2: read once per tile column (2); w and y once.
+    const double x = 4.0 * 128 * 64 * 32 * 32, w = 4.0 * 128 * 64 * 16, y = 4.0 * 128 * 128 * 16 * 16;
+    CHECK(fwd[0].dram_bytes == Approx(2 * x + w + y));
+    // On the A100 (40 MB L2) too; with the whole L2 usable, x fits and is read once.
+    CHECK(conv_pass(ConvPass::Forward, d2, h100(), "", ModelParams{.launch_us = 3, .l2_fraction = 1.0})[0].dram_bytes ==
+          Approx(x + w + y));
+
+    // Its grad-input visits the zeros that stride 2 inserts: 4x the useful FLOPs.
+    const auto dgrad = conv_pass(ConvPass::BackwardInput, d2, h100(), "D2 grad-input");
+    CHECK(dgrad[0].flops == Approx(4 * d2.useful_flops()));
+
+    // G5 forward (ConvTranspose 64 -> 3, 32 -> 64) is conv2d's grad-input with 3 columns in a
+    // 64-wide tile: 4 x 64 / 3 = 85.3x the useful FLOPs.
+    const ConvShape g5{128, 3, 64, 64, 64, 32, 32, 4, 4, 2, 1};
+    const auto g5_fwd = conv_pass(ConvPass::BackwardInput, g5, h100(), "G5 forward");
+    CHECK(g5_fwd[0].flops / g5.useful_flops() == Approx(4.0 * 64 / 3));
+
+    // Grad-weight of D2: M = 1024, N = 128 is 32 tiles, K = 32768 split 9 ways (gemm_plan.h):
+    // a reduce kernel follows; the GEMM writes 9 partial copies of dw.
+    const auto wgrad = conv_pass(ConvPass::BackwardWeight, d2, h100(), "D2 grad-weight");
+    REQUIRE(wgrad.size() == 2);
+    CHECK(wgrad[0].blocks == 32 * 9);
+    CHECK(std::string(wgrad[1].kernel) == "reduce_splits_kernel");
+    CHECK(wgrad[1].useful_flops == 0);
+    CHECK(wgrad[0].flops == Approx(d2.useful_flops()));
+
+    // The instruction mix makes the SIMT GEMM issue-bound on both architectures.
+    for (const GpuSpec* gpu : {&h100(), &a100()}) {
+        const KernelTime t = predict(conv_pass(ConvPass::Forward, d2, *gpu, "")[0], *gpu);
+        CHECK(std::string(t.bound) == "issue");
+        CHECK(t.issue_us > t.fp32_us);
+    }
+}
+
+TEST_CASE("the DCGAN iteration: FLOPs, launches, and what today's kernels cost", "[roofline]") {
+    const DcganShape shape;  // 64x64, nz 100, ngf = ndf = 64, batch 128
+    const std::vector<Launch> launches = dcgan_iteration(shape, h100());
+    const IterationSummary s = summarize(launches, h100());
+
+    // By hand from the layer table: G's 4x4 layers (G1 1x1 -> 4x4 as conv2d's y at 1x1).
+    const double n = 128;
+    const double g1 = conv_gflop(n, 512, 100, 1), g2 = conv_gflop(n, 256, 512, 4), g3 = conv_gflop(n, 128, 256, 8),
+                 g4 = conv_gflop(n, 64, 128, 16), g5 = conv_gflop(n, 3, 64, 32);
+    const double d1 = conv_gflop(n, 3, 64, 32), d2 = conv_gflop(n, 64, 128, 16), d3 = conv_gflop(n, 128, 256, 8),
+                 d4 = conv_gflop(n, 256, 512, 4), d5 = conv_gflop(n, 512, 1, 1);
+    CHECK(g2 == Approx(8.59).margin(0.01));
+    const double g_pass = g1 + g2 + g3 + g4 + g5, d_pass = d1 + d2 + d3 + d4 + d5;
+    // D forward 3x; D grad-weight 3x; D grad-input 3x but D1's only in the G step (the data
+    // and the detached fake want none); G forward, G grad-input without G1 (noise), G grad-weight.
+    const double expected = 3 * d_pass + 3 * d_pass + (3 * d_pass - 2 * d1) + g_pass + (g_pass - g1) + g_pass;
+    CHECK(s.useful_gflop == Approx(expected).epsilon(1e-9));
+    CHECK(s.useful_gflop == Approx(320).epsilon(0.03));  // GPU.md: "about 320 GFLOP"
+
+    // 57 implicit-GEMM launches: D 15 forward + 13 grad-input + 15 grad-weight, G 5 + 4 + 5.
+    int gemms = 0, adams = 0, copies = 0, adds = 0;
+    for (const Launch& l : launches) {
+        gemms += l.cost.kernel.rfind("gemm_kernel", 0) == 0;
+        adams += l.cost.kernel == "adam_kernel";
+        copies += l.cost.kernel == "cudaMemcpyAsync (clone)";
+        adds += l.cost.kernel == "binary_kernel (add)";
+    }
+    CHECK(gemms == 57);
+    CHECK(adams == 2);
+    CHECK(copies == 11 + 13);  // first gradient of each of D's and G's parameter tensors
+    CHECK(adds == 2 * 11);     // D's gradients accumulate in the fake and G-step passes
+
+    // Today's kernels: the SIMT GEMMs dominate, far above the ideal floors; the floors fall
+    // from fp32 to TF32 to BF16, and the fp32 floor sits near GPU.md's 4.8 ms.
+    CHECK(s.today_ms > 10 * s.floor_ms[0]);
+    CHECK(s.floor_ms[0] > s.floor_ms[1]);
+    CHECK(s.floor_ms[1] > s.floor_ms[2]);
+    CHECK(s.floor_ms[0] > 317.0 / 67 * 1e-3 * 1e3);
+    CHECK(s.floor_ms[0] < 7.0);
+    CHECK(s.launch_ms == Approx(s.launches * 3.0 / 1e3));
+
+    // Half the batch: every conv FLOP halves.
+    const IterationSummary half = summarize(dcgan_iteration(DcganShape{.batch = 64}, h100()), h100());
+    CHECK(half.useful_gflop == Approx(s.useful_gflop / 2));
+}
+
+TEST_CASE("--predict needs no GPU and checks its arguments", "[roofline]") {
+    const char* with[] = {"dcgan_step", "--iters", "5", "--predict"};
+    const char* without[] = {"dcgan_step", "--iters", "5"};
+    CHECK(wants_predict(4, const_cast<char**>(with)));
+    CHECK_FALSE(wants_predict(3, const_cast<char**>(without)));
+    const char* bad_gpu[] = {"dcgan_step", "--predict", "--gpu", "v100"};
+    CHECK(predict_main(4, const_cast<char**>(bad_gpu)) == 2);
+    const char* bad_option[] = {"dcgan_step", "--predict", "--iters", "5"};
+    CHECK(predict_main(4, const_cast<char**>(bad_option)) == 2);
+    const char* bad_batch[] = {"dcgan_step", "--predict", "--batch", "x"};
+    CHECK(predict_main(4, const_cast<char**>(bad_batch)) == 2);
+}
