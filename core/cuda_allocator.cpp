@@ -1,9 +1,11 @@
 #include "cuda_allocator.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "cuda_check.h"
 #include "cuda_device.h"
@@ -24,16 +26,78 @@ size_t rounded(size_t bytes) {
 
 struct Block {
     size_t size;
-    Stream stream;
+    Stream stream;                 // allocated on; its pool takes the block back
+    bool orphan = false;           // `stream` has been destroyed: free to the driver
+    std::vector<Stream> used_on;   // other streams recorded by record_stream
+};
+
+// A freed block waiting for the work its other streams had queued when it was freed.
+struct Pending {
+    void* ptr;
+    Block block;
+    std::vector<cudaEvent_t> events;
 };
 
 struct Cache {
     std::mutex mutex;
     std::unordered_map<void*, Block> in_use;
     std::multimap<std::pair<Stream, size_t>, void*> free_blocks;
+    std::vector<Pending> pending;
+    std::vector<cudaEvent_t> spare_events;
     AllocatorStats stats;
 
+    cudaEvent_t new_event() {
+        if (!spare_events.empty()) {
+            cudaEvent_t e = spare_events.back();
+            spare_events.pop_back();
+            return e;
+        }
+        cudaEvent_t e = nullptr;
+        GANOPS_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+        return e;
+    }
+
+    // A block nobody uses any more: back to its stream's pool, or to the driver.
+    void make_free(void* ptr, const Block& block) {
+        if (block.orphan) {
+            cudaFree(ptr);
+            return;
+        }
+        free_blocks.insert({{block.stream, block.size}, ptr});
+        stats.bytes_cached += block.size;
+    }
+
+    // Moves pending blocks whose events have all completed to their pools. With `wait`,
+    // waits for every event first.
+    void collect_pending(bool wait) {
+        for (size_t i = 0; i < pending.size();) {
+            Pending& p = pending[i];
+            bool done = true;
+            for (cudaEvent_t e : p.events) {
+                const cudaError_t status = wait ? cudaEventSynchronize(e) : cudaEventQuery(e);
+                if (status == cudaErrorNotReady) {
+                    cudaGetLastError();  // not an error: clear it, as cudaEventQuery may set it
+                    done = false;
+                    break;
+                }
+                // A failed event (a fault on its stream) leaves the block unusable anyway;
+                // the fault itself surfaces at that stream's next checked call.
+            }
+            if (!done) {
+                ++i;
+                continue;
+            }
+            for (cudaEvent_t e : p.events) spare_events.push_back(e);
+            stats.bytes_pending -= p.block.size;
+            stats.bytes_cached -= p.block.size;
+            make_free(p.ptr, p.block);
+            pending[i] = std::move(pending.back());
+            pending.pop_back();
+        }
+    }
+
     void free_all_cached() {
+        collect_pending(true);
         for (auto& [key, ptr] : free_blocks) cudaFree(ptr);
         free_blocks.clear();
         stats.bytes_cached = 0;
@@ -53,6 +117,7 @@ void* allocate(size_t bytes) {
     const Stream stream = current_stream();
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
+    if (!c.pending.empty()) c.collect_pending(false);
 
     // Smallest cached block on this stream that fits without wasting more than half of it.
     auto it = c.free_blocks.lower_bound({stream, size});
@@ -61,7 +126,7 @@ void* allocate(size_t bytes) {
         const size_t block_size = it->first.second;
         c.free_blocks.erase(it);
         c.stats.bytes_cached -= block_size;
-        c.in_use[ptr] = Block{block_size, stream};
+        c.in_use[ptr] = Block{block_size, stream, false, {}};
         c.stats.bytes_in_use += block_size;
         c.stats.cache_hits++;
         if (c.stats.bytes_in_use > c.stats.peak_bytes_in_use) c.stats.peak_bytes_in_use = c.stats.bytes_in_use;
@@ -81,7 +146,7 @@ void* allocate(size_t bytes) {
              "); in use by tensors: ", c.stats.bytes_in_use, " bytes");
     }
     c.stats.device_allocations++;
-    c.in_use[ptr] = Block{size, stream};
+    c.in_use[ptr] = Block{size, stream, false, {}};
     c.stats.bytes_in_use += size;
     if (c.stats.bytes_in_use > c.stats.peak_bytes_in_use) c.stats.peak_bytes_in_use = c.stats.bytes_in_use;
     return ptr;
@@ -93,16 +158,70 @@ void release(void* ptr) noexcept {
     std::lock_guard<std::mutex> lock(c.mutex);
     auto it = c.in_use.find(ptr);
     if (it == c.in_use.end()) return;  // not ours: never hand foreign memory out again
-    const Block block = it->second;
+    Block block = std::move(it->second);
     c.in_use.erase(it);
     c.stats.bytes_in_use -= block.size;
-    c.stats.bytes_cached += block.size;
-    c.free_blocks.insert({{block.stream, block.size}, ptr});
+    if (block.used_on.empty()) {
+        c.make_free(ptr, block);
+    } else {
+        // The work queued so far on every recorded stream must finish before reuse.
+        Pending p{ptr, std::move(block), {}};
+        try {
+            for (Stream s : p.block.used_on) {
+                cudaEvent_t e = c.new_event();
+                p.events.push_back(e);
+                GANOPS_CUDA_CHECK(cudaEventRecord(e, s));
+            }
+        } catch (...) {
+            // No event to wait on (the device is in a failed state): keeping the block out
+            // of every pool is the only safe choice; it is lost until the process ends.
+            return;
+        }
+        c.stats.bytes_cached += p.block.size;
+        c.stats.bytes_pending += p.block.size;
+        c.pending.push_back(std::move(p));
+    }
+    if (!c.pending.empty()) c.collect_pending(false);
+}
+
+void record_stream(void* ptr, Stream stream) {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    auto it = c.in_use.find(ptr);
+    if (it == c.in_use.end()) return;
+    Block& block = it->second;
+    if ((stream == block.stream && !block.orphan) ||
+        std::find(block.used_on.begin(), block.used_on.end(), stream) != block.used_on.end())
+        return;
+    block.used_on.push_back(stream);
+}
+
+void release_stream(Stream stream) {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    // The stream has finished its work (destroy_stream synchronised it): its cached blocks
+    // are idle.
+    auto it = c.free_blocks.lower_bound({stream, 0});
+    while (it != c.free_blocks.end() && it->first.first == stream) {
+        cudaFree(it->second);
+        c.stats.bytes_cached -= it->first.second;
+        it = c.free_blocks.erase(it);
+    }
+    auto forget = [&](Block& block) {
+        if (block.stream == stream) block.orphan = true;
+        // Its queued work is done, and the handle is about to be invalid: nothing to record.
+        std::erase(block.used_on, stream);
+    };
+    for (auto& [ptr, block] : c.in_use) forget(block);
+    // Pending blocks keep their events (valid after the stream is gone); once those complete
+    // an orphan goes to the driver.
+    for (Pending& p : c.pending) forget(p.block);
 }
 
 AllocatorStats allocator_stats() {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
+    if (!c.pending.empty()) c.collect_pending(false);
     return c.stats;
 }
 

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cuda_allocator.h"
 #include "cuda_check.h"
 
 namespace ganops::cuda {
@@ -35,7 +36,14 @@ Stream create_stream() {
     return stream;
 }
 
-void destroy_stream(Stream stream) { GANOPS_CUDA_CHECK(cudaStreamDestroy(stream)); }
+void destroy_stream(Stream stream) {
+    if (!stream) return;  // the default stream is not ours to destroy
+    // Wait for its work, so that the blocks cached for it are idle and go back to the driver
+    // (a later create_stream may hand out the same handle).
+    GANOPS_CUDA_CHECK(cudaStreamSynchronize(stream));
+    release_stream(stream);
+    GANOPS_CUDA_CHECK(cudaStreamDestroy(stream));
+}
 
 void synchronize_stream(Stream stream) { GANOPS_CUDA_CHECK(cudaStreamSynchronize(stream)); }
 

@@ -32,7 +32,9 @@ private:
     Stream previous_;
 };
 
-Stream create_stream();
+Stream create_stream();  // a non-blocking stream: no implicit order with the default stream
+// Waits for the stream's work, returns the memory the caching allocator keeps for it to the
+// driver (cuda_allocator.h), then destroys it.
 void destroy_stream(Stream stream);
 void synchronize_stream(Stream stream);
 

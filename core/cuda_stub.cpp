@@ -27,6 +27,8 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
 void* allocate(size_t) { no_cuda("cuda::allocate"); }
 void poison_bytes(void*, size_t) { no_cuda("cuda::poison_bytes"); }
 void release(void*) noexcept {}
+void record_stream(void*, Stream) {}
+void release_stream(Stream) {}
 AllocatorStats allocator_stats() { return {}; }
 void reset_peak_stats() {}
 void empty_cache() {}

@@ -32,6 +32,10 @@ Storage::Storage(size_t bytes_, Device device_) : bytes(bytes_), device(device_)
     if (poison_allocations()) std::memset(data, 0xFF, bytes);
 }
 
+void Storage::record_stream(cuda::Stream stream) const {
+    if (device == Device::CUDA) cuda::record_stream(data, stream);
+}
+
 Storage::~Storage() {
     if (device == Device::CUDA)
         cuda::release(data);

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "cuda_device.h"
 #include "device.h"
 
 namespace ganops {
@@ -17,6 +18,9 @@ struct Storage {
     ~Storage();
     Storage(const Storage&) = delete;
     Storage& operator=(const Storage&) = delete;
+
+    // CUDA: work on `stream` uses this memory; see Tensor::record_stream. No effect on the CPU.
+    void record_stream(cuda::Stream stream) const;
 
     void* data = nullptr;
     size_t bytes = 0;

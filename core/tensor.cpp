@@ -215,6 +215,8 @@ void Tensor::fill(double value) const {
     }
 }
 
+void Tensor::record_stream(cuda::Stream stream) const { impl().storage->record_stream(stream); }
+
 bool Tensor::shares_storage_with(const Tensor& other) const {
     return defined() && other.defined() && impl().storage == other.impl().storage;
 }

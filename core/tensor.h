@@ -77,6 +77,13 @@ public:
     void fill(double value) const;
     bool shares_storage_with(const Tensor& other) const;
     bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+    // Says that work queued on `stream` uses this tensor's memory (PyTorch's
+    // Tensor.record_stream). Device memory belongs to the stream it was allocated on; when
+    // the storage is freed, the caching allocator reuses it only after the work queued on
+    // every recorded stream until then has completed. Call it when a tensor allocated on
+    // one stream is read or written on another, e.g. a batch uploaded on a loader's stream
+    // and trained on the compute stream. No effect on the CPU or on the allocating stream.
+    void record_stream(cuda::Stream stream) const;
 
     // Autograd (core/autograd.h)
     bool requires_grad() const;  // a leaf the user marked, or a recorded op's output

@@ -1,5 +1,7 @@
 // The CUDA side of the core: device detection, host/device copies, the caching allocator
 // and streams. Labelled "gpu": it runs, and must pass, where a GPU is.
+#include <algorithm>
+
 #include "test_util.h"
 
 using namespace ganops;
@@ -81,6 +83,87 @@ TEST_CASE("blocks are reused only on the stream that freed them") {
     CHECK(cuda::current_stream() == nullptr);
     cuda::synchronize_stream(s);
     cuda::destroy_stream(s);
+}
+
+TEST_CASE("memory read on another stream is reused only after that stream's work (record_stream)") {
+    REQUIRE(cuda::available());
+    const cuda::Stream a = cuda::create_stream(), b = cuda::create_stream();
+    // 64 MiB: on a GPU the copy on b is still running when the host frees the source and
+    // fills a new tensor on a; the emulator's deferred streams run the two in a seeded order,
+    // so a few rounds see both orders.
+    const int64_t n = int64_t{1} << 24;
+    const size_t block = size_t(n) * 4;
+    const cuda::AllocatorStats before = cuda::allocator_stats();
+    for (int round = 1; round <= 8; ++round) {
+        INFO("round " << round);
+        Tensor src;
+        {
+            cuda::StreamGuard on(a);
+            src = Tensor::full({n}, double(round), DType::F32, Device::CUDA);
+        }
+        cuda::synchronize_stream(a);  // the values are in place before b reads them
+        Tensor dst;
+        {
+            cuda::StreamGuard on(b);
+            dst = Tensor::empty({n}, DType::F32, Device::CUDA);
+            dst.copy_from(src);  // queued on b
+            src.record_stream(b);
+        }
+        src = Tensor();  // freed while b may still be reading it
+        Tensor other;
+        {
+            // Same size on a: without record_stream this takes src's block at once, and the
+            // fill races with b's copy.
+            cuda::StreamGuard on(a);
+            other = Tensor::full({n}, -1.0, DType::F32, Device::CUDA);
+        }
+        cuda::synchronize_stream(b);
+        cuda::synchronize_stream(a);
+        const std::vector<float> copied = dst.to_vector();
+        REQUIRE(std::count(copied.begin(), copied.end(), float(round)) == n);
+        const std::vector<float> filled = other.to_vector();
+        REQUIRE(std::count(filled.begin(), filled.end(), -1.0f) == n);
+    }
+    // Every block the rounds took from the driver is back in a pool once the streams are
+    // done: none is lost waiting for b. Destroying the streams hands them to the driver.
+    const cuda::AllocatorStats after = cuda::allocator_stats();
+    CHECK(after.bytes_pending == 0);
+    CHECK(after.bytes_in_use == before.bytes_in_use);
+    CHECK(after.bytes_cached - before.bytes_cached == size_t(after.device_allocations - before.device_allocations) * block);
+    cuda::destroy_stream(a);
+    cuda::destroy_stream(b);
+    CHECK(cuda::allocator_stats().bytes_cached == before.bytes_cached);
+}
+
+TEST_CASE("destroying a stream returns the memory cached for it") {
+    REQUIRE(cuda::available());
+    cuda::empty_cache();
+    const size_t bytes = size_t{4} << 20;
+    const cuda::Stream s = cuda::create_stream();
+    Tensor kept;
+    {
+        cuda::StreamGuard on(s);
+        Tensor t = Tensor::full({int64_t(bytes / 4)}, 1.0, DType::F32, Device::CUDA);
+        kept = Tensor::full({1000}, 3.0, DType::F32, Device::CUDA);
+    }  // t's block is cached for s
+    CHECK(cuda::allocator_stats().bytes_cached >= bytes);
+    const size_t in_use = cuda::allocator_stats().bytes_in_use;
+    cuda::destroy_stream(s);
+    CHECK(cuda::allocator_stats().bytes_cached == 0);
+    // A tensor allocated on the destroyed stream still holds its values, and freed, its
+    // block goes back to the driver, not to a pool of a handle that may be reused.
+    for (float v : kept.to_vector()) REQUIRE(v == 3.0f);
+    kept = Tensor();
+    CHECK(cuda::allocator_stats().bytes_in_use < in_use);
+    CHECK(cuda::allocator_stats().bytes_cached == 0);
+    const cuda::Stream s2 = cuda::create_stream();
+    {
+        cuda::StreamGuard on(s2);
+        const int64_t before = cuda::allocator_stats().cache_hits;
+        const Tensor t = Tensor::empty({1000}, DType::F32, Device::CUDA);
+        CHECK(cuda::allocator_stats().cache_hits == before);
+    }
+    cuda::destroy_stream(s2);
 }
 
 TEST_CASE("device errors are messages, not crashes") {

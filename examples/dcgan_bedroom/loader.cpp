@@ -106,6 +106,9 @@ Tensor BatchLoader::next() {
     ++next_to_serve_;
     lock.unlock();
     changed_.notify_all();
+    // Allocated on a worker's stream, read on ours: without this, the worker's next
+    // allocation could take the memory back while our kernels still read it.
+    if (batch.device() == Device::CUDA) batch.record_stream(cuda::current_stream());
     return batch;
 }
 

@@ -58,9 +58,10 @@ public:
     BatchLoader& operator=(const BatchLoader&) = delete;
 
     // The next batch [batch_size, channels, size, size] on the device. Blocks until it is
-    // ready; rethrows a worker's error. On a GPU the batch's memory belongs to a worker's
-    // copy stream: keep the tensor until the iteration's losses have been read back (which
-    // waits for the compute stream), so the memory is not reused while kernels still read it.
+    // ready; rethrows a worker's error. On a GPU the batch was uploaded on a worker's stream
+    // (and is complete when served); it is recorded on the caller's current stream
+    // (Tensor::record_stream), so its memory is reused only after the work queued there
+    // until it is freed has finished, whenever the caller drops it.
     ganops::Tensor next();
 
 private:
