@@ -2,6 +2,9 @@
 // operand functors the GPU's implicit GEMM reads through (kernels/cuda/conv_problems.h),
 // driven by a plain triple loop, must reproduce the reference's three passes. This runs
 // everywhere, so a wrong gather or scatter shows up on machines without a GPU too.
+#include <algorithm>
+#include <vector>
+
 #include "kernels/cuda/conv_problems.h"
 #include "kernels/cuda/gemm_plan.h"
 
@@ -94,4 +97,33 @@ TEST_CASE("the split-K plan covers K exactly once and fills the GPU") {
     // A grad-weight problem has few tiles and a long K: it must be split.
     CHECK(cuda::gemm::plan(1024, 128, 131072).splits > 1);
     CHECK(cuda::gemm::plan(131072, 128, 1024).splits == 1);
+}
+
+TEST_CASE("the GEMM grid stays within CUDA's launch limits and covers every tile once") {
+    using namespace cuda::gemm;
+    // The linear layer puts its rows on n: beyond 65535 * BN = 4194240 rows, one block per
+    // tile would exceed grid.y. Sizes up to 2^31 along either side.
+    const int64_t big = int64_t{1} << 31;
+    for (const int64_t m : {int64_t{1}, int64_t{64}, int64_t{65}, int64_t{1} << 22, kMaxGridYZ * BN, kMaxGridYZ * BN + 1, big})
+        for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{1} << 22, kMaxGridYZ * BN, kMaxGridYZ * BN + 1, big}) {
+            INFO("M " << m << " N " << n);
+            const Plan p = plan(m, n, 3);
+            CHECK(p.grid_m >= 1);
+            CHECK(p.grid_m <= kMaxGridX);
+            CHECK(p.grid_m <= p.tiles_m);
+            CHECK(p.grid_n >= 1);
+            CHECK(p.grid_n <= kMaxGridYZ);
+            CHECK(p.grid_n <= p.tiles_n);
+            CHECK(p.splits <= kMaxGridYZ);
+        }
+    // The kernel's loop over n (gemm_kernel): block y takes n0 = y * BN, then a grid further.
+    // Every tile of a problem twice as tall as the grid is computed by exactly one block.
+    const int64_t n = 2 * kMaxGridYZ * BN + 100;
+    const Plan p = plan(7, n, 5);
+    CHECK(p.tiles_n == 2 * kMaxGridYZ + 2);
+    CHECK(p.grid_n == kMaxGridYZ);
+    std::vector<int> visits(static_cast<size_t>(p.tiles_n), 0);
+    for (int64_t y = 0; y < p.grid_n; ++y)
+        for (int64_t n0 = y * BN; n0 < n; n0 += p.grid_n * BN) ++visits[static_cast<size_t>(n0 / BN)];
+    CHECK(std::count(visits.begin(), visits.end(), 1) == p.tiles_n);
 }

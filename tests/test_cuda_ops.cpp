@@ -4,6 +4,7 @@
 // stride 1 and 2, padding 0/1/2). The reference runs in float64 on the CPU, so the error
 // measured is the GPU's: ||gpu - ref|| / ||ref|| below 1e-5 in strict fp32. Outputs start
 // as NaN (GANOPS_POISON_ALLOCATIONS=1, set by ctest), so an unwritten element fails.
+#include <cstring>
 #include <functional>
 
 #include "test_util.h"
@@ -157,6 +158,32 @@ TEST_CASE("batchnorm2d on the GPU equals the reference, training and evaluation"
     }, {shifted}, {true});
 }
 
+TEST_CASE("batchnorm2d on the GPU takes empty inputs: no channels, no samples") {
+    // A grid of 0 blocks is a launch error on a GPU (the CPU loops just do nothing).
+    for (const Shape& s : {Shape{4, 0, 3, 3}, Shape{5, 0}, Shape{0, 0, 2, 2}}) {
+        const Tensor x = rnd(s), w = rnd({0}), b = rnd({0});
+        Tensor rm_gpu = Tensor::zeros({0}, DType::F32, Device::CUDA), rv_gpu = Tensor::full({0}, 1.0, DType::F32, Device::CUDA);
+        Tensor rm_ref = Tensor::zeros({0}, DType::F64), rv_ref = Tensor::full({0}, 1.0, DType::F64);
+        for (bool training : {true, false}) {
+            if (training && s[0] == 0) continue;  // no value per channel: refused below
+            compare(std::string(training ? "train " : "eval ") + s.str(), [&](const std::vector<Tensor>& in) {
+                const bool gpu = in[0].device() == Device::CUDA;
+                return batchnorm2d(in[0], in[1], in[2], gpu ? rm_gpu : rm_ref, gpu ? rv_gpu : rv_ref, training);
+            }, {x, w, b}, {true, true, true});
+        }
+    }
+    // No samples: evaluation gives an empty output and zero weight gradients; training has
+    // no value per channel to normalise by and is refused as on the CPU.
+    const Tensor x = rnd({0, 3, 2, 2}), w = rnd({3}), b = rnd({3}), rm = rnd({3}), rv = test::rand({3}, 0.5, 2.0, DType::F32);
+    compare("eval [0, 3, 2, 2]", [&](const std::vector<Tensor>& in) {
+        const bool gpu = in[0].device() == Device::CUDA;
+        return batchnorm2d(in[0], in[1], in[2], gpu ? rm.to(Device::CUDA) : rm.to(DType::F64),
+                           gpu ? rv.to(Device::CUDA) : rv.to(DType::F64), false);
+    }, {x, w, b}, {true, true, true});
+    CHECK_THROWS_CONTAINING(batchnorm2d(x.to(Device::CUDA), Tensor(), Tensor(), Tensor(), Tensor(), true),
+                            "training needs more than one value per channel");
+}
+
 TEST_CASE("activations, losses, linear and arithmetic on the GPU equal the reference") {
     for (const Shape& s : {Shape{128, 64, 32, 32}, Shape{3, 5, 7, 7}, Shape{1}}) {
         compare("relu " + s.str(), [](const std::vector<Tensor>& in) { return relu(in[0]); }, {rnd(s)}, {true});
@@ -181,6 +208,15 @@ TEST_CASE("activations, losses, linear and arithmetic on the GPU equal the refer
         compare("linear", [](const std::vector<Tensor>& t) { return linear(t[0], t[1], t[2]); },
                 {rnd({rows, in}), rnd({out, in}, 0.1), rnd({out})}, {true, true, true});
     }
+}
+
+TEST_CASE("linear over more rows than grid.y has blocks (65535 tiles of 64 rows)", "[large]") {
+    // Rows are the GEMM's n in all three passes but the weight gradient's: 4.2M rows made
+    // 65537 tiles along grid.y, which the driver refuses.
+    const int64_t rows = int64_t{65535} * 64 + 130;
+    compare("linear " + std::to_string(rows) + " x 3 -> 2", [](const std::vector<Tensor>& t) { return linear(t[0], t[1], t[2]); },
+            {rnd({rows, 3}), rnd({2, 3}), rnd({2})}, {true, true, true},
+            1e-4);  // the weight gradient sums 4.2M products in fp32 (64 splits of 65k each)
 }
 
 TEST_CASE("dropout and random numbers on the GPU are the CPU's, bit for bit") {
@@ -300,4 +336,60 @@ TEST_CASE("mean over the batch on the GPU equals the reference") {
     compare("mean_rows [128, 256, 8, 8]", [](const std::vector<Tensor>& in) { return mean_rows(in[0]); },
             {rnd({128, 256, 8, 8})}, {true});
     compare("mean_rows [3, 5]", [](const std::vector<Tensor>& in) { return mean_rows(in[0]); }, {rnd({3, 5})}, {true});
+}
+
+namespace {
+// Every parameter and buffer of a small DCGAN after `steps` training iterations from fixed
+// seeds: convolutions both ways (split-K included), batch norm, dropout, BCE, Adam.
+std::vector<std::vector<float>> dcgan_steps_on_gpu(int steps) {
+    // Small enough for the emulated suite (a few seconds there); the weight gradients still
+    // take the split-K path (K = batch * 16 * 16 for the first layer).
+    const nn::DcganConfig config{.nz = 16, .ngf = 8, .ndf = 8, .nc = 3, .image_size = 32};
+    const int64_t batch = 16;
+    manual_seed(2026);
+    nn::DcganGenerator g(config);
+    nn::DcganDiscriminator d(config);
+    Generator init{11, 0};
+    nn::dcgan_init(g, init);
+    nn::dcgan_init(d, init);
+    g.to(Device::CUDA);
+    d.to(Device::CUDA);
+    nn::Adam opt_g(g.parameters(), {.lr = 2e-3, .beta1 = 0.5});
+    nn::Adam opt_d(d.parameters(), {.lr = 2e-3, .beta1 = 0.5});
+    Generator data{12, 0}, noise{13, 0}, drop{14, 0};
+    const Tensor ones = Tensor::full({batch}, 1.0, DType::F32, Device::CUDA);
+    const Tensor zeros = Tensor::zeros({batch}, DType::F32, Device::CUDA);
+    for (int it = 0; it < steps; ++it) {
+        const Tensor real = Tensor::uniform({batch, 3, 32, 32}, -1, 1, data, DType::F32, Device::CUDA);
+        opt_d.zero_grad();
+        binary_cross_entropy(d(dropout(real, 0.1, true, drop)), ones).backward();
+        const Tensor fake = g(Tensor::normal({batch, 16, 1, 1}, 0, 1, noise, DType::F32, Device::CUDA));
+        binary_cross_entropy(d(fake.detach()), zeros).backward();
+        opt_d.step();
+        opt_g.zero_grad();
+        binary_cross_entropy(d(fake), ones).backward();
+        opt_g.step();
+    }
+    std::vector<std::vector<float>> state;
+    for (const auto* net : {static_cast<const nn::Module*>(&g), static_cast<const nn::Module*>(&d)}) {
+        for (const auto& [name, p] : net->named_parameters()) state.push_back(p.to_vector());
+        for (const auto& [name, b] : net->named_buffers())
+            if (b.dtype() == DType::F32) state.push_back(b.to_vector());
+    }
+    return state;
+}
+}  // namespace
+
+TEST_CASE("the same GPU training steps give the same bits, run after run") {
+    // No atomics, fixed reduction trees and split-K sums in a fixed order: the result may
+    // not depend on scheduling. The second run also gets other (cached) memory blocks.
+    const auto first = dcgan_steps_on_gpu(2);
+    const auto second = dcgan_steps_on_gpu(2);
+    REQUIRE(first.size() == second.size());
+    for (size_t i = 0; i < first.size(); ++i) {
+        INFO("tensor " << i << " of " << first.size());
+        REQUIRE(first[i].size() == second[i].size());
+        CHECK(std::memcmp(first[i].data(), second[i].data(), first[i].size() * sizeof(float)) == 0);
+    }
+    CHECK(first[0] != dcgan_steps_on_gpu(0)[0]);  // training moved the weights
 }

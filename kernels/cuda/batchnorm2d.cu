@@ -163,6 +163,8 @@ int channel_blocks(int64_t channels) { return static_cast<int>((channels + kThre
 void batchnorm2d_forward_train(const float* x, const float* weight, const float* bias, int64_t n, int64_t c,
                                int64_t hw, double eps, double momentum, float* y, float* mean, float* invstd,
                                float* running_mean, float* running_var) {
+    // No channel, no work: a grid of 0 blocks is a launch error (and splits_for divides by c).
+    if (c == 0) return;
     const int splits = splits_for(n * hw, c);
     Tensor partials = Tensor::empty(Shape{c * splits * 3}, DType::F64, Device::CUDA);
     Tensor affine = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
@@ -175,6 +177,7 @@ void batchnorm2d_forward_train(const float* x, const float* weight, const float*
 
 void batchnorm2d_forward_eval(const float* x, const float* weight, const float* bias, const float* running_mean,
                               const float* running_var, int64_t n, int64_t c, int64_t hw, double eps, float* y) {
+    if (c == 0 || n * hw == 0) return;  // y is empty
     Tensor affine = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
     GANOPS_LAUNCH(eval_affine_kernel, channel_blocks(c), kThreads, 0, current_stream())(weight, bias, running_mean, running_var,
                                                                                    c, eps, affine.data<float>());
@@ -182,12 +185,14 @@ void batchnorm2d_forward_eval(const float* x, const float* weight, const float* 
 }
 
 void batchnorm2d_invstd(const float* running_var, int64_t c, double eps, float* invstd) {
+    if (c == 0) return;
     GANOPS_LAUNCH(invstd_kernel, grid_for(c), kThreads, 0, current_stream())(running_var, c, eps, invstd);
 }
 
 void batchnorm2d_backward(const float* dy, const float* x, const float* weight, const float* mean,
                           const float* invstd, int64_t n, int64_t c, int64_t hw, bool training, float* dx,
                           float* dweight, float* dbias) {
+    if (c == 0) return;  // every output is empty
     const int64_t total = n * c * hw;
     if (!training && !dweight && !dbias) {  // evaluation mode: dx needs no reduction
         if (dx) GANOPS_LAUNCH(dx_eval_kernel, grid_for(total), kThreads, 0, current_stream())(dy, weight, invstd, total, c, hw, dx);

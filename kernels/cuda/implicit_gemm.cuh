@@ -20,18 +20,21 @@
 
 namespace ganops::cuda::gemm {
 
+// nvcc's #pragma unroll; GCC's spelling where the emulated build compiles this file as C++
+// (GCC warns about a pragma it does not know).
+#if defined(__CUDACC__)
+#define GANOPS_UNROLL _Pragma("unroll")
+#else
+#define GANOPS_UNROLL _Pragma("GCC unroll 16")
+#endif
+
 constexpr int kGemmThreads = (BM / TM) * (BN / TN);  // 256
 static_assert(kGemmThreads == kThreads);
 
-// Problem: int64_t M, N, K; __device__ float a(int64_t m, int64_t k) const;
-// __device__ float b(int64_t k, int64_t n) const; __device__ void store(int64_t m, int64_t n, float v) const.
+// One BM x BN tile of C at (m0, n0) over the split's K range [k_begin, k_end).
 template <class Problem>
-__global__ void __launch_bounds__(kGemmThreads) gemm_kernel(Problem p, int64_t k_chunk, float* partial) {
-    __shared__ float As[BK][BM];
-    __shared__ float Bs[BK][BN + 1];  // +1: the k-fastest stores below would hit one bank
-    const int64_t m0 = int64_t(blockIdx.x) * BM, n0 = int64_t(blockIdx.y) * BN;
-    const int64_t k_begin = int64_t(blockIdx.z) * k_chunk;
-    const int64_t k_end = min(p.K, k_begin + k_chunk);
+__device__ void gemm_tile(const Problem& p, int64_t m0, int64_t n0, int64_t k_begin, int64_t k_end, float* partial,
+                          float (&As)[BK][BM], float (&Bs)[BK][BN + 1]) {
     const int tid = threadIdx.x;
     const int tm = tid % (BM / TM), tn = tid / (BM / TM);
 
@@ -50,23 +53,23 @@ __global__ void __launch_bounds__(kGemmThreads) gemm_kernel(Problem p, int64_t k
             Bs[kk][nn] = (n < p.N && k < k_end) ? p.b(k, n) : 0.0f;
         }
         __syncthreads();
-#pragma unroll
+GANOPS_UNROLL
         for (int kk = 0; kk < BK; ++kk) {
             float a[TM], b[TN];
-#pragma unroll
+GANOPS_UNROLL
             for (int i = 0; i < TM; ++i) a[i] = As[kk][tm + i * (BM / TM)];
-#pragma unroll
+GANOPS_UNROLL
             for (int j = 0; j < TN; ++j) b[j] = Bs[kk][tn + j * (BN / TN)];
-#pragma unroll
+GANOPS_UNROLL
             for (int i = 0; i < TM; ++i)
-#pragma unroll
+GANOPS_UNROLL
                 for (int j = 0; j < TN; ++j) acc[i][j] = __fadd_rn(acc[i][j], __fmul_rn(a[i], b[j]));
         }
         __syncthreads();
     }
-#pragma unroll
+GANOPS_UNROLL
     for (int i = 0; i < TM; ++i)
-#pragma unroll
+GANOPS_UNROLL
         for (int j = 0; j < TN; ++j) {
             const int64_t m = m0 + tm + i * (BM / TM), n = n0 + tn + j * (BN / TN);
             if (m >= p.M || n >= p.N) continue;
@@ -75,6 +78,22 @@ __global__ void __launch_bounds__(kGemmThreads) gemm_kernel(Problem p, int64_t k
             else
                 p.store(m, n, acc[i][j]);
         }
+}
+
+// Problem: int64_t M, N, K; __device__ float a(int64_t m, int64_t k) const;
+// __device__ float b(int64_t k, int64_t n) const; __device__ void store(int64_t m, int64_t n, float v) const.
+// A block computes tile (blockIdx.x, blockIdx.y); where a problem has more tiles than a grid
+// dimension allows (gemm_plan.h: beyond 65535 along n), it also takes the tiles a whole
+// grid further on. The loops are uniform across the block, so the barriers inside hold.
+template <class Problem>
+__global__ void __launch_bounds__(kGemmThreads) gemm_kernel(Problem p, int64_t k_chunk, float* partial) {
+    __shared__ float As[BK][BM];
+    __shared__ float Bs[BK][BN + 1];  // +1: the k-fastest stores below would hit one bank
+    const int64_t k_begin = int64_t(blockIdx.z) * k_chunk;
+    const int64_t k_end = min(p.K, k_begin + k_chunk);
+    for (int64_t n0 = int64_t(blockIdx.y) * BN; n0 < p.N; n0 += int64_t(gridDim.y) * BN)
+        for (int64_t m0 = int64_t(blockIdx.x) * BM; m0 < p.M; m0 += int64_t(gridDim.x) * BM)
+            gemm_tile(p, m0, n0, k_begin, k_end, partial, As, Bs);
 }
 
 template <class Problem>
@@ -93,7 +112,7 @@ void run(const Problem& p) {
     if (p.M == 0 || p.N == 0) return;
     const Plan cover = plan(p.M, p.N, p.K);
     const int64_t splits = cover.splits, k_chunk = cover.k_chunk;
-    const dim3 grid{unsigned(cover.tiles_m), unsigned(cover.tiles_n), unsigned(splits)};
+    const dim3 grid{unsigned(cover.grid_m), unsigned(cover.grid_n), unsigned(splits)};
     if (splits <= 1) {
         GANOPS_LAUNCH(gemm_kernel, grid, kGemmThreads, 0, current_stream())(p, k_chunk, nullptr);
         return;

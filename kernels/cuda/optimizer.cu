@@ -23,7 +23,8 @@ struct SgdBatch {
     int count;
 };
 
-__global__ void adam_kernel(AdamBatch batch, double lr, double beta1, double beta2, double eps, double weight_decay,
+// lr enters through step_size = lr / bias_correction1.
+__global__ void adam_kernel(AdamBatch batch, double beta1, double beta2, double eps, double weight_decay,
                             double step_size, double bias_correction2_sqrt) {
     const AdamTensor& t = batch.t[blockIdx.y];
     GANOPS_GRID_STRIDE(i, t.n) {
@@ -73,7 +74,7 @@ void adam_update(const AdamTensor* tensors, int count, double lr, double beta1, 
         const AdamBatch batch = make_batch<AdamBatch>(tensors + first, n, largest);
         if (largest == 0) continue;
         GANOPS_LAUNCH(adam_kernel, dim3(unsigned(std::min(grid_for(largest), 1024)), unsigned(n)), kThreads, 0, current_stream())(
-            batch, lr, beta1, beta2, eps, weight_decay, step_size, bc2_sqrt);
+            batch, beta1, beta2, eps, weight_decay, step_size, bc2_sqrt);
     }
 }
 

@@ -19,11 +19,14 @@ __global__ void partial_terms_kernel(Term term, int64_t n, double* partials) {
     if (threadIdx.x == 0) partials[blockIdx.x] = s;
 }
 
-__global__ inline void finish_terms_kernel(const double* partials, int count, double scale, float* out) {
+// A template (on the output's type) rather than an inline kernel: nvcc warns that
+// __global__ functions ignore `inline`, and each instantiation is emitted once.
+template <class Out>
+__global__ void finish_terms_kernel(const double* partials, int count, double scale, Out* out) {
     double s = 0;
     for (int i = threadIdx.x; i < count; i += blockDim.x) s += partials[i];
     s = block_sum(s);
-    if (threadIdx.x == 0) *out = static_cast<float>(s * scale);
+    if (threadIdx.x == 0) *out = static_cast<Out>(s * scale);
 }
 
 // *out = scale * sum over i < n of term(i), term(i) a double computed on the device.
