@@ -4,10 +4,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 
 namespace examples {
+
+const char* fashion_mnist_root_from_environment() {
+    const char* dir = std::getenv("GANOPS_FASHION_MNIST_DIR");
+    return dir && *dir ? dir : kDebianFashionMnistRoot;
+}
 
 namespace {
 // gzread reads plain files too, so one path serves .gz and uncompressed IDX.
@@ -57,8 +63,8 @@ namespace {
 std::string find_file(const std::string& root, const std::string& name) {
     for (const std::string& candidate : {root + "/" + name + ".gz", root + "/" + name})
         if (std::filesystem::exists(candidate)) return candidate;
-    throw std::runtime_error("no " + name + "[.gz] in " + root +
-                             " (Debian's dataset-fashion-mnist package installs it in /usr/share/datasets/fashion-mnist)");
+    throw std::runtime_error("no " + name + "[.gz] in " + root + " (Debian's dataset-fashion-mnist package installs it in " +
+                             kDebianFashionMnistRoot + "; GANOPS_FASHION_MNIST_DIR or --dataroot names another folder)");
 }
 
 // Bilinear with aligned pixel centres; the identity when the sizes match.

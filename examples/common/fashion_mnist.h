@@ -1,6 +1,7 @@
 // Fashion-MNIST (or MNIST) as tensors: images and their class labels from the IDX files
-// that Debian's dataset-fashion-mnist installs under /usr/share/datasets/fashion-mnist.
-// Used by the evaluation classifier and the class-conditional examples.
+// that Debian's dataset-fashion-mnist installs under /usr/share/datasets/fashion-mnist
+// (or wherever GANOPS_FASHION_MNIST_DIR says). Used by the evaluation classifier and the
+// class-conditional examples.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -10,7 +11,12 @@
 
 namespace examples {
 
-inline const char* kFashionMnistRoot = "/usr/share/datasets/fashion-mnist";
+inline const char* const kDebianFashionMnistRoot = "/usr/share/datasets/fashion-mnist";
+// $GANOPS_FASHION_MNIST_DIR when set and not empty (e.g. the files carried to a machine
+// without the package: tools/gpu_bundle/prepare.sh), else Debian's folder.
+const char* fashion_mnist_root_from_environment();
+// The folder the programs read Fashion-MNIST from unless told otherwise (--dataroot).
+inline const char* const kFashionMnistRoot = fashion_mnist_root_from_environment();
 inline const char* kFashionMnistClasses[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
