@@ -169,10 +169,12 @@ for stage in $stages; do
             for tool in memcheck racecheck synccheck initcheck; do
                 name=$tool-$(basename "$exe")
                 if [ $tool = initcheck ]; then poison=(-u GANOPS_POISON_ALLOCATIONS); else poison=(GANOPS_POISON_ALLOCATIONS=1); fi
-                # [large] cases (batch-128 layers, long runs) take too long instrumented.
+                # [large] cases (batch-128 layers, long runs) take too long instrumented. Failing
+                # runtime calls are the tests' own business (e.g. the out-of-memory message test,
+                # cudaEventQuery's "not ready"): the library turns them into errors the tests see.
                 env "${poison[@]}" GANOPS_SYNC_LAUNCHES=1 OMP_NUM_THREADS=1 \
                     timeout --kill-after=10 "$t" compute-sanitizer --tool $tool --error-exitcode 99 \
-                    "$exe" "~[large]" >"$logs/sanitizer-$name.log" 2>&1 &
+                    --report-api-errors no "$exe" "~[large]" >"$logs/sanitizer-$name.log" 2>&1 &
                 pids+=($!)
                 runs+=("$name")
             done
