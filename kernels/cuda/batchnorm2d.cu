@@ -57,8 +57,11 @@ __global__ void moments_kernel(const float* x, int64_t n, int64_t channels, int6
 }
 
 // One thread per channel: statistics, running-statistics update, and the map
-// y = (x - centre) * scale + shift that the normalising pass applies. Centring first keeps
-// the float arithmetic exact where x sits far from zero (x*scale + shift would cancel).
+// y = ((x - centre_hi) - centre_lo) * scale + shift that the normalising pass applies.
+// Centring first keeps the float arithmetic exact where x sits far from zero (x*scale +
+// shift would cancel), and the centre is the double mean split into two floats: rounded
+// to one float, a mean of 1000 is off by up to 3e-5, which the output would inherit.
+// affine holds four rows of `channels`: centre_hi, centre_lo, scale, shift.
 __global__ void finish_moments_kernel(const Moments* partials, int splits, int64_t channels, double eps, double momentum,
                                       const float* weight, const float* bias, float* mean, float* invstd,
                                       float* running_mean, float* running_var, float* affine) {
@@ -74,9 +77,11 @@ __global__ void finish_moments_kernel(const Moments* partials, int splits, int64
         running_var[c] = static_cast<float>((1 - momentum) * running_var[c] + momentum * var * m.count / (m.count - 1));
     }
     const double scale = weight ? weight[c] * inv : inv;
-    affine[c] = static_cast<float>(m.mean);
-    affine[channels + c] = static_cast<float>(scale);
-    affine[2 * channels + c] = bias ? bias[c] : 0.0f;
+    const float hi = static_cast<float>(m.mean);
+    affine[c] = hi;
+    affine[channels + c] = static_cast<float>(m.mean - hi);
+    affine[2 * channels + c] = static_cast<float>(scale);
+    affine[3 * channels + c] = bias ? bias[c] : 0.0f;
 }
 
 __global__ void eval_affine_kernel(const float* weight, const float* bias, const float* running_mean,
@@ -86,14 +91,16 @@ __global__ void eval_affine_kernel(const float* weight, const float* bias, const
     const double inv = 1.0 / sqrt(double(running_var[c]) + eps);
     const double scale = weight ? weight[c] * inv : inv;
     affine[c] = running_mean[c];
-    affine[channels + c] = static_cast<float>(scale);
-    affine[2 * channels + c] = bias ? bias[c] : 0.0f;
+    affine[channels + c] = 0.0f;
+    affine[2 * channels + c] = static_cast<float>(scale);
+    affine[3 * channels + c] = bias ? bias[c] : 0.0f;
 }
 
 __global__ void affine_kernel(const float* x, const float* affine, int64_t total, int64_t channels, int64_t hw, float* y) {
     GANOPS_GRID_STRIDE(i, total) {
         const int64_t c = (i / hw) % channels;
-        y[i] = __fadd_rn(__fmul_rn(__fsub_rn(x[i], affine[c]), affine[channels + c]), affine[2 * channels + c]);
+        const float centred = __fsub_rn(__fsub_rn(x[i], affine[c]), affine[channels + c]);
+        y[i] = __fadd_rn(__fmul_rn(centred, affine[2 * channels + c]), affine[3 * channels + c]);
     }
 }
 
@@ -167,7 +174,7 @@ void batchnorm2d_forward_train(const float* x, const float* weight, const float*
     if (c == 0) return;
     const int splits = splits_for(n * hw, c);
     Tensor partials = Tensor::empty(Shape{c * splits * 3}, DType::F64, Device::CUDA);
-    Tensor affine = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
+    Tensor affine = Tensor::empty(Shape{4 * c}, DType::F32, Device::CUDA);
     auto* moments = reinterpret_cast<Moments*>(partials.data<double>());
     GANOPS_LAUNCH(moments_kernel, dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream())(x, n, c, hw, moments);
     GANOPS_LAUNCH(finish_moments_kernel, channel_blocks(c), kThreads, 0, current_stream())(
@@ -178,7 +185,7 @@ void batchnorm2d_forward_train(const float* x, const float* weight, const float*
 void batchnorm2d_forward_eval(const float* x, const float* weight, const float* bias, const float* running_mean,
                               const float* running_var, int64_t n, int64_t c, int64_t hw, double eps, float* y) {
     if (c == 0 || n * hw == 0) return;  // y is empty
-    Tensor affine = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
+    Tensor affine = Tensor::empty(Shape{4 * c}, DType::F32, Device::CUDA);
     GANOPS_LAUNCH(eval_affine_kernel, channel_blocks(c), kThreads, 0, current_stream())(weight, bias, running_mean, running_var,
                                                                                    c, eps, affine.data<float>());
     GANOPS_LAUNCH(affine_kernel, grid_for(n * c * hw), kThreads, 0, current_stream())(x, affine.data<float>(), n * c * hw, c, hw, y);
