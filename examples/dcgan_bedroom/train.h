@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <string>
 
+#include "common/fashion_mnist.h"
+
 namespace dcgan {
 
 struct TrainOptions {
     std::string dataset = "fashion-mnist";  // lsun | folder | imagenet | fashion-mnist | mnist | idx | fake
-    std::string dataroot = "/usr/share/datasets/fashion-mnist";
+    std::string dataroot = examples::kFashionMnistRoot;  // $GANOPS_FASHION_MNIST_DIR or the Debian package
     std::string classes = "bedroom";
     int workers = 2;
     int64_t batch_size = 64, image_size = 32, nc = 0, nz = 100, ngf = 64, ndf = 64;  // nc 0: 1 for IDX data, else 3

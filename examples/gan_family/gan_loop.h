@@ -13,10 +13,12 @@
 
 #include <ganops/ganops.h>
 
+#include "common/fashion_mnist.h"
+
 namespace gan_family {
 
 struct Options {
-    std::string dataroot = "/usr/share/datasets/fashion-mnist";
+    std::string dataroot = examples::kFashionMnistRoot;  // $GANOPS_FASHION_MNIST_DIR or the Debian package
     int64_t batch_size = 64, image_size = 32, nz = 100;
     int64_t niter = 1, max_iters = 0, sample_every = 200;
     double lr = 2e-4, beta1 = 0.5;

@@ -62,7 +62,7 @@ TEST_CASE("gan_mlp, cdcgan and infogan train, write grids and weights, and repor
 
 TEST_CASE("the grids of cdcgan and infogan have one row per class") {
     const std::string dir = temp_dir("grids");
-    for (const std::string program : {std::string(CDCGAN), std::string(INFOGAN)}) {
+    for (const std::string& program : {std::string(CDCGAN), std::string(INFOGAN)}) {
         const Run r = run(program + " --max-iters 1 --batchSize 8 --device cpu --imageSize 16 --ngf 4 --ndf 4 --outf " + dir);
         INFO(r.output);
         REQUIRE(r.code == 0);
