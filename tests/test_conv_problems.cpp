@@ -127,3 +127,13 @@ TEST_CASE("the GEMM grid stays within CUDA's launch limits and covers every tile
         for (int64_t n0 = y * BN; n0 < n; n0 += p.grid_n * BN) ++visits[static_cast<size_t>(n0 / BN)];
     CHECK(std::count(visits.begin(), visits.end(), 1) == p.tiles_n);
 }
+
+TEST_CASE("the CUDA convolution problems index in 32 bits and know which shapes fit") {
+    // The DCGAN's largest layers at batch 128 fit with room to spare.
+    CHECK(cuda::conv::fits_32bit(conv2d_geometry("t", {128, 3, 64, 64}, {64, 3, 4, 4}, Conv2dOptions::square(2, 1))));
+    CHECK(cuda::conv::fits_32bit(conv_transpose2d_geometry("t", {128, 128, 16, 16}, {128, 64, 4, 4},
+                                                           ConvTranspose2dOptions::square(2, 1))));
+    // 2^30 elements of x do not: the dispatch refuses them with a message instead of wrapping.
+    CHECK_FALSE(cuda::conv::fits_32bit(conv2d_geometry("t", {4096, 64, 64, 64}, {64, 64, 3, 3}, Conv2dOptions::square(1, 1))));
+    CHECK_FALSE(cuda::conv::fits_32bit(conv2d_geometry("t", {1, 1, 32768, 32768}, {1, 1, 3, 3}, Conv2dOptions::square(1, 1))));
+}

@@ -8,6 +8,7 @@
 #include "conv_problems.h"
 #include "implicit_gemm.cuh"
 #include "kernels.h"
+#include "../../core/error.h"
 
 namespace ganops::cuda {
 
@@ -16,17 +17,29 @@ using conv::BackwardWeight;
 using conv::Dims;
 using conv::Forward;
 
+namespace {
+// The problems index in 32 bits (conv_problems.h): refuse what does not fit, by name.
+void check_size(const char* op, const ConvGeometry& g) {
+    if (!conv::fits_32bit(g))
+        fail(op, ": tensors of ", g.batch, "x", g.in_channels, "x", g.in_h, "x", g.in_w, " -> ", g.out_channels, "x",
+             g.out_h, "x", g.out_w, " have more than 2^30 elements, beyond the CUDA kernels' 32-bit indexing; split the batch");
+}
+}  // namespace
+
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
+    check_size("conv2d (CUDA)", g);
     const Dims d(g);
     gemm::run(Forward{d, x, w, bias, y, d.n * d.p * d.q, d.k, d.c * d.r * d.s});
 }
 
 void conv2d_backward_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+    check_size("conv2d backward input (CUDA)", g);
     const Dims d(g);
     gemm::run(BackwardInput{d, dy, w, dx, d.n * d.h * d.w, d.c, d.k * d.r * d.s});
 }
 
 void conv2d_backward_weight(const ConvGeometry& g, const float* dy, const float* x, float* dw) {
+    check_size("conv2d backward weight (CUDA)", g);
     const Dims d(g);
     gemm::run(BackwardWeight{d, dy, x, dw, d.c * d.r * d.s, d.k, d.n * d.p * d.q});
 }
