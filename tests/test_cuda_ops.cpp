@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "kernels/activation.h"
+#include "dcgan_steps.h"
 #include "test_util.h"
 
 using namespace ganops;
@@ -349,45 +350,9 @@ TEST_CASE("mean over the batch on the GPU equals the reference") {
 }
 
 namespace {
-// Every parameter and buffer of a small DCGAN after `steps` training iterations from fixed
-// seeds: convolutions both ways (split-K included), batch norm, dropout, BCE, Adam.
-std::vector<std::vector<float>> dcgan_steps_on_gpu(int steps) {
-    // Small enough for the emulated suite (a few seconds there); the weight gradients still
-    // take the split-K path (K = batch * 16 * 16 for the first layer).
-    const nn::DcganConfig config{.nz = 16, .ngf = 8, .ndf = 8, .nc = 3, .image_size = 32};
-    const int64_t batch = 16;
-    manual_seed(2026);
-    nn::DcganGenerator g(config);
-    nn::DcganDiscriminator d(config);
-    Generator init{11, 0};
-    nn::dcgan_init(g, init);
-    nn::dcgan_init(d, init);
-    g.to(Device::CUDA);
-    d.to(Device::CUDA);
-    nn::Adam opt_g(g.parameters(), {.lr = 2e-3, .beta1 = 0.5});
-    nn::Adam opt_d(d.parameters(), {.lr = 2e-3, .beta1 = 0.5});
-    Generator data{12, 0}, noise{13, 0}, drop{14, 0};
-    const Tensor ones = Tensor::full({batch}, 1.0, DType::F32, Device::CUDA);
-    const Tensor zeros = Tensor::zeros({batch}, DType::F32, Device::CUDA);
-    for (int it = 0; it < steps; ++it) {
-        const Tensor real = Tensor::uniform({batch, 3, 32, 32}, -1, 1, data, DType::F32, Device::CUDA);
-        opt_d.zero_grad();
-        binary_cross_entropy(d(dropout(real, 0.1, true, drop)), ones).backward();
-        const Tensor fake = g(Tensor::normal({batch, 16, 1, 1}, 0, 1, noise, DType::F32, Device::CUDA));
-        binary_cross_entropy(d(fake.detach()), zeros).backward();
-        opt_d.step();
-        opt_g.zero_grad();
-        binary_cross_entropy(d(fake), ones).backward();
-        opt_g.step();
-    }
-    std::vector<std::vector<float>> state;
-    for (const auto* net : {static_cast<const nn::Module*>(&g), static_cast<const nn::Module*>(&d)}) {
-        for (const auto& [name, p] : net->named_parameters()) state.push_back(p.to_vector());
-        for (const auto& [name, b] : net->named_buffers())
-            if (b.dtype() == DType::F32) state.push_back(b.to_vector());
-    }
-    return state;
-}
+// Small enough for the emulated suite (a few seconds there); the weight gradients still
+// take the split-K path (K = batch * 16 * 16 for the first layer).
+test::TrainingState dcgan_steps_on_gpu(int steps) { return test::dcgan_training_state(Device::CUDA, steps, 8, 16); }
 }  // namespace
 
 TEST_CASE("the same GPU training steps give the same bits, run after run") {
@@ -398,8 +363,8 @@ TEST_CASE("the same GPU training steps give the same bits, run after run") {
     REQUIRE(first.size() == second.size());
     for (size_t i = 0; i < first.size(); ++i) {
         INFO("tensor " << i << " of " << first.size());
-        REQUIRE(first[i].size() == second[i].size());
-        CHECK(std::memcmp(first[i].data(), second[i].data(), first[i].size() * sizeof(float)) == 0);
+        REQUIRE(first[i].second.size() == second[i].second.size());
+        CHECK(std::memcmp(first[i].second.data(), second[i].second.data(), first[i].second.size() * sizeof(float)) == 0);
     }
-    CHECK(first[0] != dcgan_steps_on_gpu(0)[0]);  // training moved the weights
+    CHECK(first[0].second != dcgan_steps_on_gpu(0)[0].second);  // training moved the weights
 }

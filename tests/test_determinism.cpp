@@ -10,56 +10,22 @@
 #include <string>
 #include <vector>
 
+#include "dcgan_steps.h"
 #include "test_util.h"
 
 using namespace ganops;
 
 namespace {
 
-// Every parameter and buffer of both nets after `steps` DCGAN iterations from fixed seeds.
-std::vector<std::pair<std::string, std::vector<float>>> train_steps(Device device, int steps) {
-    // Large enough for Eigen to split its matrix products across threads.
-    const nn::DcganConfig config{.nz = 16, .ngf = 16, .ndf = 16, .nc = 3, .image_size = 32};
-    const int64_t batch = 32;
-    manual_seed(2026);
-    nn::DcganGenerator g(config);
-    nn::DcganDiscriminator d(config);
-    Generator init{11, 0};
-    nn::dcgan_init(g, init);
-    nn::dcgan_init(d, init);
-    g.to(device);
-    d.to(device);
-    nn::Adam opt_g(g.parameters(), {.lr = 2e-3, .beta1 = 0.5});
-    nn::Adam opt_d(d.parameters(), {.lr = 2e-3, .beta1 = 0.5});
-    Generator data{12, 0}, noise{13, 0}, drop{14, 0};
-    const Tensor ones = Tensor::full({batch}, 1.0, DType::F32, device);
-    const Tensor zeros = Tensor::zeros({batch}, DType::F32, device);
-    for (int it = 0; it < steps; ++it) {
-        const Tensor real = Tensor::uniform({batch, 3, 32, 32}, -1, 1, data, DType::F32, device);
-        opt_d.zero_grad();
-        binary_cross_entropy(d(dropout(real, 0.1, true, drop)), ones).backward();
-        const Tensor fake = g(Tensor::normal({batch, 16, 1, 1}, 0, 1, noise, DType::F32, device));
-        binary_cross_entropy(d(fake.detach()), zeros).backward();
-        opt_d.step();
-        opt_g.zero_grad();
-        binary_cross_entropy(d(fake), ones).backward();
-        opt_g.step();
-    }
-    std::vector<std::pair<std::string, std::vector<float>>> state;
-    for (const auto* net : {static_cast<const nn::Module*>(&g), static_cast<const nn::Module*>(&d)}) {
-        for (const auto& [name, p] : net->named_parameters()) state.emplace_back(name, p.to_vector());
-        for (const auto& [name, b] : net->named_buffers())
-            if (b.dtype() == DType::F32) state.emplace_back(name, b.to_vector());
-    }
-    return state;
-}
+// Large enough for Eigen to split its matrix products across threads.
+test::TrainingState train_steps(Device device, int steps) { return test::dcgan_training_state(device, steps, 16, 32); }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 // FNV-1a over the bits of every value, for comparing runs in other processes.
-uint64_t fingerprint(const std::vector<std::pair<std::string, std::vector<float>>>& state) {
+uint64_t fingerprint(const test::TrainingState& state) {
     uint64_t h = 1469598103934665603ull;
     for (const auto& [name, values] : state) {
         const auto* bytes = reinterpret_cast<const unsigned char*>(values.data());
