@@ -275,6 +275,14 @@ bool deferred_streams() {
     return deferred;
 }
 
+// Profiling mode (core/emu/profile.h): a copy of the allocation registry, taken when a launch
+// begins (kernels cannot allocate), so that worker threads can classify addresses without
+// api_mutex, which the launching thread holds while the grid runs.
+std::vector<std::pair<uintptr_t, size_t>> device_allocations_snapshot() {
+    std::lock_guard<std::recursive_mutex> lock(api_mutex);
+    return {device_allocations().begin(), device_allocations().end()};
+}
+
 void set_max_dynamic_shared(const char* kernel, int bytes) {
     std::lock_guard<std::recursive_mutex> lock(api_mutex);
     dynamic_shared_limits()[kernel] = bytes;

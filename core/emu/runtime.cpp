@@ -17,6 +17,7 @@
 
 #include "cuda_emu.h"
 #include "fiber.h"
+#include "profile.h"  // GANOPS_EMU_PROFILE_HOOK: the profiling mode's hooks, empty in ganops_emu
 #include "runtime_internal.h"
 
 namespace ganops_emu {
@@ -329,6 +330,7 @@ void run_block(Worker& w, const LaunchConfig& config, const std::function<void()
         c.block = &b;
     }
     if (config.shared_bytes) b.dynamic_shared.assign(config.shared_bytes, 0xFF);  // poison: NaN as floats
+    GANOPS_EMU_PROFILE_HOOK(block_begin(config, b.count, b.dynamic_shared.data(), b.dynamic_shared.size()));
     if (w.dirty_stacks) {
         for (auto& s : w.stacks) forget_frames(s);
         w.dirty_stacks = false;
@@ -350,6 +352,7 @@ void run_block(Worker& w, const LaunchConfig& config, const std::function<void()
     }
     w.block = nullptr;
     w.current = nullptr;
+    GANOPS_EMU_PROFILE_HOOK(block_end());
     if (b.failed) throw LaunchFault{};
 }
 
@@ -359,6 +362,10 @@ void run_block(Worker& w, const LaunchConfig& config, const std::function<void()
 // What kernels call
 // ---------------------------------------------------------------------------------------
 ThreadCtx& this_thread() { return worker().current->ctx; }
+ThreadCtx* current_thread_or_null() {
+    Worker* w = this_worker;
+    return w && w->current ? &w->current->ctx : nullptr;
+}
 uint3 thread_idx() { return worker().current->ctx.thread_idx; }
 uint3 block_idx() { return worker().block->idx; }
 dim3 block_dim() { return worker().block->config->block; }
@@ -374,6 +381,7 @@ void sync_threads(std::source_location where) {
     Worker& w = worker();
     Block& b = *w.block;
     ThreadRec& me = *w.current;
+    GANOPS_EMU_PROFILE_HOOK(barrier());
     enter_fiber_mode(b, me);
     if (b.exited > 0) {
         fault_here("divergent barrier: __syncthreads (" + site_text(where) + ") reached after thread " +
@@ -404,6 +412,7 @@ void warp_collective(unsigned mask, const char* name, LaneData& mine, WarpOp op,
     Worker& w = worker();
     Block& b = *w.block;
     ThreadRec& me = *w.current;
+    GANOPS_EMU_PROFILE_HOOK(warp_collective(mask));
     enter_fiber_mode(b, me);
     const unsigned lane = me.ctx.lane, base = me.ctx.warp * 32;
     // Messages are only built on a fault: this is the emulator's hottest path.
@@ -582,6 +591,7 @@ std::mutex grid_mutex;
 
 bool run_grid(const LaunchConfig& config, const std::function<void()>& body) {
     std::lock_guard<std::mutex> grid_lock(grid_mutex);
+    GANOPS_EMU_PROFILE_HOOK(launch_begin(config, body));
     const dim3 g = config.grid;
     const uint64_t total = uint64_t(g.x) * g.y * g.z;
     std::vector<uint64_t> order;
@@ -613,6 +623,7 @@ bool run_grid(const LaunchConfig& config, const std::function<void()>& body) {
     const int participants = int(std::min<uint64_t>(total, uint64_t(options().workers)));
     if (participants <= 1) job();
     else pool().run(job, participants);
+    GANOPS_EMU_PROFILE_HOOK(launch_end());
     return !failed.load();
 }
 

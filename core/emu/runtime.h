@@ -9,6 +9,7 @@
 #include <functional>
 #include <source_location>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vector_types.h"
@@ -35,6 +36,11 @@ struct ThreadCtx {
 };
 
 ThreadCtx& this_thread();  // only valid inside a kernel
+// Profiling mode (core/emu/profile.h): the running CUDA thread, or null outside a kernel (on the
+// host, between blocks); never faults. And the live device allocations, (start, bytes) sorted by
+// start (cuda_api.cpp; the profiler snapshots them when a launch begins).
+ThreadCtx* current_thread_or_null();
+std::vector<std::pair<uintptr_t, size_t>> device_allocations_snapshot();
 uint3 thread_idx();
 uint3 block_idx();
 dim3 block_dim();

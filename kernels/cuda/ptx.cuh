@@ -43,6 +43,7 @@
 #include <source_location>
 #include <string>
 
+#include "../../core/emu/profile.h"  // GANOPS_EMU_PROFILE_*: the profiling mode's hooks, empty otherwise
 #include "../../core/emu/ptx_emu.h"
 #include "../../core/emu/runtime.h"
 #endif
@@ -138,6 +139,9 @@ void mma_op(ganops_emu::LaneData* const lanes[32], unsigned, const void*) {
 template <bool Bf16>
 void mma(const char* name, float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2], const float (&c)[4],
          std::source_location where) {
+    // Profiling mode: the lanes' gather below is not the GPU's data movement; count the mma.
+    GANOPS_EMU_PROFILE_PAUSE();
+    GANOPS_EMU_PROFILE_HOOK(mma(Bf16 ? 2.0 * 16 * 8 * 16 : 2.0 * 16 * 8 * 8));
     if (!Bf16 && ganops_emu::check_tf32()) {
         const unsigned lane = ganops_emu::this_thread().lane;
         for (int i = 0; i < 6; ++i) {
@@ -173,7 +177,9 @@ void ldmatrix_op(ganops_emu::LaneData* const lanes[32], unsigned, const void*) {
 
 template <int Num, bool Trans>
 void ldmatrix(const char* name, uint32_t (&r)[Num], const void* row, std::source_location where) {
+    GANOPS_EMU_PROFILE_PAUSE();  // profiling mode: count the rows as read, not the emulation's copies
     const unsigned lane = ganops_emu::this_thread().lane;
+    if (lane < 8u * Num) GANOPS_EMU_PROFILE_HOOK(record(where, ganops_emu::profile::hook::Op::Ldmatrix, row, 16));
     if (lane < 8u * Num && (row == nullptr || reinterpret_cast<uintptr_t>(row) % 16 != 0))
         fault(where, "%s: lane %u supplies row address %p, which is not 16-byte aligned", name, lane, row);
     ganops_emu::LaneData mine{};
@@ -184,6 +190,10 @@ void ldmatrix(const char* name, uint32_t (&r)[Num], const void* row, std::source
 
 // ---- cp.async: check and poison at issue, copy at the retiring wait ----
 inline void cp_async(const char* name, void* dst, const void* src, int bytes, int src_bytes, std::source_location where) {
+    // Profiling mode: a global read of src_bytes (0 too) and a shared write of bytes, as issued.
+    GANOPS_EMU_PROFILE_PAUSE();
+    GANOPS_EMU_PROFILE_HOOK(record(where, ganops_emu::profile::hook::Op::CpAsyncRead, src, unsigned(src_bytes < 0 ? 0 : src_bytes)));
+    GANOPS_EMU_PROFILE_HOOK(record(where, ganops_emu::profile::hook::Op::CpAsyncWrite, dst, unsigned(bytes)));
     if (reinterpret_cast<uintptr_t>(dst) % bytes != 0)
         fault(where, "%s: shared destination %p is not %d-byte aligned", name, dst, bytes);
     if (src_bytes < 0 || src_bytes > bytes)
@@ -200,6 +210,7 @@ inline void cp_async(const char* name, void* dst, const void* src, int bytes, in
 // Closes the open group (the last one; an empty vector means an empty open group) and opens a
 // new one. Empty groups count: wait_group N counts the N most recent committed groups.
 inline void commit_group() {
+    GANOPS_EMU_PROFILE_PAUSE();
     auto& groups = ganops_emu::this_thread().cp_async_groups;
     if (groups.empty()) groups.emplace_back();
     groups.emplace_back();
@@ -208,6 +219,7 @@ inline void commit_group() {
 // Performs the copies of the oldest committed groups until at most `pending` committed groups
 // remain. The last group is the open one (not committed): wait_group leaves it alone.
 inline void wait_group(int pending) {
+    GANOPS_EMU_PROFILE_PAUSE();  // profiling mode: the copies were counted at issue
     auto& groups = ganops_emu::this_thread().cp_async_groups;
     if (groups.empty()) groups.emplace_back();
     while (groups.size() - 1 > static_cast<size_t>(pending)) {

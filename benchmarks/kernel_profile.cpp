@@ -1,0 +1,123 @@
+// kernel_profile: the emulator's profiling mode (core/emu/profile.h) on the 64x64 DCGAN's
+// convolution layers, without a GPU. For each layer, the library's kernels run on the CPU
+// (ganops_emu_profile) and a markdown table gives, per kernel: global-memory sectors per
+// warp-level access and coalescing efficiency, DRAM-side bytes (every sector once per launch,
+// and once per block), shared-memory wavefronts against the conflict-free minimum, ldmatrix and
+// mma counts, barriers; then the instructions with the most excess sectors or wavefronts.
+//
+//   kernel_profile [--batch N] [--layer NAME]... [--backward] [--sites N]
+//
+// Layers: D1..D5 (the discriminator's convolutions), G1..G5 (the generator's transposed ones);
+// default: every layer, forward only. The counts follow NVIDIA's documented rules, not a
+// measurement: caches, timing and arithmetic are outside them (see core/emu/profile.h).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/emu/profile.h"
+#include "ganops.h"
+
+using namespace ganops;
+namespace prof = ganops_emu::profile;
+
+namespace {
+
+struct Layer {
+    const char* name;
+    bool transposed;
+    int64_t in_channels, out_channels, in_size;
+    int kernel, stride, pad;
+};
+
+// 64x64 DCGAN, nz = 100, ngf = ndf = 64, nc = 3 (nn/dcgan.h).
+const Layer kLayers[] = {
+    {"D1", false, 3, 64, 64, 4, 2, 1},     {"D2", false, 64, 128, 32, 4, 2, 1},
+    {"D3", false, 128, 256, 16, 4, 2, 1},  {"D4", false, 256, 512, 8, 4, 2, 1},
+    {"D5", false, 512, 1, 4, 4, 1, 0},     {"G1", true, 100, 512, 1, 4, 1, 0},
+    {"G2", true, 512, 256, 4, 4, 2, 1},    {"G3", true, 256, 128, 8, 4, 2, 1},
+    {"G4", true, 128, 64, 16, 4, 2, 1},    {"G5", true, 64, 3, 32, 4, 2, 1},
+};
+
+void usage() {
+    std::fprintf(stderr, "usage: kernel_profile [--batch N] [--layer D1..D5|G1..G5]... [--backward] [--sites N]\n");
+    std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int64_t batch = 8;
+    int sites = 5;
+    bool backward = false;
+    std::vector<std::string> only;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--batch" && i + 1 < argc) batch = std::atoll(argv[++i]);
+        else if (a == "--layer" && i + 1 < argc) only.push_back(argv[++i]);
+        else if (a == "--backward") backward = true;
+        else if (a == "--sites" && i + 1 < argc) sites = std::atoi(argv[++i]);
+        else usage();
+    }
+    if (!prof::available()) {
+        std::fprintf(stderr, "kernel_profile: link with ganops_emu_profile\n");
+        return 1;
+    }
+    Generator gen{2026, 0};
+    for (const Layer& L : kLayers) {
+        if (!only.empty() && std::find(only.begin(), only.end(), L.name) == only.end()) continue;
+        const int64_t s = L.in_size;
+        const Tensor x = Tensor::normal({batch, L.in_channels, s, s}, 0.0, 1.0, gen).to(Device::CUDA);
+        // Weights as PyTorch lays them out: [out, in, k, k] for a convolution, [in, out, k, k]
+        // for a transposed one.
+        const Shape w_shape = L.transposed ? Shape{L.in_channels, L.out_channels, L.kernel, L.kernel}
+                                           : Shape{L.out_channels, L.in_channels, L.kernel, L.kernel};
+        Tensor w = Tensor::normal(w_shape, 0.0, 0.02, gen).to(Device::CUDA);
+        Tensor xin = x;
+        if (backward) {
+            xin.set_requires_grad(true);
+            w.set_requires_grad(true);
+        }
+        auto t0 = std::chrono::steady_clock::now();
+        prof::start();
+        const Tensor y = L.transposed
+                             ? conv_transpose2d(xin, w, Tensor(), ConvTranspose2dOptions::square(L.stride, L.pad))
+                             : conv2d(xin, w, Tensor(), Conv2dOptions::square(L.stride, L.pad));
+        (void)y.to(Device::CPU);  // waits for the kernels
+        prof::stop();
+        const std::vector<prof::KernelRecord> forward = prof::report();
+        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::vector<prof::KernelRecord> backward_records;
+        if (backward) {
+            const Tensor dy = Tensor::normal(y.shape(), 0.0, 1.0, gen).to(Device::CUDA);
+            t0 = std::chrono::steady_clock::now();
+            prof::start();
+            y.backward(dy);
+            (void)xin.grad().to(Device::CPU);
+            (void)w.grad().to(Device::CPU);
+            prof::stop();
+            backward_records = prof::report();
+            seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        }
+        const auto& ys = y.shape();
+        std::printf("## %s: %s %lld -> %lld channels, %lldx%lld -> %lldx%lld, kernel %d, stride %d, padding %d, batch %lld\n\n",
+                    L.name, L.transposed ? "conv_transpose2d" : "conv2d", (long long)L.in_channels,
+                    (long long)L.out_channels, (long long)s, (long long)s, (long long)ys[2], (long long)ys[3], L.kernel,
+                    L.stride, L.pad, (long long)batch);
+        const double macs = double(batch) * double(L.out_channels) * double(ys[2]) * double(ys[3]) *
+                            double(L.in_channels) * L.kernel * L.kernel * (L.transposed ? double(s * s) / double(ys[2] * ys[3]) : 1.0);
+        std::printf("Useful FLOPs of the forward pass: %.4g GFLOP (2 x %.4g MACs); the backward pass: twice that. "
+                    "Profiled on the CPU in %.1f s.\n\n",
+                    2 * macs / 1e9, macs, seconds);
+        std::printf("### Forward\n\n%s\n", prof::markdown(forward, sites).c_str());
+        if (backward)
+            std::printf("### Backward (gradients of the input and the weight; \"#2\": a second instantiation of the "
+                        "same kernel)\n\n%s\n",
+                        prof::markdown(backward_records, sites).c_str());
+        std::fflush(stdout);
+    }
+    return 0;
+}
