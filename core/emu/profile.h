@@ -3,13 +3,17 @@
 // the same kernels as ganops_emu, compiled with GCC's ThreadSanitizer instrumentation but linked
 // without its runtime. Every load and store of a kernel then calls __tsan_readN/__tsan_writeN,
 // which core/emu/profile/profile.cpp defines: when a CUDA thread of a profiled launch makes the
-// access, it is logged with its instruction address; at the end of each block, the k-th execution
-// of one instruction by the lanes of a warp becomes one warp-level access, and that is counted:
+// access, it is logged with its instruction address; whenever the whole block has reached a
+// __syncthreads, and at its end, the executions of one instruction by the lanes of a warp are
+// paired up into warp-level accesses (the k-th execution between two warp-wide synchronisations,
+// or, where lanes skipped some, the one in the same loop iteration: profile.cpp explains), and
+// each warp-level access is counted:
 //  - global memory (inside a cudaMalloc allocation): the 32-byte sectors the warp touches against
 //    the bytes its active lanes asked for (CUDA C++ Best Practices Guide, "Coalesced Access to
 //    Global Memory": a warp reading 32 consecutive floats touches 4 sectors; with a stride of 32
-//    floats, 32 sectors for the same 128 bytes: 12.5%); and the DRAM-side bytes of a launch if
-//    every distinct sector were fetched (or written) once per launch, and once per block.
+//    floats, 32 sectors for the same 128 bytes: 12.5%; bytes several lanes ask for count once);
+//    and the DRAM-side bytes of a launch if every distinct sector were fetched (or written) once
+//    per launch, and once per block.
 //  - shared memory (the block's dynamic shared memory, or a static __shared__ variable, which the
 //    emulated build makes a thread_local): the wavefronts a warp-level access needs with 32 banks
 //    of 4 bytes (CUDA C++ Programming Guide, compute capability 5.x and later: successive 32-bit
@@ -49,9 +53,10 @@ struct SiteRecord {
     uint64_t instructions = 0;     // warp-level executions
     uint64_t requested_bytes = 0;  // global: bytes asked for by the active lanes
     uint64_t sectors = 0;          // global: 32-byte sectors touched
+    uint64_t ideal_sectors = 0;    // global: the fewest that could hold the distinct bytes asked for
     uint64_t wavefronts = 0;       // shared
     uint64_t ideal_wavefronts = 0; // shared: conflict-free minimum
-    uint64_t excess() const;       // sectors * 32 - requested bytes (in sectors), or wavefronts - ideal
+    uint64_t excess() const;       // sectors - ideal_sectors, or wavefronts - ideal_wavefronts
 };
 
 struct KernelRecord {
@@ -63,7 +68,10 @@ struct KernelRecord {
     // Global memory, warp-level instructions (cp.async counts as a load; atomics apart).
     uint64_t global_load_instructions = 0, global_store_instructions = 0, global_atomic_instructions = 0;
     uint64_t global_load_sectors = 0, global_store_sectors = 0, global_atomic_sectors = 0;
-    uint64_t global_load_requested_bytes = 0, global_store_requested_bytes = 0;
+    uint64_t global_load_requested_bytes = 0, global_store_requested_bytes = 0;  // summed over lanes
+    // Per warp-level access, ceil(distinct bytes asked for / 32): the sectors a perfectly
+    // coalesced access of the same bytes would touch.
+    uint64_t global_load_ideal_sectors = 0, global_store_ideal_sectors = 0;
     // DRAM-side bytes, summed over launches: every distinct 32-byte sector read (written) once per
     // launch; and every distinct sector once per block (summed over blocks).
     uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
@@ -86,8 +94,9 @@ struct KernelRecord {
     uint64_t dropped_accesses = 0;  // not counted: a block logged more than 16M between barriers
     std::vector<SiteRecord> sites;  // by excess, worst first
 
-    // requested / (sectors * 32): 1 when every fetched byte was asked for; more than 1 when
-    // lanes ask for the same bytes (a broadcast).
+    // Coalescing efficiency: ideal sectors / sectors touched (at most 1). For lanes asking for
+    // distinct bytes that is requested bytes / (32 * sectors), as the Best Practices Guide computes
+    // it; lanes asking for the same bytes (a broadcast) count those once.
     double global_load_efficiency() const;
     double global_store_efficiency() const;
 };

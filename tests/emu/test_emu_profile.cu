@@ -42,6 +42,11 @@ __global__ void strided_read_kernel(const float* in, float* out, int stride) {
     out[i] = in[int64_t(i) * stride];
 }
 
+// Every lane reads the same float: one sector, as few as can be.
+__global__ void broadcast_read_kernel(const float* in, float* out) {
+    out[threadIdx.x] = in[3];
+}
+
 // Every block reads the same 128 floats: once per launch from DRAM, once per block without L2.
 __global__ void same_data_kernel(const float* in, float* out) {
     out[blockIdx.x * blockDim.x + threadIdx.x] = in[threadIdx.x];
@@ -242,6 +247,22 @@ TEST_CASE("a stride-32 float read: 32 sectors per warp access, 12.5%") {
                                [&] { GANOPS_LAUNCH(strided_read_kernel, 2, 32, 0, nullptr)(in.ptr, out.ptr, 2); });
     CHECK(r2.global_load_sectors == 16);
     CHECK(r2.global_load_efficiency() == 0.5);
+}
+
+TEST_CASE("a broadcast global read: 1 sector, efficient; a misaligned row: 5 sectors for 4") {
+    DeviceBuffer<float> in(64, 1.0f), out(32);
+    const auto r = profile_of("broadcast_read_kernel",
+                              [&] { GANOPS_LAUNCH(broadcast_read_kernel, 1, 32, 0, nullptr)(in.ptr, out.ptr); });
+    CHECK(r.global_load_instructions == 1);
+    CHECK(r.global_load_sectors == 1);
+    CHECK(r.global_load_ideal_sectors == 1);
+    CHECK(r.global_load_requested_bytes == 128);
+    CHECK(r.global_load_efficiency() == 1.0);
+    // 32 floats from float 4 on: bytes 16-143 touch sectors 0-4.
+    const auto m = profile_of("copy_kernel", [&] { GANOPS_LAUNCH(copy_kernel, 1, 32, 0, nullptr)(in.ptr + 4, out.ptr); });
+    CHECK(m.global_load_sectors == 5);
+    CHECK(m.global_load_ideal_sectors == 4);
+    CHECK(m.global_load_efficiency() == 0.8);
 }
 
 TEST_CASE("DRAM bytes: once per launch, and once per block") {

@@ -44,18 +44,15 @@
 namespace ganops_emu::profile {
 
 uint64_t SiteRecord::excess() const {
-    if (space == "global") {
-        const uint64_t needed = (requested_bytes + 31) / 32;
-        return sectors > needed ? sectors - needed : 0;
-    }
+    if (space == "global") return sectors > ideal_sectors ? sectors - ideal_sectors : 0;
     return wavefronts > ideal_wavefronts ? wavefronts - ideal_wavefronts : 0;
 }
 
 double KernelRecord::global_load_efficiency() const {
-    return global_load_sectors ? double(global_load_requested_bytes) / (32.0 * double(global_load_sectors)) : 1.0;
+    return global_load_sectors ? double(global_load_ideal_sectors) / double(global_load_sectors) : 1.0;
 }
 double KernelRecord::global_store_efficiency() const {
-    return global_store_sectors ? double(global_store_requested_bytes) / (32.0 * double(global_store_sectors)) : 1.0;
+    return global_store_sectors ? double(global_store_ideal_sectors) / double(global_store_sectors) : 1.0;
 }
 
 namespace {
@@ -233,6 +230,8 @@ void add_numbers(KernelRecord& into, const KernelRecord& from) {
     into.global_atomic_sectors += from.global_atomic_sectors;
     into.global_load_requested_bytes += from.global_load_requested_bytes;
     into.global_store_requested_bytes += from.global_store_requested_bytes;
+    into.global_load_ideal_sectors += from.global_load_ideal_sectors;
+    into.global_store_ideal_sectors += from.global_store_ideal_sectors;
     into.dram_read_bytes += from.dram_read_bytes;
     into.dram_write_bytes += from.dram_write_bytes;
     into.dram_read_bytes_per_block_sum += from.dram_read_bytes_per_block_sum;
@@ -561,13 +560,29 @@ void BlockState::evaluate(const Group& g) {
         std::sort(more.begin(), more.end());
         more.erase(std::unique(more.begin(), more.end()), more.end());
         const uint64_t count = more.size();
+        // The fewest sectors that could hold the distinct bytes asked for (lanes asking for the
+        // same bytes, a broadcast, need them once).
+        std::pair<uint64_t, uint64_t> ranges[32];
+        unsigned r = 0;
+        for (unsigned l = 0; l < 32; ++l)
+            if ((g.mask >> l & 1u) && g.size[l]) ranges[r++] = {g.addr[l], g.addr[l] + g.size[l]};
+        std::sort(ranges, ranges + r);
+        uint64_t distinct = 0, covered = 0;
+        for (unsigned i = 0; i < r; ++i) {
+            const uint64_t begin = std::max(ranges[i].first, covered);
+            if (ranges[i].second > begin) distinct += ranges[i].second - begin;
+            covered = std::max(covered, ranges[i].second);
+        }
+        const uint64_t ideal = (distinct + 31) / 32;
         s.sectors += count;
+        s.ideal += ideal;
         s.requested += requested;
         switch (s.op) {
             case Op::Load:
             case Op::CpAsyncRead:
                 c.global_load_instructions++;
                 c.global_load_sectors += count;
+                c.global_load_ideal_sectors += ideal;
                 c.global_load_requested_bytes += requested;
                 if (s.op == Op::CpAsyncRead) c.cp_async_instructions++;
                 read_sectors.insert(read_sectors.end(), more.begin(), more.end());
@@ -576,6 +591,7 @@ void BlockState::evaluate(const Group& g) {
             case Op::CpAsyncWrite:  // (cp.async never writes global memory)
                 c.global_store_instructions++;
                 c.global_store_sectors += count;
+                c.global_store_ideal_sectors += ideal;
                 c.global_store_requested_bytes += requested;
                 write_sectors.insert(write_sectors.end(), more.begin(), more.end());
                 break;
@@ -821,9 +837,10 @@ std::vector<KernelRecord> report() {
             r.space = (key & 3) == kGlobal ? "global" : "shared";
             r.instructions = s.instructions;
             r.requested_bytes = s.requested;
+            if ((key & 3) == kGlobal) r.ideal_sectors = s.ideal;
+            else r.ideal_wavefronts = s.ideal;
             r.sectors = s.sectors;
             r.wavefronts = s.wavefronts;
-            r.ideal_wavefronts = s.ideal;
             out[i].sites.push_back(std::move(r));
         }
         std::stable_sort(out[i].sites.begin(), out[i].sites.end(), [](const SiteRecord& a, const SiteRecord& b) {
@@ -885,17 +902,17 @@ std::string markdown(const std::vector<KernelRecord>& records, int sites) {
                 std::string where = site.site;
                 if (where.size() > 120) where = where.substr(0, 117) + "...";
                 rows << "| " << escape(r.kernel) << " | " << escape(where) << " | " << site.op << " | " << site.space
-                     << " | " << site.instructions << " | " << site.requested_bytes << " | " << site.sectors << " | "
+                     << " | " << site.instructions << " | " << site.requested_bytes << " | " << site.sectors << " ("
+                     << site.ideal_sectors << ") | "
                      << site.wavefronts << " (" << site.ideal_wavefronts << ") | " << site.excess() << " |\n";
             }
         }
         if (rows.str().empty()) {
-            s << "\nNo instruction touches more sectors than its requested bytes need, or more wavefronts than the "
-                 "minimum.\n";
+            s << "\nNo instruction touches more sectors, or needs more wavefronts, than the minimum.\n";
         } else {
-            s << "\nWorst instructions (excess: sectors beyond those the requested bytes need, or wavefronts beyond the "
-                 "minimum):\n\n";
-            s << "| kernel | instruction | op | space | executions | requested | sectors | wavefronts (min) | excess |\n";
+            s << "\nWorst instructions (excess: sectors or wavefronts beyond the minimum):\n\n";
+            s << "| kernel | instruction | op | space | executions | requested bytes | sectors (min) | wavefronts (min) "
+                 "| excess |\n";
             s << "|---|---|---|---|---:|---:|---:|---:|---:|\n";
             s << rows.str();
         }
