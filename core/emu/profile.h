@@ -102,7 +102,8 @@ struct KernelRecord {
 };
 
 // Profiling is off until start(). start() forgets what was recorded and records every launch that
-// begins until stop(); report() returns the records in the order of their first launch.
+// runs until stop() (synchronise before stop(): with GANOPS_EMU_STREAMS=deferred a launch runs
+// only when the host waits); report() returns the records in the order of their first launch.
 // In a program linked with ganops_emu_profile, GANOPS_EMU_PROFILE=1 starts at load and prints
 // markdown(report()) to stderr at exit (to the file GANOPS_EMU_PROFILE_OUT names, if set).
 bool available();  // false in a build without the profiling mode (never linked there)

@@ -282,6 +282,7 @@ TEST_CASE("DRAM bytes: once per launch, and once per block") {
     prof::start();
     GANOPS_LAUNCH(same_data_kernel, 4, 128, 0, nullptr)(in.ptr, out.ptr);
     GANOPS_LAUNCH(same_data_kernel, 2, 128, 0, nullptr)(in.ptr, out.ptr);
+    REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
     prof::stop();
     const auto records = prof::report();
     REQUIRE(records.size() == 2);
@@ -452,6 +453,7 @@ TEST_CASE("a DCGAN convolution through the library: every kernel is recorded") {
     prof::start();
     const Tensor y = conv2d(x, w, Tensor(), Conv2dOptions::square(2, 1));
     REQUIRE(y.shape() == Shape{2, 8, 8, 8});
+    REQUIRE(cudaDeviceSynchronize() == cudaSuccess);  // (with deferred streams, kernels run now)
     prof::stop();
     const auto records = prof::report();
     INFO(prof::markdown(records, 3));
