@@ -473,46 +473,43 @@ unsigned active_mask() {
     return mask;
 }
 
+namespace {
+// The lane a shuffle reads for lane l, per the CUDA C++ Programming Guide's warp shuffle
+// functions: within l's segment of `width` lanes; up/down/xor out of the segment read l.
+template <ShuffleKind kind>
+int shuffle_source(int l, int param, int width) {
+    const int segment = l / width * width;
+    switch (kind) {
+        case ShuffleKind::Index: return segment + (param % width + width) % width;
+        case ShuffleKind::Up: return l - param < segment ? l : l - param;
+        case ShuffleKind::Down: return l + param >= segment + width ? l : l + param;
+        case ShuffleKind::Xor: return (l ^ param) >= segment + width ? l : (l ^ param);
+    }
+    return l;
+}
+}  // namespace
+
 template <ShuffleKind kind>
 void shuffle_op(LaneData* const lanes[32], unsigned mask, const void*) {
+    int source[32];
     for (unsigned l = 0; l < 32; ++l) {
         if (!(mask >> l & 1u)) continue;
-        LaneData& d = *lanes[l];
-        const int param = int(int64_t(d.in[1]));
-        int width = int(d.in[2]);
+        const LaneData& d = *lanes[l];
+        const int width = int(d.in[2]);
         if (width <= 0 || width > 32 || (width & (width - 1)))
             fault_here("shuffle width " + std::to_string(width) + " is not a power of two up to 32");
-        const int segment = int(l) / width * width;
-        int src = int(l);
-        switch (kind) {
-            case ShuffleKind::Index: src = segment + (param % width + width) % width; break;
-            case ShuffleKind::Up: src = int(l) - param < segment ? int(l) : int(l) - param; break;
-            case ShuffleKind::Down: src = int(l) + param >= segment + width ? int(l) : int(l) + param; break;
-            case ShuffleKind::Xor: src = (int(l) ^ param) >= segment + width ? int(l) : (int(l) ^ param); break;
-        }
+        const int src = shuffle_source<kind>(int(l), int(int64_t(d.in[1])), width);
         if (src < 0 || src > 31 || !(mask >> src & 1u)) {
             std::ostringstream s;
             s << "bad warp mask: lane " << l << " reads lane " << src << " in a shuffle with mask 0x" << std::hex << mask
               << ", which does not name that lane (the value would be undefined)";
             fault_here(s.str());
         }
+        source[l] = src;
     }
     // All sources read before any result is written: in and out are separate fields.
-    for (unsigned l = 0; l < 32; ++l) {
-        if (!(mask >> l & 1u)) continue;
-        LaneData& d = *lanes[l];
-        const int param = int(int64_t(d.in[1]));
-        const int width = int(d.in[2]);
-        const int segment = int(l) / width * width;
-        int src = int(l);
-        switch (kind) {
-            case ShuffleKind::Index: src = segment + (param % width + width) % width; break;
-            case ShuffleKind::Up: src = int(l) - param < segment ? int(l) : int(l) - param; break;
-            case ShuffleKind::Down: src = int(l) + param >= segment + width ? int(l) : int(l) + param; break;
-            case ShuffleKind::Xor: src = (int(l) ^ param) >= segment + width ? int(l) : (int(l) ^ param); break;
-        }
-        d.out[0] = lanes[src]->in[0];
-    }
+    for (unsigned l = 0; l < 32; ++l)
+        if (mask >> l & 1u) lanes[l]->out[0] = lanes[source[l]]->in[0];
 }
 template void shuffle_op<ShuffleKind::Index>(LaneData* const[32], unsigned, const void*);
 template void shuffle_op<ShuffleKind::Up>(LaneData* const[32], unsigned, const void*);
