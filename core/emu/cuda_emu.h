@@ -183,17 +183,21 @@ inline T atomicCAS(T* address, T compare, T value) {
     std::atomic_ref<T>(*address).compare_exchange_strong(compare, value);
     return compare;
 }
-template <class T>
-inline T atomicMax(T* address, T value) {
+namespace ganops_emu {
+// *address = value if replaces(value, *address), atomically; returns the old value.
+template <class T, class Replaces>
+inline T atomic_replace_if(T* address, T value, Replaces replaces) {
     std::atomic_ref<T> a(*address);
     T old = a.load();
-    while (old < value && !a.compare_exchange_weak(old, value)) {}
+    while (replaces(value, old) && !a.compare_exchange_weak(old, value)) {}
     return old;
+}
+}  // namespace ganops_emu
+template <class T>
+inline T atomicMax(T* address, T value) {
+    return ganops_emu::atomic_replace_if(address, value, [](T v, T old) { return old < v; });
 }
 template <class T>
 inline T atomicMin(T* address, T value) {
-    std::atomic_ref<T> a(*address);
-    T old = a.load();
-    while (value < old && !a.compare_exchange_weak(old, value)) {}
-    return old;
+    return ganops_emu::atomic_replace_if(address, value, [](T v, T old) { return v < old; });
 }

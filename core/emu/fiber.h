@@ -30,7 +30,8 @@ struct FiberStack {
 // Prepares `fiber` to start running entry(arg) on `stack` at its next switch. `stagger`
 // offsets the top of the stack so that many fibers' hot frames do not share cache sets.
 void make_fiber(Fiber& fiber, FiberStack& stack, size_t stagger, void (*entry)(void*), void* arg);
-// Saves the running context in `from` and resumes `to`. `from_ends`: `from` never runs again.
+// Saves the running context in `from` and resumes `to`. `from_ends`: `from` never runs again
+// (every frame a fiber abandons this way must be uninstrumented: see fiber.cpp).
 void switch_fiber(Fiber& from, Fiber& to, bool from_ends = false);
 // Must be the first call of a fiber's entry function (it completes the switch for ASan and
 // records the stack that switched to it in `from`).
