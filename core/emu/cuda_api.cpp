@@ -291,10 +291,14 @@ void set_max_dynamic_shared(const char* kernel, int bytes) {
 void launch(const LaunchConfig& config, std::function<void()> body) {
     std::lock_guard<std::recursive_mutex> lock(api_mutex);
     const dim3 g = config.grid, b = config.block;
-    std::ostringstream where;
-    where << "launch of " << config.kernel << " at " << config.file << ":" << config.line << " with grid (" << g.x << ","
+    // The message is only built for a launch that fails: this runs for every kernel.
+    auto where = [&] {
+        std::ostringstream s;
+        s << "launch of " << config.kernel << " at " << config.file << ":" << config.line << " with grid (" << g.x << ","
           << g.y << "," << g.z << "), block (" << b.x << "," << b.y << "," << b.z << "), " << config.shared_bytes
           << " bytes of dynamic shared memory: ";
+        return s.str();
+    };
     // The limits of compute capability 9.0 (CUDA C Programming Guide, "Compute Capabilities").
     const uint64_t threads = uint64_t(b.x) * b.y * b.z;
     const char* bad = nullptr;
@@ -303,13 +307,13 @@ void launch(const LaunchConfig& config, std::function<void()> body) {
     else if (b.x > 1024 || b.y > 1024 || b.z > 64) bad = "block dimensions above (1024, 1024, 64)";
     else if (g.x > 2147483647u || g.y > 65535 || g.z > 65535) bad = "grid dimensions above (2^31-1, 65535, 65535)";
     if (bad) {
-        fail(cudaErrorInvalidConfiguration, where.str() + bad + " (cudaErrorInvalidConfiguration)");
+        fail(cudaErrorInvalidConfiguration, where() + bad + " (cudaErrorInvalidConfiguration)");
         return;
     }
     size_t limit = 48 << 10;
     if (auto it = dynamic_shared_limits().find(config.kernel); it != dynamic_shared_limits().end()) limit = size_t(it->second);
     if (config.shared_bytes > limit || config.shared_bytes > (227u << 10)) {
-        fail(cudaErrorInvalidValue, where.str() + "more dynamic shared memory than " + std::to_string(limit) +
+        fail(cudaErrorInvalidValue, where() + "more dynamic shared memory than " + std::to_string(limit) +
                                         " bytes (above 48 KiB needs cudaFuncAttributeMaxDynamicSharedMemorySize, at most 227 KiB)");
         return;
     }
