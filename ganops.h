@@ -4,6 +4,7 @@
 #include "core/cuda_allocator.h"
 #include "core/cuda_device.h"
 #include "core/philox.h"
+#include "core/precision.h"
 #include "core/random.h"
 #include "core/tensor.h"
 #include "nn/activation.h"
