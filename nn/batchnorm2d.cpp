@@ -27,6 +27,7 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     // Without running statistics there is nothing else to normalise with, in either mode.
     const bool use_batch_stats = is_training() || !running_mean.defined();
     if (is_training() && running_mean.defined()) ++num_batches_tracked;
+    if (is_training() && stats_sync) return stats_sync->forward_train(*this, x);
     return batchnorm2d(x, weight, bias, running_mean, running_var, use_batch_stats, momentum, eps);
 }
 

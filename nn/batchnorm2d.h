@@ -2,9 +2,22 @@
 // and running_var 1 (when tracking), momentum 0.1, eps 1e-5. In training mode it
 // normalises with batch statistics and updates the running ones; in eval mode it uses them.
 #pragma once
+#include <memory>
+
 #include "module.h"
 
 namespace ganops::nn {
+
+class BatchNorm2d;
+
+// Normalises a training batch with statistics over more than this process's batch (the
+// data-parallel replicas' batches together: nn/distributed/sync_batchnorm.h), updating the
+// running statistics with them.
+class BatchNormStatsSync {
+public:
+    virtual ~BatchNormStatsSync() = default;
+    virtual Tensor forward_train(BatchNorm2d& bn, const Tensor& x) = 0;
+};
 
 class BatchNorm2d : public Module {
 public:
@@ -15,6 +28,8 @@ public:
     Tensor weight, bias, running_mean, running_var;
     int64_t num_batches_tracked = 0;  // PyTorch keeps this as an int64 buffer
     double eps, momentum;
+    // Null (the default): batch statistics are this batch's alone.
+    std::shared_ptr<BatchNormStatsSync> stats_sync;
 };
 
 }  // namespace ganops::nn

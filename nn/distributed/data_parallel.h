@@ -1,0 +1,67 @@
+// Data-parallel training on a Communicator: every rank holds the whole model, trains on its
+// share of each global batch, and applies the same averaged gradient, so the replicas stay
+// identical. With per-rank losses that are means over equal shards, the average of the
+// ranks' gradients is the gradient of the mean loss over the global batch: N ranks with
+// global batch B step as one process with batch B (up to summation order) wherever no layer
+// mixes samples. BatchNorm does: per replica by default, or synchronised (sync_batchnorm.h).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "../module.h"
+#include "communicator.h"
+
+namespace ganops::dist {
+
+// Every parameter and buffer (running statistics) of `module` becomes root's: replicas
+// start identical whatever each rank initialised or loaded.
+void broadcast_state(Communicator& comm, const nn::Module& module, int root = 0);
+
+// Averages the gradients of `parameters` over the ranks, in buckets of about bucket_bytes.
+// Buckets are packed last parameter first (backward produces those gradients first), and
+// each bucket's all-reduce starts as soon as it is packed, so packing and unpacking
+// overlap the communication of the other buckets. Call start() after the last backward()
+// that adds to the gradients and finish() before the optimizer step; work between them
+// (another backward, logging) overlaps the communication too.
+//
+// A parameter without a gradient on a rank counts as zeros there; after finish() every
+// parameter has one. Every rank must hold parameters of the same shapes in the same order.
+class GradientReducer {
+public:
+    GradientReducer(Communicator& comm, std::vector<Tensor> parameters, int64_t bucket_bytes = int64_t(25) << 20);
+    void start();
+    void finish();
+    void all_reduce() {
+        start();
+        finish();
+    }
+    size_t bucket_count() const { return buckets_.size(); }
+    int64_t bytes() const;  // what one all_reduce sends per rank (4 bytes a gradient element)
+
+private:
+    struct Bucket {
+        std::vector<size_t> params;  // indices into parameters_
+        int64_t numel = 0;
+        Tensor flat;
+        std::unique_ptr<PendingCollective> pending;
+    };
+    Communicator& comm_;
+    std::vector<Tensor> parameters_;
+    std::vector<Bucket> buckets_;
+    bool started_ = false;
+};
+
+// The mean over ranks of a tensor that every rank computed on its shard (a batch mean of
+// features), differentiable: its gradient is the mean of the ranks' gradients, which keeps
+// the data-parallel identity above for losses built on it.
+Tensor all_reduce_mean(Communicator& comm, const Tensor& x);
+
+// Rank `rank`'s part of an epoch: batch b of the result is the rank's slice of global batch
+// b of `order` (samples order[b*global_batch + rank*n, ... + n) with n = global_batch /
+// ranks). The ranks' parts are disjoint and together hold every global batch of the epoch
+// exactly once (a last partial batch is dropped, as without ranks). The same order on every
+// rank (one seed) gives the same partition, whatever the rank count.
+std::vector<int64_t> shard_epoch_order(const std::vector<int64_t>& order, int64_t global_batch, int rank, int ranks);
+
+}  // namespace ganops::dist
