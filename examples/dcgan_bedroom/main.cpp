@@ -60,6 +60,13 @@ int main(int argc, char** argv) {
     app.add_flag("--feature-matching", o.feature_matching,
                  "generator loss: match the batch mean of D's last hidden features on real data (Salimans et al. 2016)");
 
+    app.add_flag("--distributed", o.distributed,
+                 "data-parallel over the processes of `mpirun -np N` (--batchSize is the global batch, split over them)");
+    app.add_flag("--sync-bn", o.sync_bn, "with --distributed: batchnorm statistics over the global batch (default: per rank)");
+    app.add_option("--dist-backend", o.dist_backend, "with --distributed: auto (NCCL for GPU tensors when built in), mpi, nccl")
+        ->check(CLI::IsMember({"auto", "mpi", "nccl"}))
+        ->capture_default_str();
+
     dcgan::ToolOptions t;
     auto tool_options = [&](CLI::App* sub) {
         sub->add_option("--netG", t.netG, "generator: netG_*.safetensors or checkpoint.safetensors")->required();

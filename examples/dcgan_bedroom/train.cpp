@@ -14,6 +14,10 @@
 //       the noise, tricks and dropout generators and the shuffle generator's offset before
 //       the current epoch's order was drawn (the order is drawn again on resume); the model
 //       configuration, batch size and dataset.
+// Nothing in it depends on the number of ranks of a --distributed run (the batch size and
+// batch index are global; every random draw is made for the global batch and sliced), so
+// --resume works with any rank count. With per-replica batchnorm the running statistics
+// saved are rank 0's.
 // Written every epoch, on Ctrl-C and when a run stops; never after a non-finite loss, so
 // the last good one stays.
 #include "train.h"
@@ -28,9 +32,13 @@
 #include <filesystem>
 #include <map>
 #include <numeric>
+#include <optional>
 
 #include <ganops/ganops.h>
 #include <ganops/nn/checkpoint.h>
+#include <ganops/nn/distributed/communicator.h>
+#include <ganops/nn/distributed/data_parallel.h>
+#include <ganops/nn/distributed/sync_batchnorm.h>
 
 #include "common/fashion_mnist.h"
 #include "datasets.h"
@@ -171,7 +179,7 @@ int64_t meta_int(const nn::SafetensorsFile& f, const std::string& key, const std
 
 void save_checkpoint(const std::string& path, const TrainOptions& o, const nn::DcganConfig& config, const nn::Module& netG,
                      const nn::Module& netD, const nn::Adam& optG, const nn::Adam& optD, const Streams& rng,
-                     const RunState& state) {
+                     const RunState& state, int ranks) {
     std::vector<std::pair<std::string, nn::StoredTensor>> tensors = nn::state_dict(netG, "netG.");
     for (auto& entry : nn::state_dict(netD, "netD.")) tensors.push_back(std::move(entry));
     add_adam(tensors, "optG", netG, optG);
@@ -197,18 +205,30 @@ void save_checkpoint(const std::string& path, const TrainOptions& o, const nn::D
         {"imageSize", std::to_string(config.image_size)},
         {"batchSize", std::to_string(o.batch_size)},
         {"dataset", o.dataset},
+        {"ranks", std::to_string(ranks)},  // for the record: a resumed run may use any number
     };
     nn::write_safetensors(path, tensors, metadata);
 }
 
-}  // namespace
-
-int train(const TrainOptions& opts) {
+// One replica of the run; comm is null without --distributed. Every rank runs the same
+// steps on its share of each global batch and takes every decision (stop, divergence)
+// together with the others; rank 0 alone prints and writes files.
+int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
+    const int rank = comm ? comm->rank() : 0, ranks = comm ? comm->size() : 1;
+    const bool root = rank == 0;
     TrainOptions o = opts;
     if (o.dry_run) o.max_iters = 1;
     GANOPS_CHECK(o.image_size >= 32 && o.image_size <= 256 && (o.image_size & (o.image_size - 1)) == 0,
                  "--imageSize must be a power of two from 32 to 256, got ", o.image_size);
     GANOPS_CHECK(o.d_steps >= 1, "--d-steps must be at least 1");
+    GANOPS_CHECK(o.batch_size % ranks == 0, "--batchSize ", o.batch_size, " does not split evenly over ", ranks,
+                 " ranks: with --distributed it is the global batch, a multiple of the number of ranks");
+    GANOPS_CHECK(comm || !o.sync_bn, "--sync-bn needs --distributed");
+    const int64_t local_batch = o.batch_size / ranks;
+    // This rank's rows of a tensor drawn for the whole global batch: the random streams
+    // advance as in a one-process run, whatever the number of ranks.
+    auto my_rows = [&](const Tensor& t) { return ranks == 1 ? t : t.slice_rows(rank * local_batch, (rank + 1) * local_batch); };
+    auto all_finite_everywhere = [&](const Tensor& t) { return comm ? comm->all_true(all_finite(t)) : all_finite(t); };
     const bool idx_data = o.dataset == "fashion-mnist" || o.dataset == "mnist" || o.dataset == "idx";
     if (o.nc == 0) o.nc = idx_data ? 1 : 3;
 
@@ -224,7 +244,7 @@ int train(const TrainOptions& opts) {
         o.ndf = meta_int(resume, "ndf", o.resume);
         o.nc = meta_int(resume, "nc", o.resume);
         o.image_size = meta_int(resume, "imageSize", o.resume);
-        if (meta_int(resume, "batchSize", o.resume) != o.batch_size)
+        if (root && meta_int(resume, "batchSize", o.resume) != o.batch_size)
             std::fprintf(stderr, "warning: %s was trained with --batchSize %lld, continuing with %lld\n", o.resume.c_str(),
                          (long long)meta_int(resume, "batchSize", o.resume), (long long)o.batch_size);
     }
@@ -236,7 +256,7 @@ int train(const TrainOptions& opts) {
     GANOPS_CHECK(device == Device::CPU || cuda::available(), "--device cuda: no usable CUDA device (use --device cpu)");
 
     // Fail now, not after the first epoch, when results cannot be written.
-    {
+    if (root) {
         std::error_code ec;
         fs::create_directories(o.outf, ec);
         GANOPS_CHECK(!ec && fs::is_directory(o.outf), "cannot create the output folder ", o.outf, ": ",
@@ -262,7 +282,7 @@ int train(const TrainOptions& opts) {
     GANOPS_CHECK(data->size() >= o.batch_size, "the dataset has ", data->size(), " images, fewer than one batch of ",
                  o.batch_size, " (", data->describe(), ")");
     const int64_t per_epoch = data->size() / o.batch_size;
-    std::printf("dataset: %s (%.1f s to open); %lldx%lldx%lld, %lld batches of %lld an epoch\n", data->describe().c_str(),
+    if (root) std::printf("dataset: %s (%.1f s to open); %lldx%lldx%lld, %lld batches of %lld an epoch\n", data->describe().c_str(),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count(), (long long)o.nc,
                 (long long)o.image_size, (long long)o.image_size, (long long)per_epoch, (long long)o.batch_size);
 
@@ -279,6 +299,7 @@ int train(const TrainOptions& opts) {
     if (!o.netD.empty()) nn::load_state_dict(netD, o.netD);
     nn::Adam optG(netG.parameters(), {.lr = o.lr, .beta1 = o.beta1, .beta2 = 0.999});
     nn::Adam optD(netD.parameters(), {.lr = o.lr, .beta1 = o.beta1, .beta2 = 0.999});
+    std::optional<dist::GradientReducer> reduce_g, reduce_d;
 
     RunState state;
     if (!o.resume.empty()) {
@@ -298,8 +319,25 @@ int train(const TrainOptions& opts) {
         GANOPS_CHECK(state.batch >= 0 && state.batch <= per_epoch, o.resume, ": batch ", state.batch,
                      " does not fit an epoch of ", per_epoch, " batches (another dataset or batch size?)");
         resume = {};  // the copies are in the models now
-        std::printf("resuming %s at epoch %lld, batch %lld (iteration %lld)\n", o.resume.c_str(), (long long)state.epoch,
+        if (root) std::printf("resuming %s at epoch %lld, batch %lld (iteration %lld)\n", o.resume.c_str(), (long long)state.epoch,
                     (long long)state.batch, (long long)state.iteration);
+    }
+
+    if (comm) {
+        // Replicas start as rank 0's models (and continue from its checkpoint).
+        dist::broadcast_state(*comm, netG);
+        dist::broadcast_state(*comm, netD);
+        if (o.sync_bn) {
+            dist::convert_sync_batchnorm(netG, *comm);
+            dist::convert_sync_batchnorm(netD, *comm);
+        }
+        reduce_g.emplace(*comm, netG.parameters());
+        reduce_d.emplace(*comm, netD.parameters());
+        if (root)
+            std::printf("distributed: %d ranks over %s, %lld images per rank of each batch of %lld, %s batchnorm; "
+                        "gradients all-reduced: G %.1f MB, D %.1f MB a step\n",
+                        ranks, dist::backend_name(comm->backend()), (long long)local_batch, (long long)o.batch_size,
+                        o.sync_bn ? "synchronised" : "per-replica", reduce_g->bytes() / 1e6, reduce_d->bytes() / 1e6);
     }
 
     Generator fixed_gen{o.seed + 5, 0};
@@ -315,7 +353,7 @@ int train(const TrainOptions& opts) {
         return path;
     };
     auto save_all = [&](const std::string& epoch_tag) {
-        save_checkpoint(out_path("checkpoint.safetensors"), o, config, netG, netD, optG, optD, rng, state);
+        save_checkpoint(out_path("checkpoint.safetensors"), o, config, netG, netD, optG, optD, rng, state, ranks);
         if (!epoch_tag.empty()) {
             nn::save_state_dict(netG, out_path("netG_" + epoch_tag + ".safetensors"));
             nn::save_state_dict(netD, out_path("netD_" + epoch_tag + ".safetensors"));
@@ -323,19 +361,20 @@ int train(const TrainOptions& opts) {
     };
 
     const int64_t planned = o.max_iters > 0 ? std::min(o.max_iters, o.niter * per_epoch) : o.niter * per_epoch;
-    RunLog log(out_path(o.log_format == "jsonl" ? "log.jsonl" : "log.csv"), o.log_format);
+    std::optional<RunLog> log;
+    if (root) log.emplace(out_path(o.log_format == "jsonl" ? "log.jsonl" : "log.csv"), o.log_format);
     SkipLog skips;
-    const LoaderOptions loader_options{.batch_size = o.batch_size, .image_size = o.image_size, .channels = o.nc,
+    const LoaderOptions loader_options{.batch_size = local_batch, .image_size = o.image_size, .channels = o.nc,
                                        .workers = o.workers, .device = device};
-    const Tensor ones = Tensor::full({o.batch_size}, 1.0, DType::F32, device);
-    auto constant_labels = [&](double v) { return Tensor::full({o.batch_size}, v, DType::F32, device); };
+    const Tensor ones = Tensor::full({local_batch}, 1.0, DType::F32, device);
+    auto constant_labels = [&](double v) { return Tensor::full({local_batch}, v, DType::F32, device); };
     // Targets for D's step; with --label-flip some swap sides.
     auto d_labels = [&](double mine, double other) {
         if (o.label_flip <= 0) return constant_labels(mine);
-        const std::vector<float> u = Tensor::uniform({o.batch_size}, 0, 1, rng.tricks).to_vector();
+        const std::vector<float> u = my_rows(Tensor::uniform({o.batch_size}, 0, 1, rng.tricks)).to_vector();
         std::vector<float> v(u.size());
         for (size_t i = 0; i < u.size(); ++i) v[i] = float(u[i] < o.label_flip ? other : mine);
-        return Tensor::from_vector({o.batch_size}, v, device);
+        return Tensor::from_vector({local_batch}, v, device);
     };
     const double real_label = 1.0 - o.label_smoothing, fake_label = 0.0;
 
@@ -350,7 +389,8 @@ int train(const TrainOptions& opts) {
     } restore_signals;
 
     auto diverged = [&](const char* what) {
-        log.clear_status();
+        if (!root) return 3;
+        log->clear_status();
         std::fprintf(stderr,
                      "dcgan: stopping at iteration %lld (epoch %lld, batch %lld): %s is not finite, training has "
                      "diverged (try a lower --lr). The last good checkpoint, if any, is %s, untouched.\n",
@@ -366,14 +406,16 @@ int train(const TrainOptions& opts) {
         // The epoch's order comes from the shuffle stream as it stood at the epoch's start,
         // which a checkpoint records, so a resumed epoch sees the same order.
         state.epoch_shuffle_offset = rng.shuffle.offset;
-        const std::vector<int64_t> order = random_permutation(data->size(), rng.shuffle);
+        // With --distributed each rank loads its slice of every global batch.
+        const std::vector<int64_t> order =
+            dist::shard_epoch_order(random_permutation(data->size(), rng.shuffle), o.batch_size, rank, ranks);
         const int64_t last = o.max_iters > 0 ? std::min(per_epoch, state.batch + (o.max_iters - state.iteration)) : per_epoch;
         BatchLoader loader(*data, loader_options, order, state.batch, last, skips);
         for (; state.batch < last; ++state.batch) {
             Tensor real = loader.next();
-            if (!real_grid_written) {
+            if (root && !real_grid_written) {
                 const std::string path = out_path("real_samples.png");
-                save_image_grid(real.slice_rows(0, grid), 8, path);
+                save_image_grid(real.slice_rows(0, std::min(grid, local_batch)), 8, path);
                 std::printf("real samples: %s\n", path.c_str());
                 real_grid_written = true;
             }
@@ -382,22 +424,23 @@ int train(const TrainOptions& opts) {
             const double sigma = o.instance_noise * std::max(0.0, 1.0 - double(state.iteration) / double(o.niter * per_epoch));
             auto d_input = [&](const Tensor& x) {
                 if (sigma <= 0) return x;
-                return add(x, Tensor::normal(x.shape(), 0, sigma, rng.tricks, DType::F32, device));
+                return add(x, my_rows(Tensor::normal(x.shape().with(0, o.batch_size), 0, sigma, rng.tricks, DType::F32, device)));
             };
 
             // (1) D: maximise log D(x) + log(1 - D(G(z)))
             optD.zero_grad();
             const Tensor out_real = netD(d_input(real));
-            if (!all_finite(out_real)) return diverged("D(x)");
+            if (!all_finite_everywhere(out_real)) return diverged("D(x)");
             const Tensor errD_real = binary_cross_entropy(out_real, d_labels(real_label, fake_label));
             errD_real.backward();
-            const Tensor noise = Tensor::normal({o.batch_size, o.nz, 1, 1}, 0, 1, rng.noise, DType::F32, device);
+            const Tensor noise = my_rows(Tensor::normal({o.batch_size, o.nz, 1, 1}, 0, 1, rng.noise, DType::F32, device));
             const Tensor fake = netG(noise);
             const Tensor fake_in = d_input(fake);
             const Tensor out_fake = netD(fake_in.detach());
-            if (!all_finite(out_fake)) return diverged("D(G(z))");
+            if (!all_finite_everywhere(out_fake)) return diverged("D(G(z))");
             const Tensor errD_fake = binary_cross_entropy(out_fake, d_labels(fake_label, real_label));
             errD_fake.backward();
+            if (reduce_d) reduce_d->all_reduce();
             optD.step();
 
             // (2) G: maximise log D(G(z)) on the same fake batch, every d_steps-th iteration
@@ -407,7 +450,7 @@ int train(const TrainOptions& opts) {
                 optG.zero_grad();
                 const Tensor fake_features = netD.features(fake_in);
                 const Tensor out_g = netD.head(fake_features);
-                if (!all_finite(out_g)) return diverged("D(G(z)) in the generator step");
+                if (!all_finite_everywhere(out_g)) return diverged("D(G(z)) in the generator step");
                 Tensor errG;
                 if (o.feature_matching) {
                     // Salimans et al. 2016: match the batch mean of D's features on real data.
@@ -415,43 +458,56 @@ int train(const TrainOptions& opts) {
                     {
                         NoGradGuard no_grad;
                         real_mean = mean_rows(netD.features(real));
+                        if (comm) real_mean = dist::all_reduce_mean(*comm, real_mean);
                     }
-                    const Tensor diff = sub(mean_rows(fake_features), real_mean);
+                    const Tensor fake_mean = mean_rows(fake_features);
+                    const Tensor diff = sub(comm ? dist::all_reduce_mean(*comm, fake_mean) : fake_mean, real_mean);
                     errG = mean(mul(diff, diff));
                 } else {
                     errG = binary_cross_entropy(out_g, ones);
                 }
                 errG.backward();
+                if (reduce_g) reduce_g->all_reduce();
                 optG.step();
                 loss_g = errG.item();
                 d_g_z2 = mean(out_g).item();
             }
-            const double loss_d = errD_real.item() + errD_fake.item();
+            double loss_d = errD_real.item() + errD_fake.item(), d_x = mean(out_real).item(),
+                   d_g_z1 = mean(out_fake).item();
+            bool interrupted = g_interrupted;
+            if (comm) {  // the global batch's numbers (equal shards: the mean of the ranks' means)
+                const std::vector<double> sum =
+                    comm->all_reduce_sum_host({loss_d, loss_g, d_x, d_g_z1, d_g_z2, interrupted ? 1.0 : 0.0});
+                loss_d = sum[0] / ranks, loss_g = sum[1] / ranks, d_x = sum[2] / ranks, d_g_z1 = sum[3] / ranks;
+                d_g_z2 = sum[4] / ranks;
+                interrupted = sum[5] > 0;  // Ctrl-C reached some rank: every rank stops here
+            }
             state.loss_d.push_back(float(loss_d));
             state.loss_g.push_back(float(loss_g));
             ++state.iteration;
             ++session_iterations;
             const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             const double rate = double(session_iterations * o.batch_size) / std::max(seconds, 1e-9);
-            log.write({.epoch = state.epoch,
+            if (log) log->write({.epoch = state.epoch,
                        .epochs = o.niter,
                        .batch = state.batch,
                        .batches = per_epoch,
                        .iteration = state.iteration - 1,
                        .loss_d = loss_d,
                        .loss_g = loss_g,
-                       .d_x = mean(out_real).item(),
-                       .d_g_z1 = mean(out_fake).item(),
+                       .d_x = d_x,
+                       .d_g_z1 = d_g_z1,
                        .d_g_z2 = d_g_z2,
                        .images_per_second = rate,
                        .eta_seconds = double(planned - state.iteration) * double(o.batch_size) / rate,
                        .seconds = seconds});
             real = Tensor();  // only now: the item() calls above waited for the kernels reading it
-            if (o.sample_every > 0 && state.iteration % o.sample_every == 0)
+            if (root && o.sample_every > 0 && state.iteration % o.sample_every == 0)
                 std::printf("samples: %s\n", save_samples("fake_samples_latest.png").c_str());
-            if (g_interrupted) {
+            if (interrupted) {
                 ++state.batch;
-                log.clear_status();
+                if (!root) return 130;
+                log->clear_status();
                 save_all("");
                 std::fprintf(stderr, "dcgan: interrupted; checkpoint written to %s (continue with --resume %s)\n",
                              out_path("checkpoint.safetensors").c_str(), out_path("checkpoint.safetensors").c_str());
@@ -460,6 +516,7 @@ int train(const TrainOptions& opts) {
         }
         char tag[32];
         std::snprintf(tag, sizeof tag, "epoch_%03lld", (long long)state.epoch);
+        if (!root) continue;  // the loop's increments, as on rank 0
         std::printf("samples: %s\n", save_samples("fake_samples_" + std::string(tag) + ".png").c_str());
         if (state.batch == per_epoch) {  // a complete epoch: the checkpoint starts the next one
             ++state.epoch;
@@ -473,7 +530,8 @@ int train(const TrainOptions& opts) {
         }
         std::printf("checkpoint: %s\n", out_path("checkpoint.safetensors").c_str());
     }
-    log.clear_status();
+    if (!root) return 0;
+    log->clear_status();
     save_loss_plot(state.loss_d, state.loss_g, out_path("loss_curves.png"));
     if (skips.count() > 0)
         std::fprintf(stderr, "warning: %lld unreadable images were skipped (the first %d are named above)\n",
@@ -484,6 +542,23 @@ int train(const TrainOptions& opts) {
     if (!o.classifier.empty()) report_sample_quality(netG, o.classifier, o.dataset == "fashion-mnist" ? o.dataroot : examples::kFashionMnistRoot,
                               o.eval_samples, o.seed, device, o.outf);
     return 0;
+}
+
+}  // namespace
+
+int train(const TrainOptions& opts) {
+    if (!opts.distributed) return train_replica(opts, nullptr);
+    // Each rank of a machine drives its own GPU; chosen before the first CUDA call.
+    if (opts.device != "cpu") dist::assign_gpu_by_local_rank();
+    const bool on_gpu = opts.device == "cuda" || (opts.device.empty() && cuda::available());
+    const std::unique_ptr<dist::Communicator> comm =
+        dist::init({.device = on_gpu ? Device::CUDA : Device::CPU, .backend = opts.dist_backend, .program = "dcgan"});
+    try {
+        return train_replica(opts, comm.get());
+    } catch (const std::exception& e) {
+        if (comm->size() == 1) throw;
+        comm->abort_all(e.what(), 1);  // the other ranks may be waiting for this one: end them all
+    }
 }
 
 }  // namespace dcgan

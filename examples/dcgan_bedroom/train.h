@@ -35,6 +35,10 @@ struct TrainOptions {
     std::string classifier;      // fashion_classifier weights: report sample quality at the end
     int64_t eval_samples = 2000;
     bool feature_matching = false;  // G matches the mean of D's last hidden features (Salimans et al.)
+    // Data-parallel over the ranks mpirun started: batch_size is the global batch.
+    bool distributed = false;
+    bool sync_bn = false;               // batchnorm statistics over the global batch (else per rank)
+    std::string dist_backend = "auto";  // auto | mpi | nccl
 };
 
 // Exit codes: 0 done, 1 error (message on stderr), 3 non-finite loss, 130 interrupted

@@ -57,7 +57,7 @@ public:
     virtual std::vector<double> all_gather(const std::vector<double>& mine) = 0;
     virtual void barrier() = 0;
     // Prints "<program>: rank r of N: <message>" on stderr and ends every rank with `code`.
-    [[noreturn]] virtual void abort_all(const std::string& message, int code) = 0;
+    [[noreturn]] void abort_all(const std::string& message, int code);
 
     // Sums in rank order from all_gather: the same bits on every rank, whatever the network
     // did. For a handful of numbers (losses, per-channel statistics).
@@ -65,6 +65,9 @@ public:
     bool all_true(bool mine);  // a decision every rank takes together (stop, skip)
 
 protected:
+    // abort_all's work; returns only if the backend could not end the run (then this
+    // process exits alone).
+    virtual void abort_everyone(const std::string& message, int code) = 0;
     Communicator(int rank, int size, int local_rank, int local_size);  // becomes current()
 
 private:

@@ -123,12 +123,11 @@ std::vector<double> MpiCommunicator::all_gather(const std::vector<double>& mine)
 
 void MpiCommunicator::barrier() { MPI_Barrier(comm_); }
 
-void MpiCommunicator::abort_all(const std::string& message, int code) {
+void MpiCommunicator::abort_everyone(const std::string& message, int code) {
     std::fflush(stdout);
     std::fprintf(stderr, "%s: rank %d of %d: %s\n", program_.c_str(), rank(), size(), message.c_str());
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, code);
-    std::_Exit(code);  // MPI_Abort does not return; should it, this rank still stops
 }
 
 std::unique_ptr<Communicator> make_mpi_communicator(const InitOptions& options) {

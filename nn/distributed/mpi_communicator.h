@@ -20,10 +20,10 @@ public:
     void broadcast(const Tensor& t, int root) override;
     std::vector<double> all_gather(const std::vector<double>& mine) override;
     void barrier() override;
-    [[noreturn]] void abort_all(const std::string& message, int code) override;
 
 protected:
     MpiCommunicator(MPI_Comm world, const std::string& program, std::pair<int, int> local_rank_and_size);
+    void abort_everyone(const std::string& message, int code) override;
 
     MPI_Comm comm_;  // a duplicate of the world: our messages never meet the program's own
     std::string program_;

@@ -57,12 +57,13 @@ public:
         check_nccl(ncclBroadcast(t.data_ptr(), t.data_ptr(), size_t(t.numel()), ncclFloat, root, nccl_, stream()),
                    "ncclBroadcast");
     }
-    [[noreturn]] void abort_all(const std::string& message, int code) override {
-        ncclCommAbort(nccl_);  // frees ranks blocked in a NCCL kernel
-        MpiCommunicator::abort_all(message, code);
-    }
 
 private:
+    void abort_everyone(const std::string& message, int code) override {
+        ncclCommAbort(nccl_);  // frees this rank's GPU work blocked in a NCCL kernel
+        MpiCommunicator::abort_everyone(message, code);
+    }
+
     ncclComm_t nccl_ = nullptr;
 };
 
