@@ -20,25 +20,40 @@ if(GANOPS_WITH_MPI)
   endif()
 endif()
 
-# NCCL: its header and library (Debian's libnccl-dev, a CUDA install, or the
-# nvidia-nccl-cu13 wheel: -DGANOPS_NCCL_ROOT=<site-packages>/nvidia/nccl), the CUDA runtime's
-# headers it includes, and MPI to hand its communicator id to every rank. It needs no nvcc.
+# NCCL: nccl.h and libnccl (a CUDA install, Debian's libnccl-dev, or the nvidia-nccl-cu13
+# wheel), the CUDA runtime's headers that nccl.h includes (the toolkit, or the
+# nvidia-cuda-runtime wheel), and MPI to hand every rank the communicator's id. No nvcc.
+# In a build without CUDA no tensor is on a GPU, so the backend is only compiled (target
+# ganops_nccl_compile_check), which keeps it building on CI machines without a GPU.
 set(GANOPS_HAVE_NCCL OFF)
 set(GANOPS_NCCL_ROOT "" CACHE PATH "Folder holding include/nccl.h and lib/libnccl.so*, when not on the system paths")
 if(GANOPS_WITH_NCCL AND GANOPS_HAVE_MPI)
   if(NOT TARGET CUDA::cudart)
     find_package(CUDAToolkit QUIET)
   endif()
-  find_path(GANOPS_NCCL_INCLUDE_DIR nccl.h HINTS ${GANOPS_NCCL_ROOT}/include ${CUDAToolkit_INCLUDE_DIRS})
-  find_library(GANOPS_NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS ${GANOPS_NCCL_ROOT}/lib ${CUDAToolkit_LIBRARY_DIR})
-  if(GANOPS_NCCL_INCLUDE_DIR AND GANOPS_NCCL_LIBRARY AND TARGET CUDA::cudart)
+  # pip's wheels: <site-packages>/nvidia/nccl and <site-packages>/nvidia/cu13.
+  set(_site "")
+  find_program(GANOPS_PYTHON NAMES python3 HINTS ${Python3_EXECUTABLE})
+  if(GANOPS_PYTHON)
+    execute_process(COMMAND ${GANOPS_PYTHON} -c "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+      OUTPUT_VARIABLE _site OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  endif()
+  find_path(GANOPS_NCCL_INCLUDE_DIR nccl.h HINTS ${GANOPS_NCCL_ROOT}/include ${CUDAToolkit_INCLUDE_DIRS} ${_site}/nvidia/nccl/include)
+  find_library(GANOPS_NCCL_LIBRARY NAMES nccl libnccl.so.2
+    HINTS ${GANOPS_NCCL_ROOT}/lib ${CUDAToolkit_LIBRARY_DIR} ${_site}/nvidia/nccl/lib)
+  find_path(GANOPS_CUDART_INCLUDE_DIR cuda_runtime.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${_site}/nvidia/cu13/include)
+  if(GANOPS_NCCL_INCLUDE_DIR AND GANOPS_NCCL_LIBRARY AND GANOPS_CUDART_INCLUDE_DIR)
     set(GANOPS_HAVE_NCCL ON)
   endif()
 endif()
 if(GANOPS_WITH_NCCL STREQUAL "ON" AND NOT GANOPS_HAVE_NCCL)
   message(FATAL_ERROR "GANOPS_WITH_NCCL=ON: NCCL (nccl.h, libnccl), the CUDA runtime headers or MPI not found")
 endif()
-message(STATUS "ganops_distributed: MPI ${GANOPS_HAVE_MPI}, NCCL ${GANOPS_HAVE_NCCL}")
+if(GANOPS_HAVE_NCCL AND NOT GANOPS_WITH_CUDA)
+  message(STATUS "ganops_distributed: MPI ${GANOPS_HAVE_MPI}, NCCL compiled only (a build without CUDA): ${GANOPS_NCCL_INCLUDE_DIR}")
+else()
+  message(STATUS "ganops_distributed: MPI ${GANOPS_HAVE_MPI}, NCCL ${GANOPS_HAVE_NCCL}")
+endif()
 
 set(_dist ${PROJECT_SOURCE_DIR}/nn/distributed)
 add_library(ganops_distributed STATIC ${_dist}/communicator.cpp ${_dist}/data_parallel.cpp ${_dist}/sync_batchnorm.cpp)
@@ -51,9 +66,14 @@ if(GANOPS_HAVE_MPI)
   target_link_libraries(ganops_distributed PRIVATE MPI::MPI_CXX)
   target_compile_definitions(ganops_distributed PRIVATE GANOPS_WITH_MPI=1)
 endif()
-if(GANOPS_HAVE_NCCL)
+if(GANOPS_HAVE_NCCL AND GANOPS_WITH_CUDA)
   target_sources(ganops_distributed PRIVATE ${_dist}/nccl_communicator.cpp)
-  target_include_directories(ganops_distributed PRIVATE ${GANOPS_NCCL_INCLUDE_DIR})
-  target_link_libraries(ganops_distributed PRIVATE ${GANOPS_NCCL_LIBRARY} CUDA::cudart)
+  target_include_directories(ganops_distributed PRIVATE ${GANOPS_NCCL_INCLUDE_DIR} ${GANOPS_CUDART_INCLUDE_DIR})
+  target_link_libraries(ganops_distributed PRIVATE ${GANOPS_NCCL_LIBRARY})
   target_compile_definitions(ganops_distributed PRIVATE GANOPS_WITH_NCCL=1)
+elseif(GANOPS_HAVE_NCCL)
+  add_library(ganops_nccl_compile_check OBJECT ${_dist}/nccl_communicator.cpp)
+  target_include_directories(ganops_nccl_compile_check PRIVATE ${PROJECT_SOURCE_DIR} ${GANOPS_NCCL_INCLUDE_DIR} ${GANOPS_CUDART_INCLUDE_DIR})
+  target_link_libraries(ganops_nccl_compile_check PRIVATE MPI::MPI_CXX)
+  ganops_warnings(ganops_nccl_compile_check)
 endif()

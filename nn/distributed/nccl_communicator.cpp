@@ -32,9 +32,8 @@ public:
 class NcclCommunicator final : public MpiCommunicator {
 public:
     NcclCommunicator(MPI_Comm world, const std::string& program) : MpiCommunicator(world, program) {
-        int devices = 0;
-        GANOPS_CHECK(cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0, "NCCL backend: rank ", rank(),
-                     " (local rank ", local_rank(), ") sees no GPU; run one rank per GPU");
+        GANOPS_CHECK(cuda::available(), "NCCL backend: rank ", rank(), " (local rank ", local_rank(), " of ", local_size(),
+                     " on its machine) sees no GPU; run one rank per GPU");
         ncclUniqueId id;
         if (is_root()) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
         MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, comm_);

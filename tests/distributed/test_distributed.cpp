@@ -12,7 +12,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "ganops.h"
@@ -25,6 +28,9 @@ using namespace ganops;
 namespace {
 
 dist::Communicator* g_comm = nullptr;
+// GANOPS_TEST_DEVICE=cuda: the models and data of the single-process comparisons live on
+// the GPU (with NCCL built in, gradients then travel over NCCL).
+Device g_device = Device::CPU;
 dist::Communicator& comm() { return *g_comm; }
 
 // ||a - b|| / ||b||
@@ -75,7 +81,7 @@ std::shared_ptr<nn::Sequential> make_net(bool batchnorm) {
 }
 
 void perturb(const nn::Module& m, Generator& gen) {
-    for (const Tensor& p : m.parameters()) p.copy_from(Tensor::normal(p.shape(), 0, 1, gen));
+    for (const Tensor& p : m.parameters()) p.copy_from(Tensor::normal(p.shape(), 0, 1, gen).to(p.device()));
 }
 
 // k SGD steps of `net` on the rows [begin, end) of each step's global batch.
@@ -97,13 +103,15 @@ void check_matches_single_process(bool sync_batchnorm) {
     Generator data{777, 0};
     std::vector<Tensor> xs, ys;
     for (int step = 0; step < 3; ++step) {
-        xs.push_back(Tensor::normal({global_batch, 3, 8, 8}, 0, 1, data));
-        ys.push_back(Tensor::uniform({global_batch}, 0.05, 0.95, data));
+        xs.push_back(Tensor::normal({global_batch, 3, 8, 8}, 0, 1, data).to(g_device));
+        ys.push_back(Tensor::uniform({global_batch}, 0.05, 0.95, data).to(g_device));
     }
     manual_seed(4242);
     auto reference = make_net(sync_batchnorm);
     manual_seed(4242);
     auto replica = make_net(sync_batchnorm);
+    reference->to(g_device);
+    replica->to(g_device);
     // Replicas start apart: the broadcast must make them rank 0's model.
     Generator other{uint64_t(100 + comm().rank()), 0};
     if (!comm().is_root()) perturb(*replica, other);
@@ -257,7 +265,11 @@ TEST_CASE("shards are disjoint and cover every global batch of the epoch") {
 }
 
 int main(int argc, char* argv[]) {
-    std::unique_ptr<dist::Communicator> c = dist::init({.program = "test_distributed"});
+    const char* device = std::getenv("GANOPS_TEST_DEVICE");
+    if (device && std::string(device) == "cuda") g_device = Device::CUDA;
+    std::unique_ptr<dist::Communicator> c = dist::init({.device = g_device, .program = "test_distributed"});
+    std::printf("test_distributed: %d rank(s) over %s, models on %s\n", c->size(), dist::backend_name(c->backend()),
+                device_name(g_device));
     g_comm = c.get();
     const int failed = Catch::Session().run(argc, argv);
     // Every rank exits with the worst result, so mpirun's status tells.
