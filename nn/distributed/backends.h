@@ -6,6 +6,10 @@
 
 namespace ganops::dist {
 
+// MPI_Init when the program has not called it (mpi_communicator.cpp), and whether `mine`
+// holds on every rank of the world.
+void start_mpi();
+bool every_rank(bool mine);
 std::unique_ptr<Communicator> make_mpi_communicator(const InitOptions& options);   // mpi_communicator.cpp
 std::unique_ptr<Communicator> make_nccl_communicator(const InitOptions& options);  // nccl_communicator.cpp
 

@@ -114,13 +114,19 @@ std::unique_ptr<Communicator> init(const InitOptions& options) {
     }
     GANOPS_CHECK(has_mpi(), "dist::init: started by mpirun, but this build has no MPI (GANOPS_WITH_MPI): install "
                             "libopenmpi-dev and configure again");
-#if GANOPS_WITH_NCCL
-    if (want_nccl) return make_nccl_communicator(options);
-#endif
 #if GANOPS_WITH_MPI
+    // One backend for all: a rank without a GPU (more ranks than GPUs on a machine) makes
+    // every rank use MPI, which moves tensors from any device.
+    start_mpi();
+    const bool nccl_everywhere = every_rank(want_nccl);
+    if (options.backend == "nccl" && !nccl_everywhere)
+        fail("dist::init: --dist-backend nccl, but some rank's model is not on a GPU");
+#if GANOPS_WITH_NCCL
+    if (nccl_everywhere) return make_nccl_communicator(options);
+#endif
     return make_mpi_communicator(options);
 #else
-    fail("unreachable");
+    fail("unreachable");  // launched by mpirun without MPI: refused above
 #endif
 }
 

@@ -61,6 +61,8 @@ bool g_we_initialised = false;
 
 }  // namespace
 
+// Threads funneled to the main one; MPI_Finalize when the communicator goes, if we called
+// MPI_Init.
 void start_mpi() {
     int initialised = 0;
     MPI_Initialized(&initialised);
@@ -68,6 +70,12 @@ void start_mpi() {
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
     g_we_initialised = true;
+}
+
+bool every_rank(bool mine) {
+    int in = mine ? 1 : 0, out = 0;
+    MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return out == 1;
 }
 
 MpiCommunicator::MpiCommunicator(MPI_Comm world, const std::string& program)

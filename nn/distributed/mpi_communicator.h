@@ -29,8 +29,4 @@ protected:
     std::string program_;
 };
 
-// MPI_Init (once per process, threads funneled to the main one), or nothing when the
-// program already called it; MPI_Finalize at exit if we called MPI_Init.
-void start_mpi();
-
 }  // namespace ganops::dist
