@@ -46,7 +46,9 @@ public:
     virtual Backend backend() const = 0;
 
     // In place, over every rank: a float32 tensor (contiguous, on the CPU or a GPU) becomes
-    // the elementwise sum of every rank's copy. The sum is the same bits on every rank.
+    // the elementwise sum of every rank's copy. NCCL gives every rank the same bits; MPI does
+    // not promise it, OpenMPI does it for two ranks (test_distributed checks that replicas
+    // stay bit-identical), and should replicas drift apart, broadcast_state realigns them.
     void all_reduce_sum(const Tensor& t) { start_all_reduce_sum(t)->wait(); }
     // The same, started: the tensor must stay alive and untouched until wait() returns.
     virtual std::unique_ptr<PendingCollective> start_all_reduce_sum(const Tensor& t) = 0;
