@@ -112,12 +112,16 @@ TEST_CASE("strided grad-input runs as dense phases that reproduce the reference"
     check_geometry("stride (2, 3), pad (2, 1)", conv2d_geometry("t", {1, 2, 12, 13}, {3, 2, 5, 4}, Conv2dOptions{2, 3, 2, 1, 1, 1}), false);
     check_geometry("stride 2, dilation 2 (odd phases get no taps)",
                    conv2d_geometry("t", {2, 3, 13, 12}, {3, 3, 3, 3}, Conv2dOptions::square(2, 2, 2)), false);
-    check_geometry("stride 4, dilation 2, pad 3", conv2d_geometry("t", {1, 2, 17, 15}, {3, 2, 3, 2}, Conv2dOptions{4, 4, 3, 3, 2, 2}), false);
-    check_geometry("stride 3, dilation 2 (coprime)", conv2d_geometry("t", {1, 2, 14, 14}, {2, 2, 3, 3}, Conv2dOptions::square(3, 1, 2)), false);
+    check_geometry("stride 4, dilation 2, pad 3",
+                   conv2d_geometry("t", {1, 2, 17, 15}, {3, 2, 3, 2}, Conv2dOptions{4, 4, 3, 3, 2, 2}), false);
+    check_geometry("stride 3, dilation 2 (coprime)",
+                   conv2d_geometry("t", {1, 2, 14, 14}, {2, 2, 3, 3}, Conv2dOptions::square(3, 1, 2)), false);
     check_geometry("1x1 kernel, stride 2", conv2d_geometry("t", {2, 4, 8, 7}, {3, 4, 1, 1}, Conv2dOptions::square(2, 0)), false);
     check_geometry("2x2 kernel, stride 3", conv2d_geometry("t", {2, 3, 10, 11}, {4, 3, 2, 2}, Conv2dOptions::square(3, 0)), false);
-    check_geometry("one output pixel, kernel smaller than the image", conv2d_geometry("t", {2, 3, 5, 5}, {4, 3, 3, 3}, Conv2dOptions::square(3, 0)), false);
-    check_geometry("one output pixel, padded and dilated", conv2d_geometry("t", {2, 3, 4, 6}, {2, 3, 2, 3}, Conv2dOptions{5, 5, 1, 1, 3, 2}), false);
+    check_geometry("one output pixel, kernel smaller than the image",
+                   conv2d_geometry("t", {2, 3, 5, 5}, {4, 3, 3, 3}, Conv2dOptions::square(3, 0)), false);
+    check_geometry("one output pixel, padded and dilated",
+                   conv2d_geometry("t", {2, 3, 4, 6}, {2, 3, 2, 3}, Conv2dOptions{5, 5, 1, 1, 3, 2}), false);
     check_geometry("transposed stride 3, output padding 2", conv_transpose2d_geometry("t", {2, 3, 4, 5}, {3, 2, 4, 4},
                                                                                    ConvTranspose2dOptions::square(3, 1, 2)), false);
     check_geometry("transposed 1x1 kernel, stride 2", conv_transpose2d_geometry("t", {1, 3, 4, 4}, {3, 2, 1, 1},
