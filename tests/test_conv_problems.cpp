@@ -46,12 +46,17 @@ void check_geometry(const std::string& what, const ConvGeometry& g, bool bias) {
     kernels::conv2d_forward(g, x, w, bias ? b : Tensor(), y_ref);
     CHECK(test::rel_error(y, y_ref) < 1e-5);
 
+    // Grad-input twice: as one GEMM over every tap, and as the dense phases the GPU runs.
+    const Tensor dx_ref = Tensor::empty(g.x_shape());
+    kernels::conv2d_backward_input(g, dy, w, dx_ref);
     Tensor dx = Tensor::full(g.x_shape(), std::nan(""));
     run_naive(cuda::conv::BackwardInput{d, dy.data<float>(), w.data<float>(), dx.data<float>(), d.n * d.h * d.w, d.c,
                                         d.k * d.r * d.s});
-    const Tensor dx_ref = Tensor::empty(g.x_shape());
-    kernels::conv2d_backward_input(g, dy, w, dx_ref);
     CHECK(test::rel_error(dx, dx_ref) < 1e-5);
+    Tensor dx_phased = Tensor::full(g.x_shape(), std::nan(""));
+    cuda::conv::for_each_backward_input_problem(d, dy.data<float>(), w.data<float>(), dx_phased.data<float>(),
+                                                [](const auto& problem) { run_naive(problem); });
+    CHECK(test::rel_error(dx_phased, dx_ref) < 1e-5);
 
     Tensor dw = Tensor::full(g.w_shape(), std::nan(""));
     run_naive(cuda::conv::BackwardWeight{d, dy.data<float>(), x.data<float>(), dw.data<float>(), d.c * d.r * d.s, d.k,
@@ -78,6 +83,76 @@ TEST_CASE("the CUDA convolution problems gather and scatter like the reference")
                                                                                   ConvTranspose2dOptions::square(2, 1)), false);
     check_geometry("transposed with output padding", conv_transpose2d_geometry("t", {1, 3, 5, 4}, {3, 2, 3, 3},
                                                                                ConvTranspose2dOptions::square(2, 1, 1)), true);
+}
+
+// Products of the grad-input problems, and the products of the one GEMM over every tap.
+struct ProductCount {
+    int64_t problems = 0, products = 0, zero_k_problems = 0;
+};
+ProductCount phased_products(const ConvGeometry& g) {
+    const cuda::conv::Dims d(g);
+    ProductCount count;
+    cuda::conv::for_each_backward_input_problem(d, nullptr, nullptr, nullptr, [&](const auto& p) {
+        ++count.problems;
+        count.products += p.M * p.N * p.K;
+        if (p.K == 0 && p.M > 0) ++count.zero_k_problems;
+    });
+    return count;
+}
+int64_t unsplit_products(const ConvGeometry& g) {
+    return g.batch * g.in_h * g.in_w * g.in_channels * g.out_channels * g.kernel_h * g.kernel_w;
+}
+
+TEST_CASE("strided grad-input runs as dense phases that reproduce the reference") {
+    // Every phase of strided cases: stride 2 and 3, image sizes no multiple of the stride
+    // (phases of uneven size), padding, dilation sharing a factor with the stride (phases
+    // without taps), and kernels smaller than the stride (input pixels no tap reaches).
+    check_geometry("stride 3, pad 1, 11x10", conv2d_geometry("t", {2, 3, 11, 10}, {4, 3, 4, 4}, Conv2dOptions::square(3, 1)), false);
+    check_geometry("stride 2, odd 9x7", conv2d_geometry("t", {2, 3, 9, 7}, {5, 3, 3, 3}, Conv2dOptions::square(2, 0)), false);
+    check_geometry("stride (2, 3), pad (2, 1)", conv2d_geometry("t", {1, 2, 12, 13}, {3, 2, 5, 4}, Conv2dOptions{2, 3, 2, 1, 1, 1}), false);
+    check_geometry("stride 2, dilation 2 (odd phases get no taps)",
+                   conv2d_geometry("t", {2, 3, 13, 12}, {3, 3, 3, 3}, Conv2dOptions::square(2, 2, 2)), false);
+    check_geometry("stride 4, dilation 2, pad 3",
+                   conv2d_geometry("t", {1, 2, 17, 15}, {3, 2, 3, 2}, Conv2dOptions{4, 4, 3, 3, 2, 2}), false);
+    check_geometry("stride 3, dilation 2 (coprime)",
+                   conv2d_geometry("t", {1, 2, 14, 14}, {2, 2, 3, 3}, Conv2dOptions::square(3, 1, 2)), false);
+    check_geometry("1x1 kernel, stride 2", conv2d_geometry("t", {2, 4, 8, 7}, {3, 4, 1, 1}, Conv2dOptions::square(2, 0)), false);
+    check_geometry("2x2 kernel, stride 3", conv2d_geometry("t", {2, 3, 10, 11}, {4, 3, 2, 2}, Conv2dOptions::square(3, 0)), false);
+    check_geometry("one output pixel, kernel smaller than the image",
+                   conv2d_geometry("t", {2, 3, 5, 5}, {4, 3, 3, 3}, Conv2dOptions::square(3, 0)), false);
+    check_geometry("one output pixel, padded and dilated",
+                   conv2d_geometry("t", {2, 3, 4, 6}, {2, 3, 2, 3}, Conv2dOptions{5, 5, 1, 1, 3, 2}), false);
+    check_geometry("transposed stride 3, output padding 2", conv_transpose2d_geometry("t", {2, 3, 4, 5}, {3, 2, 4, 4},
+                                                                                   ConvTranspose2dOptions::square(3, 1, 2)), false);
+    check_geometry("transposed 1x1 kernel, stride 2", conv_transpose2d_geometry("t", {1, 3, 4, 4}, {3, 2, 1, 1},
+                                                                             ConvTranspose2dOptions::square(2, 0, 1)), false);
+}
+
+TEST_CASE("the grad-input phases skip exactly the products a stride or a 1x1 output makes zero") {
+    // DCGAN stride-2 4x4 layers (G2-G5 forward, D1-D4 grad-input): four phases, each with 2x2 taps.
+    for (const auto& g : {conv_transpose2d_geometry("t", {4, 16, 8, 8}, {16, 8, 4, 4}, ConvTranspose2dOptions::square(2, 1)),
+                          conv2d_geometry("t", {4, 3, 64, 64}, {8, 3, 4, 4}, Conv2dOptions::square(2, 1))}) {
+        const ProductCount c = phased_products(g);
+        CHECK(c.problems == 4);
+        CHECK(c.zero_k_problems == 0);
+        CHECK(c.products * 4 == unsplit_products(g));
+    }
+    // G1 (transposed, 1x1 -> 4x4, stride 1) and D5's grad-input (4x4 -> 1x1): stride 1, so
+    // no phases; one tap per pixel instead of 16.
+    for (const auto& g : {conv_transpose2d_geometry("t", {4, 100, 1, 1}, {100, 32, 4, 4}, ConvTranspose2dOptions::square(1, 0)),
+                          conv2d_geometry("t", {4, 32, 4, 4}, {1, 32, 4, 4}, Conv2dOptions::square(1, 0))}) {
+        const ProductCount c = phased_products(g);
+        CHECK(c.problems == 1);
+        CHECK(c.products * 16 == unsplit_products(g));
+    }
+    // A 1x1 kernel at stride 2: the phases of odd rows or columns get no taps (K = 0, zeros).
+    const ProductCount c = phased_products(conv2d_geometry("t", {2, 4, 8, 8}, {3, 4, 1, 1}, Conv2dOptions::square(2, 0)));
+    CHECK(c.problems == 4);
+    CHECK(c.zero_k_problems == 3);
+    // Stride 1, 3x3, pad 1: one phase, nothing to save.
+    const ConvGeometry same = conv2d_geometry("t", {2, 4, 7, 7}, {3, 4, 3, 3}, Conv2dOptions::square(1, 1));
+    CHECK(phased_products(same).problems == 1);
+    CHECK(phased_products(same).products == unsplit_products(same));
 }
 
 TEST_CASE("the split-K plan covers K exactly once and fills the GPU") {

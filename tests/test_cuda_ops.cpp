@@ -92,6 +92,12 @@ std::vector<Conv> odd_cases() {
     cases.push_back({"transposed 1 channel 5x5 stride 2 output_padding 1", true, 3, 1, 3, 5, 5, 3, 2, 1, 1, true});
     cases.push_back({"transposed 100 -> 7, 7x7 stride 1 pad 2", true, 2, 100, 7, 7, 7, 5, 1, 2, 0, true});
     cases.push_back({"transposed 3 -> 65, 5x7 stride 2 pad 0", true, 1, 3, 65, 5, 7, 4, 2, 0, 0, false});
+    // Grad-input runs in stride^2 phases: stride 3 with uneven phases, kernels smaller than
+    // the stride (phases no tap reaches, which must come out zero), output padding.
+    cases.push_back({"stride 3 pad 1, 11x10", false, 2, 3, 4, 11, 10, 4, 3, 1, 0, true});
+    cases.push_back({"1x1 kernel stride 2, 8x7", false, 2, 4, 3, 8, 7, 1, 2, 0, 0, false});
+    cases.push_back({"transposed stride 3 output_padding 2", true, 2, 3, 2, 4, 5, 4, 3, 1, 2, true});
+    cases.push_back({"transposed 2x2 kernel stride 3", true, 1, 3, 4, 4, 4, 2, 3, 0, 0, false});
     return cases;
 }
 
@@ -126,6 +132,10 @@ TEST_CASE("conv2d and conv_transpose2d on the GPU equal the reference") {
     const Conv2dOptions o{1, 2, 2, 1, 2, 1};
     compare("dilated, rectangular stride", [&](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], o); },
             {rnd({2, 3, 9, 8}), rnd({4, 3, 3, 2}), rnd({4})}, {true, true, true});
+    // Dilation 2 at stride 2: the odd phases get no taps.
+    const Conv2dOptions od = Conv2dOptions::square(2, 2, 2);
+    compare("dilation 2, stride 2", [&](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], od); },
+            {rnd({2, 3, 13, 12}), rnd({3, 3, 3, 3}), rnd({3})}, {true, true, true});
 }
 
 TEST_CASE("batchnorm2d on the GPU equals the reference, training and evaluation") {

@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
     app.add_option("--outf", o.outf, "output folder: sample grids, log, loss plot, checkpoints")->capture_default_str();
     app.add_option("--manualSeed", o.seed, "seed")->capture_default_str();
     app.add_option("--device", o.device, "cuda or cpu (default: cuda when a GPU is there)")->check(CLI::IsMember({"cuda", "cpu"}));
+    app.add_option("--precision", o.precision,
+                   "CUDA convolutions: fp32 (strict), tf32 (tensor cores, the default on a GPU), bf16, or fp32-accurate "
+                   "(3xTF32); the CPU computes in fp32 (default: a resumed run's own, else tf32)")
+        ->check(CLI::IsMember({"fp32", "tf32", "bf16", "fp32-accurate"}));
     app.add_flag("--dry-run", o.dry_run, "check that a single training iteration works");
     app.add_option("--max-iters", o.max_iters, "stop after this many iterations in all (0: every epoch)")
         ->check(CLI::NonNegativeNumber)

@@ -206,6 +206,7 @@ void save_checkpoint(const std::string& path, const TrainOptions& o, const nn::D
         {"batchSize", std::to_string(o.batch_size)},
         {"dataset", o.dataset},
         {"ranks", std::to_string(ranks)},  // for the record: a resumed run may use any number
+        {"precision", o.precision},
     };
     nn::write_safetensors(path, tensors, metadata);
 }
@@ -234,6 +235,7 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
 
     // --resume: the run's own seed and model shape win over the command line.
     nn::SafetensorsFile resume;
+    std::string resumed_precision;  // empty: not resuming, or a checkpoint from before --precision
     if (!o.resume.empty()) {
         resume = nn::read_safetensors(o.resume);
         GANOPS_CHECK(resume.metadata.count("format") && resume.metadata.at("format") == kRunFormat, o.resume,
@@ -244,6 +246,7 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
         o.ndf = meta_int(resume, "ndf", o.resume);
         o.nc = meta_int(resume, "nc", o.resume);
         o.image_size = meta_int(resume, "imageSize", o.resume);
+        if (resume.metadata.count("precision")) resumed_precision = resume.metadata.at("precision");
         if (root && meta_int(resume, "batchSize", o.resume) != o.batch_size)
             std::fprintf(stderr, "warning: %s was trained with --batchSize %lld, continuing with %lld\n", o.resume.c_str(),
                          (long long)meta_int(resume, "batchSize", o.resume), (long long)o.batch_size);
@@ -254,6 +257,19 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
     else if (o.device == "cuda") device = Device::CUDA;
     else GANOPS_CHECK(o.device == "cpu", "--device must be cuda or cpu, got \"", o.device, "\"");
     GANOPS_CHECK(device == Device::CPU || cuda::available(), "--device cuda: no usable CUDA device (use --device cpu)");
+
+    // How CUDA convolutions round: the command line's mode, else the resumed run's, else
+    // TF32 (PyTorch's default on a GPU). Kept in the checkpoint, so a resumed run keeps it.
+    // parse_precision also checks a mode that came from a checkpoint.
+    if (o.precision.empty()) o.precision = resumed_precision.empty() ? "tf32" : resumed_precision;
+    const Precision precision = parse_precision(o.precision);
+    if (root && !resumed_precision.empty() && resumed_precision != o.precision)
+        std::printf("precision: %s (the resumed run used %s)\n", o.precision.c_str(), resumed_precision.c_str());
+    const PrecisionScope precision_scope(device == Device::CUDA ? precision : matmul_precision());
+    if (root && device == Device::CUDA)
+        std::printf("precision: %s for the CUDA convolutions\n", precision_name(precision));
+    else if (root && !opts.precision.empty())
+        std::printf("precision: --precision %s does not apply on the CPU, which computes in fp32\n", opts.precision.c_str());
 
     // Fail now, not after the first epoch, when results cannot be written.
     if (root) {

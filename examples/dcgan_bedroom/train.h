@@ -21,6 +21,9 @@ struct TrainOptions {
     std::string outf = "out";
     uint64_t seed = 999;
     std::string device;  // "cuda" | "cpu"; empty: cuda when a GPU is there
+    // How CUDA convolutions round (core/precision.h): fp32 | tf32 | bf16 | fp32-accurate.
+    // Empty: the resumed run's mode, else tf32. The CPU computes in fp32 whatever it says.
+    std::string precision;
     bool dry_run = false;
     int64_t max_iters = 0;     // stop after this many iterations in all (0: run every epoch)
     int64_t sample_every = 100;

@@ -32,6 +32,10 @@ void add_options(CLI::App& app, Options& o, bool image_size_fixed) {
     app.add_option("--outf", o.outf, "output folder")->capture_default_str();
     app.add_option("--device", o.device, "cuda or cpu (default: cuda when a GPU is there)")
         ->check(CLI::IsMember({"cuda", "cpu"}));
+    app.add_option("--precision", o.precision,
+                   "CUDA convolutions: fp32 (strict), tf32 (tensor cores, the default), bf16, or fp32-accurate (3xTF32); "
+                   "the CPU computes in fp32")
+        ->check(CLI::IsMember({"fp32", "tf32", "bf16", "fp32-accurate"}));
     app.add_option("--classifier", o.classifier,
                    "a fashion_classifier .safetensors: report Frechet distance and class coverage at the end");
     app.add_option("--eval-samples", o.eval_samples, "generated images for the evaluation")
@@ -103,6 +107,13 @@ int run(const std::string& program, const Options& o, Model& model) {
     try {
         std::filesystem::create_directories(o.outf);
         const Device device = device_of(o);
+        // How CUDA convolutions round (core/precision.h); TF32 unless asked, as in PyTorch.
+        const Precision precision = parse_precision(o.precision.empty() ? "tf32" : o.precision);
+        const PrecisionScope precision_scope(device == Device::CUDA ? precision : matmul_precision());
+        if (device == Device::CUDA) std::printf("%s: precision %s\n", program.c_str(), precision_name(precision));
+        else if (!o.precision.empty())
+            std::printf("%s: --precision %s does not apply on the CPU, which computes in fp32\n", program.c_str(),
+                        o.precision.c_str());
         const examples::LabelledImages data = examples::load_fashion_mnist(o.dataroot, "train", o.image_size);
         const int64_t n = data.images.size(0), per_epoch = n / o.batch_size, plane = data.images.numel() / n;
         GANOPS_CHECK(per_epoch > 0, program, ": ", n, " images are fewer than one batch of ", o.batch_size);

@@ -24,6 +24,7 @@ struct Options {
     double lr = 2e-4, beta1 = 0.5;
     uint64_t seed = 999;
     std::string outf = "out", device, classifier;
+    std::string precision;  // CUDA convolutions: fp32 | tf32 | bf16 | fp32-accurate; empty: tf32
     int64_t eval_samples = 2000;
 };
 

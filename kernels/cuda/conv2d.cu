@@ -2,9 +2,9 @@
 //   forward      M = N*P*Q (output pixels)  N = K (out channels)  K = C*R*S
 //   grad-input   M = N*H*W (input pixels)   N = C                 K = K*R*S
 //   grad-weight  M = C*R*S                  N = K                 K = N*P*Q (split-K)
-// Each problem gathers its operands from NCHW tensors with zero outside the image. This is
-// the strict-fp32 baseline; grad-input visits the zeros a stride inserts, which the
-// performance work removes by splitting strided passes into stride^2 dense phases.
+// Each problem gathers its operands from NCHW tensors with zero outside the image.
+// Grad-input (also every transposed convolution's forward) runs as stride_h * stride_w
+// dense phases, so no product is spent on the zeros a stride inserts (conv_problems.h).
 #include "conv_problems.h"
 #include "implicit_gemm.cuh"
 #include "kernels.h"
@@ -12,7 +12,6 @@
 
 namespace ganops::cuda {
 
-using conv::BackwardInput;
 using conv::BackwardWeight;
 using conv::Dims;
 using conv::Forward;
@@ -35,7 +34,9 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
 void conv2d_backward_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
     check_size("conv2d backward input (CUDA)", g);
     const Dims d(g);
-    gemm::run(BackwardInput{d, dy, w, dx, d.n * d.h * d.w, d.c, d.k * d.r * d.s});
+    // Dense sub-problems instead of one GEMM over every tap (conv_problems.h): a strided
+    // pass in stride_h * stride_w phases, a one-pixel output as one product per pixel.
+    conv::for_each_backward_input_problem(d, dy, w, dx, [](const auto& problem) { gemm::run(problem); });
 }
 
 void conv2d_backward_weight(const ConvGeometry& g, const float* dy, const float* x, float* dw) {

@@ -96,6 +96,126 @@ struct BackwardInput {
     }
 };
 
+// Strided grad-input as stride_h * stride_w dense phases. Input row h receives output row
+// p through tap r only where h + pad_h - r * dilation_h = p * stride_h, so the taps that
+// reach h depend on (h + pad_h) mod stride_h alone: the rows with one residue (a phase)
+// share one set of taps, and every other tap would multiply a zero the stride inserts
+// (BackwardInput above visits them all: 3 of 4 products wasted at stride 2). Per phase the
+// rows are first, first + stride, ... and the taps tap0, tap0 + tap_step, ...; the output
+// row of row i through tap t is out0 + i - t * out_step, with no division left.
+struct Phase1D {
+    int first = 0;     // first input row (or column) of the phase
+    int count = 0;     // rows in the phase; 0 where the image has none with this residue
+    int tap0 = 0;      // first kernel tap reaching them
+    int tap_step = 1;  // distance between their taps
+    int taps = 0;      // taps reaching them; 0: the phase only receives zeros
+    int out0 = 0;      // output row of row 0 through tap 0 (may lie outside the output)
+    int out_step = 1;  // how far back the output row moves per tap
+};
+
+inline int gcd_int(int a, int b) { return b == 0 ? a : gcd_int(b, a % b); }
+
+// Phase `residue` (0 <= residue < stride) of one axis: `in` input rows, a kernel of
+// `kernel` taps, stride, padding and dilation as in conv2d.
+inline Phase1D phase_1d(int in, int kernel, int stride, int pad, int dilation, int residue) {
+    Phase1D ph;
+    ph.first = ((residue - pad) % stride + stride) % stride;
+    ph.count = ph.first < in ? (in - ph.first + stride - 1) / stride : 0;
+    // Taps r with r * dilation = residue (mod stride): an arithmetic progression of step
+    // stride / gcd, starting at the first solution if there is one.
+    const int g = gcd_int(dilation, stride);
+    ph.tap_step = stride / g;
+    ph.out_step = dilation / g;  // tap_step * dilation / stride
+    ph.tap0 = -1;
+    for (int r = 0; r < ph.tap_step && r < kernel; ++r)
+        if (int64_t(r) * dilation % stride == residue) {
+            ph.tap0 = r;
+            break;
+        }
+    if (ph.tap0 < 0) {
+        ph.tap0 = 0;
+        ph.taps = 0;
+    } else {
+        ph.taps = (kernel - ph.tap0 + ph.tap_step - 1) / ph.tap_step;
+    }
+    // first + pad - tap0 * dilation is a multiple of stride by construction: exact division.
+    ph.out0 = (ph.first + pad - ph.tap0 * dilation) / stride;
+    return ph;
+}
+
+// One phase of grad-input: M = N * rows.count * cols.count (the phase's input pixels),
+// N = C, K = K_out * rows.taps * cols.taps. A phase without taps has K = 0: the GEMM then
+// stores zeros, which is the right gradient there.
+struct BackwardInputPhase {
+    Dims d;
+    Phase1D rows, cols;
+    const float *dy, *w;
+    float* dx;
+    int64_t M, N, K;
+    GANOPS_HD float a(int64_t m64, int64_t kk64) const {
+        const int m = int(m64), kk = int(kk64), ij_count = rows.count * cols.count, tap_count = rows.taps * cols.taps;
+        const int ij = m % ij_count, nb = m / ij_count, t = kk % tap_count, ko = kk / tap_count;
+        const int po = rows.out0 + ij / cols.count - (t / cols.taps) * rows.out_step;
+        const int qo = cols.out0 + ij % cols.count - (t % cols.taps) * cols.out_step;
+        if (po < 0 || po >= d.p || qo < 0 || qo >= d.q) return 0.0f;
+        return dy[((int64_t(nb) * d.k + ko) * d.p + po) * d.q + qo];
+    }
+    GANOPS_HD float b(int64_t kk64, int64_t n) const {
+        const int kk = int(kk64), tap_count = rows.taps * cols.taps, t = kk % tap_count, ko = kk / tap_count;
+        const int r = rows.tap0 + (t / cols.taps) * rows.tap_step, s = cols.tap0 + (t % cols.taps) * cols.tap_step;
+        return w[((int64_t(ko) * d.c + n) * d.r + r) * d.s + s];
+    }
+    GANOPS_HD void store(int64_t m64, int64_t n, float v) const {
+        const int m = int(m64), ij_count = rows.count * cols.count, ij = m % ij_count, nb = m / ij_count;
+        const int h = rows.first + (ij / cols.count) * d.sh, wi = cols.first + (ij % cols.count) * d.sw;
+        dx[((int64_t(nb) * d.c + n) * d.h + h) * d.w + wi] = v;
+    }
+};
+
+inline BackwardInputPhase backward_input_phase(const Dims& d, int residue_h, int residue_w, const float* dy,
+                                               const float* w, float* dx) {
+    const Phase1D rows = phase_1d(d.h, d.r, d.sh, d.ph, d.dh, residue_h);
+    const Phase1D cols = phase_1d(d.w, d.s, d.sw, d.pw, d.dw, residue_w);
+    return {d,  rows, cols, dy, w, dx, int64_t(d.n) * rows.count * cols.count, d.c,
+            int64_t(d.k) * rows.taps * cols.taps};
+}
+
+// Grad-input when the output is one pixel (conv2d down to 1x1, as the DCGAN's last
+// discriminator layer; or a transposed convolution of a 1x1 input, as its first generator
+// layer, stride 1). Every input pixel (h, w) then meets output pixel (0, 0) through at most
+// one tap, r * dilation = h + pad: one dense product over the output channels per pixel,
+// where the single phase above would visit all R * S taps (15 of 16 zero for a 4x4
+// kernel). M = C * H * W (dx's inner dimensions, contiguous), N = batch, K = K_out.
+struct BackwardInputFromPixel {
+    Dims d;
+    const float *dy, *w;
+    float* dx;
+    int64_t M, N, K;
+    GANOPS_HD float a(int64_t m64, int64_t ko) const {
+        const int m = int(m64), hw_count = d.h * d.w, hw = m % hw_count, c = m / hw_count;
+        const int r_num = hw / d.w + d.ph, s_num = hw % d.w + d.pw;
+        if (r_num % d.dh || s_num % d.dw) return 0.0f;
+        const int r = r_num / d.dh, s = s_num / d.dw;
+        if (r >= d.r || s >= d.s) return 0.0f;
+        return w[((ko * d.c + c) * d.r + r) * d.s + s];
+    }
+    GANOPS_HD float b(int64_t ko, int64_t n) const { return dy[n * d.k + ko]; }
+    GANOPS_HD void store(int64_t m, int64_t n, float v) const { dx[n * M + m] = v; }
+};
+
+// The grad-input problems in the order they run: the one-pixel product where it applies,
+// else every (residue_h, residue_w) phase. Together they write every element of dx once.
+// `run` takes each problem (the GPU's gemm::run, or a CPU loop in the tests).
+template <class Run>
+void for_each_backward_input_problem(const Dims& d, const float* dy, const float* w, float* dx, Run&& run) {
+    if (d.p == 1 && d.q == 1) {
+        run(BackwardInputFromPixel{d, dy, w, dx, int64_t(d.c) * d.h * d.w, d.n, d.k});
+        return;
+    }
+    for (int residue_h = 0; residue_h < d.sh; ++residue_h)
+        for (int residue_w = 0; residue_w < d.sw; ++residue_w) run(backward_input_phase(d, residue_h, residue_w, dy, w, dx));
+}
+
 struct BackwardWeight {
     Dims d;
     const float *dy, *x;

@@ -123,6 +123,36 @@ TEST_CASE("resume: N iterations, stop, N more equals 2N straight, bit for bit") 
     }
 }
 
+TEST_CASE("--precision: checked, reported as not applying on the CPU, and kept by a resumed run") {
+    const std::string out = fixtures::temp_dir("precision");
+    const auto bad = run_program(data_args() + " --max-iters 1 --precision fp16 --outf " + out);
+    INFO(bad.output);
+    CHECK(bad.code != 0);
+    CHECK(bad.output.find("fp16") != std::string::npos);
+    CHECK(bad.output.find("fp32-accurate") != std::string::npos);  // the choices are listed
+
+    const auto run = run_program(data_args() + " --max-iters 2 --precision bf16 --outf " + out);
+    INFO(run.output);
+    REQUIRE(run.code == 0);
+    CHECK(run.output.find("--precision bf16 does not apply on the CPU") != std::string::npos);
+    CHECK(nn::read_safetensors(out + "/checkpoint.safetensors").metadata.at("precision") == "bf16");
+    // Resumed without --precision: the run's own mode; with one: the new mode, said so.
+    const std::string resume = " --resume " + out + "/checkpoint.safetensors --outf " + out;
+    REQUIRE(run_program(data_args() + " --max-iters 3" + resume).code == 0);
+    CHECK(nn::read_safetensors(out + "/checkpoint.safetensors").metadata.at("precision") == "bf16");
+    const auto changed = run_program(data_args() + " --max-iters 4 --precision fp32-accurate" + resume);
+    INFO(changed.output);
+    REQUIRE(changed.code == 0);
+    CHECK(changed.output.find("precision: fp32-accurate (the resumed run used bf16)") != std::string::npos);
+    CHECK(nn::read_safetensors(out + "/checkpoint.safetensors").metadata.at("precision") == "fp32-accurate");
+    // A fresh run without the flag records the GPU default.
+    const std::string fresh = fixtures::temp_dir("precision_default");
+    REQUIRE(run_program(data_args() + " --max-iters 1 --outf " + fresh).code == 0);
+    CHECK(nn::read_safetensors(fresh + "/checkpoint.safetensors").metadata.at("precision") == "tf32");
+    fs::remove_all(out);
+    fs::remove_all(fresh);
+}
+
 TEST_CASE("Ctrl-C writes a checkpoint that resumes") {
     const std::string out = fixtures::temp_dir("interrupt");
     const std::string command = std::string(DCGAN_BINARY) + " --dataset fake --fake-images 400000" + kTiny + " --outf " + out +

@@ -63,9 +63,10 @@ TEST_CASE("gan_mlp, cdcgan and infogan train, write grids and weights, and repor
 TEST_CASE("the grids of cdcgan and infogan have one row per class") {
     const std::string dir = temp_dir("grids");
     for (const std::string& program : {std::string(CDCGAN), std::string(INFOGAN)}) {
-        const Run r = run(program + " --max-iters 1 --batchSize 8 --device cpu --imageSize 16 --ngf 4 --ndf 4 --outf " + dir);
+        const Run r = run(program + " --max-iters 1 --batchSize 8 --device cpu --imageSize 16 --ngf 4 --ndf 4 --precision bf16 --outf " + dir);
         INFO(r.output);
         REQUIRE(r.code == 0);
+        CHECK(r.output.find("--precision bf16 does not apply on the CPU") != std::string::npos);
         // PNG width and height sit at bytes 16..23: 8 columns and 10 rows of 16 + 2 pixels, + 2.
         FILE* f = std::fopen((dir + "/fake_samples_epoch_000.png").c_str(), "rb");
         REQUIRE(f != nullptr);
@@ -89,6 +90,9 @@ TEST_CASE("bad input: a missing dataset and a missing classifier are named, exit
                                   "/none.safetensors --outf " + dir);
     CHECK(no_classifier.code == 1);
     CHECK(no_classifier.output.find("none.safetensors") != std::string::npos);
+    const Run bad_precision = run(std::string(GAN_MLP) + kTiny + " --precision fp16 --outf " + dir);
+    CHECK(bad_precision.code != 0);
+    CHECK(bad_precision.output.find("fp32-accurate") != std::string::npos);  // the choices are listed
     fs::remove_all(dir);
 }
 
