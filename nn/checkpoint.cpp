@@ -29,12 +29,19 @@ size_t dtype_bytes(const std::string& dtype) {
 
 // The header is small JSON of a fixed shape; this parser accepts exactly JSON (objects,
 // arrays, strings, integers, true/false/null) and reports where it stopped.
+struct JsonMember;
 struct Json {
     enum Kind { Null, Bool, Int, String, Array, Object } kind = Null;
     int64_t integer = 0;
     std::string string;
     std::vector<Json> array;
-    std::vector<std::pair<std::string, Json>> object;
+    // Not std::pair<std::string, Json>: clang with libstdc++ rejects a pair of the type
+    // being defined (its default-constructibility check needs the complete type).
+    std::vector<JsonMember> object;
+};
+struct JsonMember {
+    std::string key;
+    Json value;
 };
 
 class JsonParser {
@@ -74,7 +81,7 @@ private:
                 skip_space();
                 std::string key = string_literal();
                 expect(':');
-                v.object.emplace_back(std::move(key), value(depth + 1));
+                v.object.push_back(JsonMember{std::move(key), value(depth + 1)});
                 skip_space();
                 if (p_ != end_ && *p_ == ',') { ++p_; continue; }
                 expect('}');
@@ -325,6 +332,19 @@ int64_t i64_scalar_from_stored(const StoredTensor& s, const std::string& what) {
     return v;
 }
 
+void check_finite(const Tensor& t, const std::string& what) {
+    const std::vector<double> v = t.to_double_vector();
+    int64_t bad = 0, first = -1;
+    for (size_t i = 0; i < v.size(); ++i)
+        if (!std::isfinite(v[i])) {
+            if (first < 0) first = int64_t(i);
+            ++bad;
+        }
+    if (bad)
+        fail(what, " holds ", std::isnan(v[size_t(first)]) ? "NaN" : v[size_t(first)] > 0 ? "inf" : "-inf", " at element ", first,
+             " (", bad, " non-finite value", bad == 1 ? "" : "s", " in ", t.shape(), ")");
+}
+
 const StoredTensor* SafetensorsFile::find(const std::string& name) const {
     for (const auto& [n, t] : tensors)
         if (n == name) return &t;
@@ -510,7 +530,7 @@ std::vector<std::pair<std::string, StoredTensor>> state_dict(const Module& modul
 }
 
 void load_state_dict(Module& module, const SafetensorsFile& file, const std::string& source, const std::string& prefix,
-                     bool strict) {
+                     bool strict, bool allow_nonfinite) {
     struct Target {
         std::string name;
         Tensor tensor;               // a parameter or buffer
@@ -524,7 +544,12 @@ void load_state_dict(Module& module, const SafetensorsFile& file, const std::str
     for (const auto& [p, bn] : bns) targets.push_back({p + "num_batches_tracked", Tensor(), bn});
 
     // Check everything first, then write: a bad file leaves the module as it was.
-    std::vector<std::pair<const Target*, const StoredTensor*>> plan;
+    struct Step {
+        const Target* target;
+        const StoredTensor* stored;
+        Tensor values;  // converted to the target's dtype (empty for counters)
+    };
+    std::vector<Step> plan;
     std::set<std::string> expected;
     for (const Target& target : targets) {
         const std::string full = prefix + target.name;
@@ -543,17 +568,21 @@ void load_state_dict(Module& module, const SafetensorsFile& file, const std::str
                          " (was it saved with other --nz/--ngf/--ndf/--nc/--imageSize?)");
             GANOPS_CHECK(s->dtype == "F32" || s->dtype == "F64" || s->dtype == "F16" || s->dtype == "BF16", source,
                          ": tensor \"", full, "\" has dtype ", s->dtype, ", not a floating-point type");
+            Tensor values = tensor_from_stored(*s, target.tensor.dtype());
+            if (!allow_nonfinite) check_finite(values, source + ": tensor \"" + full + "\"");
+            plan.push_back({&target, s, values});
+            continue;
         }
-        plan.emplace_back(&target, s);
+        plan.push_back({&target, s, Tensor()});
     }
     if (strict)
         for (const auto& [name, t] : file.tensors)
             GANOPS_CHECK(name.rfind(prefix, 0) != 0 || expected.count(name), source, ": unexpected tensor \"", name,
                          "\" (the file does not fit this model)");
     NoGradGuard no_grad;
-    for (const auto& [target, s] : plan) {
-        if (target->bn) target->bn->num_batches_tracked = i64_scalar_from_stored(*s, source);
-        else target->tensor.copy_from(tensor_from_stored(*s, target->tensor.dtype()));
+    for (const Step& step : plan) {
+        if (step.target->bn) step.target->bn->num_batches_tracked = i64_scalar_from_stored(*step.stored, source);
+        else step.target->tensor.copy_from(step.values);
     }
 }
 

@@ -42,6 +42,9 @@ StoredTensor stored_i64_scalar(int64_t value);      // shape []
 // F32/F64/F16/BF16 data converted to a host tensor of `dtype` (F32 or F64).
 Tensor tensor_from_stored(const StoredTensor& s, DType dtype = DType::F32);
 int64_t i64_scalar_from_stored(const StoredTensor& s, const std::string& what);
+// Throws ganops::Error "<what> holds NaN at element 12 (3 non-finite values)" when `t` (any
+// device) holds a NaN or an infinity: weights that would train into NaN without a word.
+void check_finite(const Tensor& t, const std::string& what);
 
 struct SafetensorsFile {
     std::vector<std::pair<std::string, StoredTensor>> tensors;  // in file order
@@ -65,9 +68,10 @@ std::vector<std::pair<std::string, StoredTensor>> state_dict(const Module& modul
 // Copies every entry named `prefix` + a state-dict name into the module (any device). All
 // names and shapes are checked before anything is written, so a mismatch leaves the module
 // untouched. strict: every state-dict entry must be present and the file may hold no other
-// entry starting with `prefix`.
+// entry starting with `prefix`. Every value must be finite (check_finite) unless
+// allow_nonfinite is set.
 void load_state_dict(Module& module, const SafetensorsFile& file, const std::string& source,
-                     const std::string& prefix = "", bool strict = true);
+                     const std::string& prefix = "", bool strict = true, bool allow_nonfinite = false);
 
 void save_state_dict(const Module& module, const std::string& path,
                      const std::map<std::string, std::string>& metadata = {});

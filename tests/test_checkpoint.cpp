@@ -1,6 +1,7 @@
 // nn/checkpoint: safetensors encoding by hand-computed bytes, state dicts with PyTorch's
 // names and shapes, round trips, files as Python's safetensors writes them, and every
 // kind of bad file.
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -133,6 +134,39 @@ TEST_CASE("state dict: a model of another shape is refused, naming the tensor, a
     CHECK_THROWS_CONTAINING(nn::load_state_dict(bigger, path), "main.0.weight");
     nn::DcganDiscriminator d({.nz = 6, .ngf = 4, .ndf = 4, .nc = 1, .image_size = 16});
     CHECK_THROWS_CONTAINING(nn::load_state_dict(d, path), path);
+    fs::remove(path);
+}
+
+TEST_CASE("state dict: NaN or inf weights are refused, naming the tensor and the file, unless allowed") {
+    nn::DcganConfig c{.nz = 6, .ngf = 4, .ndf = 4, .nc = 1, .image_size = 16};
+    nn::DcganGenerator saved(c), loaded(c);
+    Generator gen{5, 0};
+    nn::dcgan_init(saved, gen);
+    nn::dcgan_init(loaded, gen);
+    auto named = saved.named_parameters();
+    const std::string weight_name = named[3].first;  // a BatchNorm weight, not the first tensor
+    std::vector<float> w = named[3].second.to_vector();
+    w[2] = std::nanf("");
+    w[5] = INFINITY;
+    {
+        NoGradGuard no_grad;
+        named[3].second.copy_from(Tensor::from_vector(named[3].second.shape(), w));
+    }
+    const std::string path = temp_path("nan.safetensors");
+    nn::save_state_dict(saved, path);
+    const std::vector<float> before = loaded.named_parameters()[0].second.to_vector();
+    CHECK_THROWS_CONTAINING(nn::load_state_dict(loaded, path),
+                            path + ": tensor \"" + weight_name + "\" holds NaN at element 2 (2 non-finite values in [");
+    CHECK(loaded.named_parameters()[0].second.to_vector() == before);  // nothing was written
+    // Allowed explicitly, the values arrive as stored.
+    nn::load_state_dict(loaded, nn::read_safetensors(path), path, "", true, /*allow_nonfinite=*/true);
+    const std::vector<float> got = loaded.named_parameters()[3].second.to_vector();
+    CHECK(std::isnan(got[2]));
+    CHECK(got[5] == INFINITY);
+    CHECK(got[0] == w[0]);
+    CHECK_THROWS_CONTAINING(nn::check_finite(Tensor::from_vector({3}, std::vector<double>{1, -INFINITY, 2}), "x"),
+                            "x holds -inf at element 1 (1 non-finite value in [3])");
+    CHECK_NOTHROW(nn::check_finite(test::randn({4, 4}), "finite"));
     fs::remove(path);
 }
 

@@ -144,6 +144,7 @@ void load_adam(const nn::SafetensorsFile& f, const std::string& path, const std:
             const Tensor t = nn::tensor_from_stored(*s, dst.dtype());
             GANOPS_CHECK(t.shape() == dst.shape(), path, ": tensor \"", name, "\" has shape ", t.shape(), " but the model expects ",
                          dst.shape());
+            nn::check_finite(t, path + ": tensor \"" + name + "\"");  // NaN moments would train into NaN
             plan.emplace_back(dst, t);
         }
     for (const auto& [dst, src] : plan) dst.copy_from(src);
