@@ -1,6 +1,7 @@
 #include "checkpoint.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -498,6 +499,26 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
         ::fsync(dir);
         ::close(dir);
     }
+}
+
+int remove_stale_temporaries(const std::string& folder) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    int removed = 0;
+    for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        const size_t at = name.rfind(".tmp.");
+        if (at == std::string::npos || at == 0 || at + 5 == name.size()) continue;
+        const std::string digits = name.substr(at + 5);
+        if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+        const pid_t pid = pid_t(std::stol(digits));
+        // kill(pid, 0) probes without signalling: ESRCH means no such process.
+        if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+            std::error_code remove_error;
+            removed += fs::remove(it->path(), remove_error) ? 1 : 0;
+        }
+    }
+    return removed;
 }
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, StoredTensor>>& tensors,

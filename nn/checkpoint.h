@@ -58,7 +58,14 @@ std::vector<uint8_t> encode_safetensors(const std::vector<std::pair<std::string,
 // Parses and validates; `source` (a file name) prefixes every error message.
 SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::string& source);
 
+// Writes `path` whole or not at all: a temporary "<path>.tmp.<pid>" beside it, fsync,
+// rename over the target, fsync of the folder. A process killed mid-write (kill -9, power
+// loss) leaves the previous file intact and, at most, its temporary behind.
 void write_file_atomic(const std::string& path, const void* data, size_t size);
+// Deletes the temporaries "<name>.tmp.<pid>" in `folder` that processes no longer running
+// left behind (a kill -9 during write_file_atomic); those of live processes are kept.
+// Returns how many were removed.
+int remove_stale_temporaries(const std::string& folder);
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, StoredTensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 SafetensorsFile read_safetensors(const std::string& path);

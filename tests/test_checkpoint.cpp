@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nn/checkpoint.h"
@@ -209,6 +210,26 @@ TEST_CASE("safetensors: corrupt files fail with the file and the problem named")
     CHECK_THROWS_CONTAINING(nn::load_state_dict(netG, nn::decode_safetensors(more.data(), more.size(), "e"), "e"),
                             "unexpected tensor \"main.99.weight\"");
     CHECK_THROWS_CONTAINING(nn::read_safetensors(temp_path("does_not_exist")), "cannot open");
+}
+
+TEST_CASE("stale temporaries of killed writers are removed, those of live processes kept") {
+    const std::string dir = temp_path("stale");
+    fs::create_directories(dir);
+    const pid_t dead = ::fork();
+    if (dead == 0) ::_exit(0);
+    REQUIRE(dead > 0);
+    int status = 0;
+    ::waitpid(dead, &status, 0);
+    const std::string mine = dir + "/checkpoint.safetensors.tmp." + std::to_string(::getpid());
+    const std::string stale = dir + "/checkpoint.safetensors.tmp." + std::to_string(dead);
+    for (const std::string& p : {mine, stale, dir + "/notes.tmp.x1", dir + "/checkpoint.safetensors"}) std::ofstream(p) << "x";
+    CHECK(nn::remove_stale_temporaries(dir) == 1);
+    CHECK_FALSE(fs::exists(stale));
+    CHECK(fs::exists(mine));
+    CHECK(fs::exists(dir + "/notes.tmp.x1"));
+    CHECK(fs::exists(dir + "/checkpoint.safetensors"));
+    CHECK(nn::remove_stale_temporaries(dir + "/missing") == 0);
+    fs::remove_all(dir);
 }
 
 TEST_CASE("atomic write: the target is replaced whole, no temporary file stays, failures are reported") {

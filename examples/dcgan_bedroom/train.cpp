@@ -249,6 +249,9 @@ int train(const TrainOptions& opts) {
             fail("the output folder ", o.outf, " is not writable (", e.what(), ")");
         }
         fs::remove(probe, ec);
+        // A run killed while writing (kill -9) leaves a temporary; its target is intact.
+        if (const int stale = nn::remove_stale_temporaries(o.outf))
+            std::printf("removed %d temporary file(s) of an interrupted write in %s\n", stale, o.outf.c_str());
     }
     auto out_path = [&](const std::string& name) { return (fs::path(o.outf) / name).string(); };
 
