@@ -42,7 +42,8 @@ Command parse_command_line(int argc, const char* const* argv) {
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     app.add_option("--log-format", o.log_format, "csv or jsonl")->check(CLI::IsMember({"csv", "jsonl"}))->capture_default_str();
-    app.add_option("--fake-images", o.fake_images, "size of the fake dataset (default: 20 batches)")->check(CLI::NonNegativeNumber);
+    app.add_option("--fake-images", o.fake_images, "size of the fake dataset (default: 20 batches)")
+        ->check(CLI::Range(int64_t(0), int64_t(100000000)));
     app.add_option("--label-smoothing", o.label_smoothing, "one-sided: D's real target is 1 - this")->check(CLI::Range(0.0, 0.5));
     app.add_option("--label-flip", o.label_flip, "probability of flipping a target in D's step")->check(CLI::Range(0.0, 0.5));
     app.add_option("--instance-noise", o.instance_noise, "std of Gaussian noise on D's inputs, annealed to 0")

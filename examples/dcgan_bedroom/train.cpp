@@ -261,7 +261,7 @@ int train(const TrainOptions& opts) {
                                                          .classes = o.classes,
                                                          .image_size = o.image_size,
                                                          .channels = o.nc,
-                                                         .fake_count = o.fake_images > 0 ? o.fake_images : o.batch_size * 20,
+                                                         .fake_count = o.fake_images > 0 ? o.fake_images : checked_size_product(o.batch_size, 20, "--batchSize x 20 fake images"),
                                                          .seed = o.seed + 6});
     GANOPS_CHECK(data->size() >= o.batch_size, "the dataset has ", data->size(), " images, fewer than one batch of ",
                  o.batch_size, " (", data->describe(), ")");
@@ -436,7 +436,7 @@ int train(const TrainOptions& opts) {
             ++state.iteration;
             ++session_iterations;
             const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            const double rate = double(session_iterations * o.batch_size) / std::max(seconds, 1e-9);
+            const double rate = double(session_iterations) * double(o.batch_size) / std::max(seconds, 1e-9);
             log.write({.epoch = state.epoch,
                        .epochs = o.niter,
                        .batch = state.batch,
