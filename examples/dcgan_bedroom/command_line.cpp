@@ -4,7 +4,7 @@
 
 namespace dcgan {
 
-Command parse_command_line(int argc, const char* const* argv) {
+Command parse_command_line(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
     Command command;
     TrainOptions& o = command.train;
     CLI::App app{"DCGAN training on libganops, with pytorch/examples/dcgan's options. Subcommands work on a trained generator."};
@@ -90,7 +90,7 @@ Command parse_command_line(int argc, const char* const* argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         command.kind = Command::Kind::Exit;
-        command.exit_code = app.exit(e);
+        command.exit_code = app.exit(e, out, err);
         return command;
     }
     if (gen->parsed()) command.kind = Command::Kind::Generate;
