@@ -30,6 +30,6 @@ for t in $targets; do
     status=1
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-  echo "fuzz_$t: $result, ${runs:-?} executions in $seconds s (log: $log)"
+  echo "fuzz_$t: $result, ${runs:-?} executions (budget $seconds s; log: $log)"
 done
 exit $status

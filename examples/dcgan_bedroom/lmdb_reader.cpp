@@ -296,6 +296,7 @@ std::vector<uint8_t> LmdbReader::value(int64_t i) const {
         throw std::runtime_error(path_ + ": corrupt LMDB: the value of key " + printable(key(i)) + " (" + std::to_string(get.value.mv_size) +
                                  " bytes) lies outside the file");
     std::vector<uint8_t> bytes(get.value.mv_size);
+    if (bytes.empty()) return bytes;  // an empty value: nothing to copy (memcpy wants non-null pointers)
     struct Copy {
         void* to;
         const void* from;

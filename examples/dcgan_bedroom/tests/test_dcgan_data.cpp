@@ -324,6 +324,11 @@ TEST_CASE("LMDB: a value whose size or place is corrupt is an error naming the k
     REQUIRE(reader.size() == 3);
     CHECK(reader.value(0) == std::vector<uint8_t>{1, 2, 3});
     CHECK_THROWS_CONTAINING(reader.value(1), "bad.mdb: corrupt LMDB: the value of key big (4294967280 bytes) lies outside the file");
+    // An empty value is a value (the fuzzer found it copied with a null pointer: UB).
+    fixtures::write_lmdb(dir + "/empty_value", {{"e", {}}, {"f", {9}}});
+    LmdbReader with_empty(dir + "/empty_value");
+    CHECK(with_empty.value(0).empty());
+    CHECK(with_empty.value(1) == std::vector<uint8_t>{9});
     fs::remove_all(dir);
 }
 
