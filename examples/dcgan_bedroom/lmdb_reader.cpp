@@ -33,6 +33,7 @@ constexpr uint64_t kNoPage = ~uint64_t(0);          // P_INVALID: an empty tree'
 constexpr size_t kPageHeader = 16;                  // PAGEHDRSZ
 constexpr size_t kMetaBytes = kPageHeader + 136;    // header + MDB_meta on 64-bit targets
 constexpr int kMaxDepth = 32;                       // liblmdb's CURSOR_STACK
+constexpr size_t kMaxKeyBytes = 511;                // liblmdb's MDB_MAXKEYSIZE
 
 struct MetaPage {
     uint16_t page_flags = 0;
@@ -220,15 +221,21 @@ LmdbReader::LmdbReader(const std::string& path) : path_(path) {
         key_offsets_.push_back(0);
         MDB_cursor* cursor = nullptr;
         if (const int rc = mdb_cursor_open(read.txn, dbi, &cursor)) throw lmdb_error(path, "cannot open a cursor", rc);
+        // One cursor step, and the copy of its key (liblmdb keys are at most 511 bytes), run
+        // inside the fault guard: both read the mapped file.
         struct Step {
             MDB_cursor* cursor;
-            MDB_val key, value;
             MDB_cursor_op op;
             int rc;
-        } step{cursor, {}, {}, MDB_FIRST, 0};
+            MDB_val key;
+            char key_bytes[kMaxKeyBytes];
+        };
+        Step step{cursor, MDB_FIRST, 0, {}, {}};
         const auto next = [](void* p) {
             Step& s = *static_cast<Step*>(p);
-            s.rc = mdb_cursor_get(s.cursor, &s.key, &s.value, s.op);
+            MDB_val value;
+            s.rc = mdb_cursor_get(s.cursor, &s.key, &value, s.op);
+            if (s.rc == 0 && s.key.mv_size > 0 && s.key.mv_size <= kMaxKeyBytes) std::memcpy(s.key_bytes, s.key.mv_data, s.key.mv_size);
         };
         std::string problem;
         for (;; step.op = MDB_NEXT) {
@@ -238,16 +245,16 @@ LmdbReader::LmdbReader(const std::string& path) : path_(path) {
                 break;
             }
             if (step.rc != 0) break;
-            if (!in_file(step.key.mv_data, step.key.mv_size) || step.key.mv_size > 511) {
-                problem = "key " + std::to_string(key_offsets_.size() - 1) + " lies outside the file";
+            if (step.key.mv_size > kMaxKeyBytes || !in_file(step.key.mv_data, step.key.mv_size)) {
+                problem = "key " + std::to_string(key_offsets_.size() - 1) + " (" + std::to_string(step.key.mv_size) +
+                          " bytes) lies outside the file";
                 break;
             }
             if (key_offsets_.size() > meta.main_entries) {
                 problem = "the B-tree holds more keys than the " + std::to_string(meta.main_entries) + " its meta page counts";
                 break;
             }
-            const char* k = static_cast<const char*>(step.key.mv_data);
-            keys_.insert(keys_.end(), k, k + step.key.mv_size);
+            keys_.insert(keys_.end(), step.key_bytes, step.key_bytes + step.key.mv_size);
             key_offsets_.push_back(keys_.size());
         }
         mdb_cursor_close(cursor);
