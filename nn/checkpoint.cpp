@@ -252,7 +252,7 @@ float half_to_float(uint16_t h) {
 
 int64_t StoredTensor::numel() const {
     int64_t n = 1;
-    for (const int64_t d : shape) n *= d;
+    for (const int64_t d : shape) n = checked_size_product(n, d, "StoredTensor: element count");
     return n;
 }
 
@@ -442,8 +442,10 @@ SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::
             GANOPS_CHECK(d.kind == Json::Int && d.integer >= 0 && d.integer < (int64_t(1) << 40), what,
                          ": bad shape entry");
             t.shape.push_back(d.integer);
+            // Checked before multiplying: two extents below 2^40 could wrap 64 bits to 0.
+            GANOPS_CHECK(d.integer == 0 || numel < ((uint64_t(1) << 40) + uint64_t(d.integer) - 1) / uint64_t(d.integer), what,
+                         ": shape too large");
             numel *= uint64_t(d.integer);
-            GANOPS_CHECK(numel < (uint64_t(1) << 40), what, ": shape too large");
         }
         const int64_t begin = offsets->array[0].integer, end = offsets->array[1].integer;
         GANOPS_CHECK(begin >= 0 && begin <= end && uint64_t(end) <= payload_size, what, ": data_offsets [", begin, ", ",

@@ -194,6 +194,9 @@ TEST_CASE("safetensors: corrupt files fail with the file and the problem named")
     fails(with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})", data), "corrupt safetensors header");
     fails(with_header(R"({"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", data), "corrupt safetensors header");
     fails(with_header(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", data), "bad shape entry");
+    // Two extents below 2^40 whose product wraps 64 bits to 0 once passed with no data at all.
+    fails(with_header(R"({"w":{"dtype":"F32","shape":[549755813888,549755813888],"data_offsets":[0,0]}})", {}), "shape too large");
+    fails(with_header(R"({"w":{"dtype":"I64","shape":[1099511627775,1099511627775,0],"data_offsets":[0,0]}})", {}), "shape too large");
     fails(with_header(R"({"w":{"dtype":"F32","shape":[2]}})", data), "data_offsets");
 
     // The loader names the missing or extra tensor.
