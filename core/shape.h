@@ -11,6 +11,10 @@ namespace ganops {
 class Shape {
 public:
     static constexpr int kMaxDims = 4;
+    // The most elements a shape may describe: 2^60, so that the byte count of any dtype
+    // (at most 8 bytes) and every index stays within int64_t. Every constructor checks the
+    // product of the extents against it, so numel() never overflows anywhere else.
+    static constexpr int64_t kMaxNumel = int64_t(1) << 60;
 
     Shape() = default;  // 0-d: one element
     Shape(std::initializer_list<int64_t> dims);
@@ -33,9 +37,15 @@ public:
     }
 
 private:
+    void check_extents(const char* op) const;  // no negative extent, product at most kMaxNumel
+
     std::array<int64_t, kMaxDims> dims_{};
     int ndim_ = 0;
 };
+
+// a * b for sizes (extents, counts, byte counts): throws ganops::Error naming `what` when
+// either is negative or the product exceeds Shape::kMaxNumel.
+int64_t checked_size_product(int64_t a, int64_t b, const char* what);
 
 std::ostream& operator<<(std::ostream& os, const Shape& s);
 

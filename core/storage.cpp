@@ -1,5 +1,6 @@
 #include "storage.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -26,6 +27,8 @@ Storage::Storage(size_t bytes_, Device device_) : bytes(bytes_), device(device_)
         return;
     }
     // aligned_alloc wants a multiple of the alignment; 64 keeps Eigen's vector loads aligned.
+    // Rounding up must not wrap: a byte count that near SIZE_MAX can never be allocated.
+    if (bytes > SIZE_MAX / 2) fail("Storage: cannot allocate ", bytes, " bytes of host memory");
     const size_t padded = (bytes + 63) / 64 * 64;
     data = std::aligned_alloc(64, padded == 0 ? 64 : padded);
     if (!data) fail("Storage: cannot allocate ", bytes, " bytes of host memory");

@@ -18,8 +18,15 @@ Tensor make(const Shape& shape, DType dtype, Device device) {
     if (device == Device::CUDA)
         GANOPS_CHECK(cuda::available(), "Tensor: a tensor of shape ", shape,
                      " was asked for on cuda, but no CUDA device is available");
+    // The shape holds at most 2^60 elements (Shape::kMaxNumel), so this product of at most
+    // 8 bytes each cannot wrap; an allocation that fails names the shape.
+    const size_t bytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
     auto impl = std::make_shared<TensorImpl>();
-    impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()) * dtype_size(dtype), device);
+    try {
+        impl->storage = std::make_shared<Storage>(bytes, device);
+    } catch (const Error& e) {
+        fail("Tensor: cannot allocate ", shape, " ", dtype_name(dtype), " (", bytes, " bytes): ", e.what());
+    }
     impl->shape = shape;
     impl->dtype = dtype;
     return Tensor(std::move(impl));

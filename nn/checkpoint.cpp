@@ -1,6 +1,7 @@
 #include "checkpoint.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,12 +30,19 @@ size_t dtype_bytes(const std::string& dtype) {
 
 // The header is small JSON of a fixed shape; this parser accepts exactly JSON (objects,
 // arrays, strings, integers, true/false/null) and reports where it stopped.
+struct JsonMember;
 struct Json {
     enum Kind { Null, Bool, Int, String, Array, Object } kind = Null;
     int64_t integer = 0;
     std::string string;
     std::vector<Json> array;
-    std::vector<std::pair<std::string, Json>> object;
+    // Not std::pair<std::string, Json>: clang with libstdc++ rejects a pair of the type
+    // being defined (its default-constructibility check needs the complete type).
+    std::vector<JsonMember> object;
+};
+struct JsonMember {
+    std::string key;
+    Json value;
 };
 
 class JsonParser {
@@ -74,7 +82,7 @@ private:
                 skip_space();
                 std::string key = string_literal();
                 expect(':');
-                v.object.emplace_back(std::move(key), value(depth + 1));
+                v.object.push_back(JsonMember{std::move(key), value(depth + 1)});
                 skip_space();
                 if (p_ != end_ && *p_ == ',') { ++p_; continue; }
                 expect('}');
@@ -244,7 +252,7 @@ float half_to_float(uint16_t h) {
 
 int64_t StoredTensor::numel() const {
     int64_t n = 1;
-    for (const int64_t d : shape) n *= d;
+    for (const int64_t d : shape) n = checked_size_product(n, d, "StoredTensor: element count");
     return n;
 }
 
@@ -323,6 +331,19 @@ int64_t i64_scalar_from_stored(const StoredTensor& s, const std::string& what) {
     int64_t v;
     std::memcpy(&v, s.bytes.data(), 8);
     return v;
+}
+
+void check_finite(const Tensor& t, const std::string& what) {
+    const std::vector<double> v = t.to_double_vector();
+    int64_t bad = 0, first = -1;
+    for (size_t i = 0; i < v.size(); ++i)
+        if (!std::isfinite(v[i])) {
+            if (first < 0) first = int64_t(i);
+            ++bad;
+        }
+    if (bad)
+        fail(what, " holds ", std::isnan(v[size_t(first)]) ? "NaN" : v[size_t(first)] > 0 ? "inf" : "-inf", " at element ", first,
+             " (", bad, " non-finite value", bad == 1 ? "" : "s", " in ", t.shape(), ")");
 }
 
 const StoredTensor* SafetensorsFile::find(const std::string& name) const {
@@ -421,8 +442,10 @@ SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::
             GANOPS_CHECK(d.kind == Json::Int && d.integer >= 0 && d.integer < (int64_t(1) << 40), what,
                          ": bad shape entry");
             t.shape.push_back(d.integer);
+            // Checked before multiplying: two extents below 2^40 could wrap 64 bits to 0.
+            GANOPS_CHECK(d.integer == 0 || numel < ((uint64_t(1) << 40) + uint64_t(d.integer) - 1) / uint64_t(d.integer), what,
+                         ": shape too large");
             numel *= uint64_t(d.integer);
-            GANOPS_CHECK(numel < (uint64_t(1) << 40), what, ": shape too large");
         }
         const int64_t begin = offsets->array[0].integer, end = offsets->array[1].integer;
         GANOPS_CHECK(begin >= 0 && begin <= end && uint64_t(end) <= payload_size, what, ": data_offsets [", begin, ", ",
@@ -480,6 +503,26 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
     }
 }
 
+int remove_stale_temporaries(const std::string& folder) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    int removed = 0;
+    for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        const size_t at = name.rfind(".tmp.");
+        if (at == std::string::npos || at == 0 || at + 5 == name.size()) continue;
+        const std::string digits = name.substr(at + 5);
+        if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+        const pid_t pid = pid_t(std::stol(digits));
+        // kill(pid, 0) probes without signalling: ESRCH means no such process.
+        if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+            std::error_code remove_error;
+            removed += fs::remove(it->path(), remove_error) ? 1 : 0;
+        }
+    }
+    return removed;
+}
+
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, StoredTensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
     const std::vector<uint8_t> bytes = encode_safetensors(tensors, metadata);
@@ -510,7 +553,7 @@ std::vector<std::pair<std::string, StoredTensor>> state_dict(const Module& modul
 }
 
 void load_state_dict(Module& module, const SafetensorsFile& file, const std::string& source, const std::string& prefix,
-                     bool strict) {
+                     bool strict, bool allow_nonfinite) {
     struct Target {
         std::string name;
         Tensor tensor;               // a parameter or buffer
@@ -524,7 +567,12 @@ void load_state_dict(Module& module, const SafetensorsFile& file, const std::str
     for (const auto& [p, bn] : bns) targets.push_back({p + "num_batches_tracked", Tensor(), bn});
 
     // Check everything first, then write: a bad file leaves the module as it was.
-    std::vector<std::pair<const Target*, const StoredTensor*>> plan;
+    struct Step {
+        const Target* target;
+        const StoredTensor* stored;
+        Tensor values;  // converted to the target's dtype (empty for counters)
+    };
+    std::vector<Step> plan;
     std::set<std::string> expected;
     for (const Target& target : targets) {
         const std::string full = prefix + target.name;
@@ -543,17 +591,21 @@ void load_state_dict(Module& module, const SafetensorsFile& file, const std::str
                          " (was it saved with other --nz/--ngf/--ndf/--nc/--imageSize?)");
             GANOPS_CHECK(s->dtype == "F32" || s->dtype == "F64" || s->dtype == "F16" || s->dtype == "BF16", source,
                          ": tensor \"", full, "\" has dtype ", s->dtype, ", not a floating-point type");
+            Tensor values = tensor_from_stored(*s, target.tensor.dtype());
+            if (!allow_nonfinite) check_finite(values, source + ": tensor \"" + full + "\"");
+            plan.push_back({&target, s, values});
+            continue;
         }
-        plan.emplace_back(&target, s);
+        plan.push_back({&target, s, Tensor()});
     }
     if (strict)
         for (const auto& [name, t] : file.tensors)
             GANOPS_CHECK(name.rfind(prefix, 0) != 0 || expected.count(name), source, ": unexpected tensor \"", name,
                          "\" (the file does not fit this model)");
     NoGradGuard no_grad;
-    for (const auto& [target, s] : plan) {
-        if (target->bn) target->bn->num_batches_tracked = i64_scalar_from_stored(*s, source);
-        else target->tensor.copy_from(tensor_from_stored(*s, target->tensor.dtype()));
+    for (const Step& step : plan) {
+        if (step.target->bn) step.target->bn->num_batches_tracked = i64_scalar_from_stored(*step.stored, source);
+        else step.target->tensor.copy_from(step.values);
     }
 }
 

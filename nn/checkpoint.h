@@ -42,6 +42,9 @@ StoredTensor stored_i64_scalar(int64_t value);      // shape []
 // F32/F64/F16/BF16 data converted to a host tensor of `dtype` (F32 or F64).
 Tensor tensor_from_stored(const StoredTensor& s, DType dtype = DType::F32);
 int64_t i64_scalar_from_stored(const StoredTensor& s, const std::string& what);
+// Throws ganops::Error "<what> holds NaN at element 12 (3 non-finite values)" when `t` (any
+// device) holds a NaN or an infinity: weights that would train into NaN without a word.
+void check_finite(const Tensor& t, const std::string& what);
 
 struct SafetensorsFile {
     std::vector<std::pair<std::string, StoredTensor>> tensors;  // in file order
@@ -55,7 +58,14 @@ std::vector<uint8_t> encode_safetensors(const std::vector<std::pair<std::string,
 // Parses and validates; `source` (a file name) prefixes every error message.
 SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::string& source);
 
+// Writes `path` whole or not at all: a temporary "<path>.tmp.<pid>" beside it, fsync,
+// rename over the target, fsync of the folder. A process killed mid-write (kill -9, power
+// loss) leaves the previous file intact and, at most, its temporary behind.
 void write_file_atomic(const std::string& path, const void* data, size_t size);
+// Deletes the temporaries "<name>.tmp.<pid>" in `folder` that processes no longer running
+// left behind (a kill -9 during write_file_atomic); those of live processes are kept.
+// Returns how many were removed.
+int remove_stale_temporaries(const std::string& folder);
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, StoredTensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 SafetensorsFile read_safetensors(const std::string& path);
@@ -65,9 +75,10 @@ std::vector<std::pair<std::string, StoredTensor>> state_dict(const Module& modul
 // Copies every entry named `prefix` + a state-dict name into the module (any device). All
 // names and shapes are checked before anything is written, so a mismatch leaves the module
 // untouched. strict: every state-dict entry must be present and the file may hold no other
-// entry starting with `prefix`.
+// entry starting with `prefix`. Every value must be finite (check_finite) unless
+// allow_nonfinite is set.
 void load_state_dict(Module& module, const SafetensorsFile& file, const std::string& source,
-                     const std::string& prefix = "", bool strict = true);
+                     const std::string& prefix = "", bool strict = true, bool allow_nonfinite = false);
 
 void save_state_dict(const Module& module, const std::string& path,
                      const std::map<std::string, std::string>& metadata = {});

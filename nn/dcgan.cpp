@@ -1,5 +1,8 @@
 #include "dcgan.h"
 
+#include <algorithm>
+#include <string>
+
 #include "activation.h"
 #include "batchnorm2d.h"
 #include "conv2d.h"
@@ -16,6 +19,11 @@ int doublings(const char* op, const DcganConfig& c) {
                  ": image_size must be a power of two >= 16, got ", c.image_size);
     int n = 0;
     for (int64_t s = 4; s < c.image_size; s *= 2) ++n;
+    // The widest layer (at 4x4) has width * 2^(n-1) channels: checked here, so that an absurd
+    // --ngf or image size is named, instead of wrapping into a negative channel count.
+    const std::string widest = std::string(op) + ": the widest layer for image_size " + std::to_string(c.image_size) +
+                               " (ngf or ndf times " + std::to_string(int64_t(1) << (n - 1)) + ")";
+    checked_size_product(std::max(c.ngf, c.ndf), int64_t(1) << (n - 1), widest.c_str());
     return n;
 }
 }  // namespace

@@ -22,6 +22,10 @@ FeatureStatistics feature_statistics(const Tensor& features) {
                  "feature_statistics: features must be [N, D] with N >= 2, got ", features.str());
     const int64_t n = features.size(0), d = features.size(1);
     const std::vector<double> v = features.to_double_vector();
+    // One NaN makes every mean, covariance and the distance NaN: refuse it, saying where.
+    for (size_t i = 0; i < v.size(); ++i)
+        GANOPS_CHECK(std::isfinite(v[i]), "feature_statistics: features ", features.shape(), " hold ", v[i], " at row ",
+                     int64_t(i) / d, ", column ", int64_t(i) % d, " (non-finite outputs of the generator or the feature network)");
     const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> x(v.data(), n, d);
     const Eigen::RowVectorXd mean = x.colwise().mean();
     const Matrix centred = x.rowwise() - mean;
@@ -39,6 +43,11 @@ double frechet_distance(const FeatureStatistics& a, const FeatureStatistics& b) 
     GANOPS_CHECK(a.dim == b.dim && a.dim > 0 && a.mean.size() == size_t(a.dim) && b.mean.size() == size_t(b.dim) &&
                      a.covariance.size() == size_t(a.dim * a.dim) && b.covariance.size() == size_t(b.dim * b.dim),
                  "frechet_distance: statistics of ", a.dim, " and ", b.dim, " features do not match");
+    for (const FeatureStatistics* s : {&a, &b})
+        for (const std::vector<double>* values : {&s->mean, &s->covariance})
+            for (const double x : *values)
+                GANOPS_CHECK(std::isfinite(x), "frechet_distance: statistics of ", s->count, " samples hold ", x,
+                             " in their ", values == &s->mean ? "mean" : "covariance");
     const int64_t d = a.dim;
     const Eigen::Map<const Eigen::VectorXd> mu1(a.mean.data(), d), mu2(b.mean.data(), d);
     const Matrix s1 = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(a.covariance.data(), d, d);

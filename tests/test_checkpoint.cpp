@@ -1,10 +1,12 @@
 // nn/checkpoint: safetensors encoding by hand-computed bytes, state dicts with PyTorch's
 // names and shapes, round trips, files as Python's safetensors writes them, and every
 // kind of bad file.
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nn/checkpoint.h"
@@ -136,6 +138,39 @@ TEST_CASE("state dict: a model of another shape is refused, naming the tensor, a
     fs::remove(path);
 }
 
+TEST_CASE("state dict: NaN or inf weights are refused, naming the tensor and the file, unless allowed") {
+    nn::DcganConfig c{.nz = 6, .ngf = 4, .ndf = 4, .nc = 1, .image_size = 16};
+    nn::DcganGenerator saved(c), loaded(c);
+    Generator gen{5, 0};
+    nn::dcgan_init(saved, gen);
+    nn::dcgan_init(loaded, gen);
+    auto named = saved.named_parameters();
+    const std::string weight_name = named[3].first;  // a BatchNorm weight, not the first tensor
+    std::vector<float> w = named[3].second.to_vector();
+    w[2] = std::nanf("");
+    w[5] = INFINITY;
+    {
+        NoGradGuard no_grad;
+        named[3].second.copy_from(Tensor::from_vector(named[3].second.shape(), w));
+    }
+    const std::string path = temp_path("nan.safetensors");
+    nn::save_state_dict(saved, path);
+    const std::vector<float> before = loaded.named_parameters()[0].second.to_vector();
+    CHECK_THROWS_CONTAINING(nn::load_state_dict(loaded, path),
+                            path + ": tensor \"" + weight_name + "\" holds NaN at element 2 (2 non-finite values in [");
+    CHECK(loaded.named_parameters()[0].second.to_vector() == before);  // nothing was written
+    // Allowed explicitly, the values arrive as stored.
+    nn::load_state_dict(loaded, nn::read_safetensors(path), path, "", true, /*allow_nonfinite=*/true);
+    const std::vector<float> got = loaded.named_parameters()[3].second.to_vector();
+    CHECK(std::isnan(got[2]));
+    CHECK(got[5] == INFINITY);
+    CHECK(got[0] == w[0]);
+    CHECK_THROWS_CONTAINING(nn::check_finite(Tensor::from_vector({3}, std::vector<double>{1, -INFINITY, 2}), "x"),
+                            "x holds -inf at element 1 (1 non-finite value in [3])");
+    CHECK_NOTHROW(nn::check_finite(test::randn({4, 4}), "finite"));
+    fs::remove(path);
+}
+
 TEST_CASE("safetensors: corrupt files fail with the file and the problem named") {
     const std::string ok = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
     const std::vector<uint8_t> data = float_bytes({1, 2});
@@ -159,6 +194,9 @@ TEST_CASE("safetensors: corrupt files fail with the file and the problem named")
     fails(with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})", data), "corrupt safetensors header");
     fails(with_header(R"({"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", data), "corrupt safetensors header");
     fails(with_header(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", data), "bad shape entry");
+    // Two extents below 2^40 whose product wraps 64 bits to 0 once passed with no data at all.
+    fails(with_header(R"({"w":{"dtype":"F32","shape":[549755813888,549755813888],"data_offsets":[0,0]}})", {}), "shape too large");
+    fails(with_header(R"({"w":{"dtype":"I64","shape":[1099511627775,1099511627775,0],"data_offsets":[0,0]}})", {}), "shape too large");
     fails(with_header(R"({"w":{"dtype":"F32","shape":[2]}})", data), "data_offsets");
 
     // The loader names the missing or extra tensor.
@@ -175,6 +213,26 @@ TEST_CASE("safetensors: corrupt files fail with the file and the problem named")
     CHECK_THROWS_CONTAINING(nn::load_state_dict(netG, nn::decode_safetensors(more.data(), more.size(), "e"), "e"),
                             "unexpected tensor \"main.99.weight\"");
     CHECK_THROWS_CONTAINING(nn::read_safetensors(temp_path("does_not_exist")), "cannot open");
+}
+
+TEST_CASE("stale temporaries of killed writers are removed, those of live processes kept") {
+    const std::string dir = temp_path("stale");
+    fs::create_directories(dir);
+    const pid_t dead = ::fork();
+    if (dead == 0) ::_exit(0);
+    REQUIRE(dead > 0);
+    int status = 0;
+    ::waitpid(dead, &status, 0);
+    const std::string mine = dir + "/checkpoint.safetensors.tmp." + std::to_string(::getpid());
+    const std::string stale = dir + "/checkpoint.safetensors.tmp." + std::to_string(dead);
+    for (const std::string& p : {mine, stale, dir + "/notes.tmp.x1", dir + "/checkpoint.safetensors"}) std::ofstream(p) << "x";
+    CHECK(nn::remove_stale_temporaries(dir) == 1);
+    CHECK_FALSE(fs::exists(stale));
+    CHECK(fs::exists(mine));
+    CHECK(fs::exists(dir + "/notes.tmp.x1"));
+    CHECK(fs::exists(dir + "/checkpoint.safetensors"));
+    CHECK(nn::remove_stale_temporaries(dir + "/missing") == 0);
+    fs::remove_all(dir);
 }
 
 TEST_CASE("atomic write: the target is replaced whole, no temporary file stays, failures are reported") {

@@ -73,6 +73,20 @@ TEST_CASE("module constructors refuse nonsense") {
     CHECK_THROWS_CONTAINING(d(randn({2, 3, 16, 16}, DType::F32)), "DcganDiscriminator: images must be [N, 1, 16, 16], got [2, 3, 16, 16]");
 }
 
+TEST_CASE("DCGAN widths and image sizes that overflow are named, not wrapped") {
+    // ngf = 2^61 once became a negative channel count at 4x4 (ngf << 2) in an unrelated message.
+    CHECK_THROWS_CONTAINING(nn::DcganGenerator(nn::DcganConfig{.ngf = int64_t(1) << 61, .image_size = 32}),
+                            "DcganGenerator: the widest layer for image_size 32 (ngf or ndf times 4): 2305843009213693952 x 4");
+    CHECK_THROWS_CONTAINING(nn::DcganDiscriminator(nn::DcganConfig{.ndf = int64_t(1) << 61, .image_size = 64}),
+                            "DcganDiscriminator: the widest layer for image_size 64");
+    // An image size near 2^62 once reached the initialiser as "low nan > high -nan".
+    CHECK_THROWS_CONTAINING(nn::DcganGenerator(nn::DcganConfig{.ngf = 8, .image_size = int64_t(1) << 62}),
+                            "the widest layer for image_size 4611686018427387904");
+    // Within 2^60 channels, the weight's shape is what overflows, and it is named.
+    CHECK_THROWS_CONTAINING(nn::DcganGenerator(nn::DcganConfig{.ngf = int64_t(1) << 57, .image_size = 32}),
+                            "has more than 2^60 elements");
+}
+
 namespace {
 // A tensor whose storage claims to be on the GPU (its bytes are host memory), so that the
 // device checks can be exercised on machines without one. The claim is withdrawn before

@@ -38,6 +38,20 @@ TEST_CASE("Frechet distance: zero for identical sets, closed forms, and scipy's 
     CHECK_THROWS_CONTAINING(nn::feature_statistics(test::randn({1, 3})), "features must be [N, D] with N >= 2");
 }
 
+TEST_CASE("Frechet distance refuses NaN and inf features and statistics, saying where") {
+    std::vector<double> v = test::randn({20, 4}).to_double_vector();
+    v[size_t(6 * 4 + 3)] = NAN;
+    const Tensor with_nan = Tensor::from_vector({20, 4}, v);
+    CHECK_THROWS_CONTAINING(nn::frechet_distance(with_nan, test::randn({20, 4})),
+                            "feature_statistics: features [20, 4] hold nan at row 6, column 3");
+    v[size_t(6 * 4 + 3)] = -INFINITY;
+    CHECK_THROWS_CONTAINING(nn::feature_statistics(Tensor::from_vector({20, 4}, v)), "hold -inf at row 6, column 3");
+    CHECK_THROWS_CONTAINING(nn::frechet_distance(stats({0, NAN}, {1, 0, 0, 1}), stats({0, 0}, {1, 0, 0, 1})),
+                            "frechet_distance: statistics of 100 samples hold nan in their mean");
+    CHECK_THROWS_CONTAINING(nn::frechet_distance(stats({0, 0}, {1, 0, 0, 1}), stats({0, 0}, {1, INFINITY, 0, 1})),
+                            "hold inf in their covariance");
+}
+
 TEST_CASE("the linear classifier separates separable data perfectly") {
     // Three classes in 5-d around well separated centres, plus a constant feature.
     auto make = [](int64_t n, Generator& gen) {

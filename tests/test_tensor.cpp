@@ -15,6 +15,28 @@ TEST_CASE("shapes report their extents and refuse what they cannot hold") {
     CHECK_THROWS_CONTAINING((Shape{2, -1}), "negative extent -1");
 }
 
+TEST_CASE("a shape whose element count would overflow is refused, naming the shape") {
+    const int64_t big = int64_t(1) << 32;
+    // [2^32, 2^32] once wrapped to 0 elements; [2^62, 4] float32 once allocated 64 bytes
+    // and let zeros() write 2^64 bytes (a heap overflow under ASan).
+    CHECK_THROWS_CONTAINING((Shape{big, big}), "[4294967296, 4294967296] has more than 2^60 elements");
+    CHECK_THROWS_CONTAINING((Tensor::zeros({int64_t(1) << 62, 4})), "[4611686018427387904, 4]");
+    CHECK_THROWS_CONTAINING((Tensor::full({int64_t(1) << 31, int64_t(1) << 31, 2, 2}, 1.0)), "more than 2^60");
+    CHECK_THROWS_CONTAINING((Shape{3, INT64_MAX}), "extent above 2^60");
+    CHECK_THROWS_CONTAINING((Shape{2, 3}.with(1, int64_t(1) << 60)), "more than 2^60");
+    CHECK_THROWS_CONTAINING((Shape{2, 3}.with(0, -5)), "negative extent -5 in shape [-5, 3]");
+    CHECK_THROWS_CONTAINING((Shape{big, big / 4}.prepend(big)), "more than 2^60");
+    // A zero extent makes any product 0; the limit is exactly 2^60 elements.
+    CHECK((Shape{0, int64_t(1) << 60, 7}).numel() == 0);
+    CHECK((Shape{int64_t(1) << 30, int64_t(1) << 30}).numel() == int64_t(1) << 60);
+    // Within the limit, a tensor too large for memory is an error naming the shape, not a crash.
+    CHECK_THROWS_CONTAINING((Tensor::empty({int64_t(1) << 30, int64_t(1) << 30}, DType::F64)),
+                            "cannot allocate [1073741824, 1073741824] float64");
+    CHECK(checked_size_product(3, 5, "x") == 15);
+    CHECK_THROWS_CONTAINING(checked_size_product(big, big, "the batch"), "the batch: 4294967296 x 4294967296");
+    CHECK_THROWS_CONTAINING(checked_size_product(-1, 2, "the batch"), "negative size");
+}
+
 TEST_CASE("factories fill what they promise") {
     const Tensor z = Tensor::zeros({2, 3});
     for (float v : z.to_vector()) CHECK(v == 0.0f);

@@ -49,13 +49,36 @@ std::vector<uint8_t> read_idx(const std::string& path, int dimensions, std::vect
         uint8_t b[4];
         file.read(b, 4, "the dimensions");
         shape[size_t(d)] = int64_t(b[0]) << 24 | int64_t(b[1]) << 16 | int64_t(b[2]) << 8 | int64_t(b[3]);
-        total *= std::max<int64_t>(shape[size_t(d)], 1);
         extents += (d ? " x " : "") + std::to_string(shape[size_t(d)]);
-        if (shape[size_t(d)] == 0 || total > (int64_t(1) << 32))
-            throw std::runtime_error(path + ": implausible IDX dimensions " + extents);
+        // Each extent is below 2^32 and the running product is at most kMaxIdxValues (2^31),
+        // so this product stays below 2^63: checked before it is formed, never wrapped.
+        if (shape[size_t(d)] == 0 || shape[size_t(d)] > kMaxIdxValues / total)
+            throw std::runtime_error(path + ": implausible IDX dimensions " + extents + " (empty, or more than " +
+                                     std::to_string(kMaxIdxValues) + " values)");
+        total *= shape[size_t(d)];
     }
-    std::vector<uint8_t> data(static_cast<size_t>(total));
-    file.read(data.data(), data.size(), "the values");
+    // The header is not trusted with the allocation: a plain file must be long enough now,
+    // and a compressed stream is read in chunks, so memory grows only with data that exists.
+    const int64_t header_bytes = 4 + 4 * int64_t(dimensions);
+    if (gzdirect(file.handle)) {
+        std::error_code ec;
+        const uintmax_t file_size = std::filesystem::file_size(path, ec);
+        if (!ec && file_size < uintmax_t(header_bytes + total))
+            throw std::runtime_error(path + ": truncated IDX file (" + std::to_string(file_size) + " bytes, the header " +
+                                     extents + " needs " + std::to_string(header_bytes + total) + ")");
+    }
+    std::vector<uint8_t> data;
+    constexpr int64_t kChunk = int64_t(1) << 22;
+    while (int64_t(data.size()) < total) {
+        const size_t before = data.size();
+        const size_t want = size_t(std::min<int64_t>(kChunk, total - int64_t(before)));
+        data.resize(before + want);
+        const int got = gzread(file.handle, data.data() + before, static_cast<unsigned>(want));
+        if (got < 0 || size_t(got) != want)
+            throw std::runtime_error(path + ": truncated or corrupt IDX file (the header " + extents + " needs " +
+                                     std::to_string(total) + " values, the data ends after " +
+                                     std::to_string(before + size_t(std::max(got, 0))) + ")");
+    }
     return data;
 }
 

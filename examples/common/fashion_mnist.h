@@ -33,6 +33,11 @@ LabelledImages load_fashion_mnist(const std::string& root, const std::string& sp
                                   int64_t limit = 0);
 
 // The raw contents of IDX files: 8-bit images [count, rows, cols] and 8-bit labels [count].
+// The header is checked before anything is allocated: no zero extent, at most kMaxIdxValues
+// values, and a plain file at least as long as the header says (a gzip stream is read in
+// chunks, so a small file claiming gigabytes fails at its end, not at an allocation).
+// Throws std::runtime_error naming the file.
+inline constexpr int64_t kMaxIdxValues = int64_t(1) << 31;
 std::vector<uint8_t> read_idx(const std::string& path, int dimensions, std::vector<int64_t>& shape);
 
 }  // namespace examples

@@ -23,6 +23,16 @@ ImageFormat detect_format(const uint8_t* d, size_t n) {
     return ImageFormat::Unknown;
 }
 
+void check_decoded_size(const std::string& name, const char* format, int64_t width, int64_t height, int64_t channels) {
+    if (width <= 0 || height <= 0)
+        throw DecodeError(name + ": " + format + " of zero size (" + std::to_string(width) + " x " + std::to_string(height) + ")");
+    // width and height come from 32-bit header fields, so the product cannot overflow.
+    if (width > kMaxDecodedBytes || height > kMaxDecodedBytes || width * height > kMaxDecodedBytes / channels)
+        throw DecodeError(name + ": " + format + " of " + std::to_string(width) + " x " + std::to_string(height) + " x " +
+                          std::to_string(channels) + " would decode to more than " +
+                          std::to_string(kMaxDecodedBytes >> 20) + " MiB");
+}
+
 namespace {
 
 Image decode_png(const uint8_t* data, size_t size, const std::string& name) {
@@ -32,6 +42,12 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& name) {
     if (!png_image_begin_read_from_memory(&png, data, size))
         throw DecodeError(name + ": corrupt PNG (" + png.message + ")");
     const bool colour = (png.format & PNG_FORMAT_FLAG_COLOR) != 0;
+    try {
+        check_decoded_size(name, "PNG", png.width, png.height, colour ? 3 : 1);
+    } catch (...) {
+        png_image_free(&png);
+        throw;
+    }
     png.format = colour ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
     Image image{png.width, png.height, colour ? 3 : 1, {}};
     image.pixels.resize(PNG_IMAGE_SIZE(png));
@@ -58,8 +74,8 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name) {
     int w = 0, h = 0, subsampling = 0, colourspace = 0;
     if (tjDecompressHeader3(tj.h, data, static_cast<unsigned long>(size), &w, &h, &subsampling, &colourspace) != 0)
         throw DecodeError(name + ": corrupt JPEG (" + tjGetErrorStr2(tj.h) + ")");
-    if (w <= 0 || h <= 0 || int64_t(w) * h > (int64_t(1) << 28)) throw DecodeError(name + ": implausible JPEG size");
     const bool grey = colourspace == TJCS_GRAY;
+    check_decoded_size(name, "JPEG", w, h, grey ? 1 : 3);
     Image image{w, h, grey ? 1 : 3, std::vector<uint8_t>(size_t(w) * size_t(h) * (grey ? 1 : 3))};
     // A truncated JPEG decodes with a warning and grey filler: count it as unreadable too.
     if (tjDecompress2(tj.h, data, static_cast<unsigned long>(size), image.pixels.data(), w, 0, h,
@@ -71,6 +87,7 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name) {
 Image decode_webp(const uint8_t* data, size_t size, const std::string& name) {
     int w = 0, h = 0;
     if (!WebPGetInfo(data, size, &w, &h)) throw DecodeError(name + ": corrupt WebP header");
+    check_decoded_size(name, "WebP", w, h, 3);
     Image image{w, h, 3, std::vector<uint8_t>(size_t(w) * size_t(h) * 3)};
     if (!WebPDecodeRGBInto(data, size, image.pixels.data(), image.pixels.size(), w * 3))
         throw DecodeError(name + ": corrupt or truncated WebP");

@@ -26,8 +26,16 @@ struct DecodeError : std::runtime_error {
 enum class ImageFormat { Unknown, Png, Jpeg, Webp };
 ImageFormat detect_format(const uint8_t* data, size_t size);
 
+// The most bytes (width x height x channels) one decoded image may take: 256 MiB. Headers
+// are untrusted (a 100-byte file may claim 60000 x 60000): each decoder reads the header,
+// checks the size with check_decoded_size (zero-sized images are refused too), and only
+// then allocates and decodes.
+inline constexpr int64_t kMaxDecodedBytes = int64_t(1) << 28;
+void check_decoded_size(const std::string& name, const char* format, int64_t width, int64_t height, int64_t channels);
+
 // Grey sources decode to 1 channel, everything else to RGB (alpha dropped). Throws
-// DecodeError naming `name` for unknown formats, corrupt or truncated data.
+// DecodeError naming `name` for unknown formats, corrupt or truncated data, and sizes above
+// kMaxDecodedBytes.
 Image decode_image(const uint8_t* data, size_t size, const std::string& name);
 
 std::vector<uint8_t> encode_png(const Image& image);

@@ -152,6 +152,7 @@ void load_adam(const nn::SafetensorsFile& f, const std::string& path, const std:
             const Tensor t = nn::tensor_from_stored(*s, dst.dtype());
             GANOPS_CHECK(t.shape() == dst.shape(), path, ": tensor \"", name, "\" has shape ", t.shape(), " but the model expects ",
                          dst.shape());
+            nn::check_finite(t, path + ": tensor \"" + name + "\"");  // NaN moments would train into NaN
             plan.emplace_back(dst, t);
         }
     for (const auto& [dst, src] : plan) dst.copy_from(src);
@@ -284,6 +285,9 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
             fail("the output folder ", o.outf, " is not writable (", e.what(), ")");
         }
         fs::remove(probe, ec);
+        // A run killed while writing (kill -9) leaves a temporary; its target is intact.
+        if (const int stale = nn::remove_stale_temporaries(o.outf))
+            std::printf("removed %d temporary file(s) of an interrupted write in %s\n", stale, o.outf.c_str());
     }
     auto out_path = [&](const std::string& name) { return (fs::path(o.outf) / name).string(); };
 
@@ -293,7 +297,7 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
                                                          .classes = o.classes,
                                                          .image_size = o.image_size,
                                                          .channels = o.nc,
-                                                         .fake_count = o.fake_images > 0 ? o.fake_images : o.batch_size * 20,
+                                                         .fake_count = o.fake_images > 0 ? o.fake_images : checked_size_product(o.batch_size, 20, "--batchSize x 20 fake images"),
                                                          .seed = o.seed + 6});
     GANOPS_CHECK(data->size() >= o.batch_size, "the dataset has ", data->size(), " images, fewer than one batch of ",
                  o.batch_size, " (", data->describe(), ")");
@@ -503,7 +507,7 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
             ++state.iteration;
             ++session_iterations;
             const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            const double rate = double(session_iterations * o.batch_size) / std::max(seconds, 1e-9);
+            const double rate = double(session_iterations) * double(o.batch_size) / std::max(seconds, 1e-9);
             if (log) log->write({.epoch = state.epoch,
                        .epochs = o.niter,
                        .batch = state.batch,

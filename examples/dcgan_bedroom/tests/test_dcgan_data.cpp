@@ -1,12 +1,21 @@
 // The example's data path: decoding, resize/crop against hand-computed pixels, the LMDB,
 // folder and IDX readers on files written here, and the threaded batch loader.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <csignal>
+
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "catch_compat.h"
 #include "dataset_fixtures.h"
 #include "datasets.h"
+#include "fault_guard.h"
 #include "idx_reader.h"
 #include "image.h"
 #include "lmdb_reader.h"
@@ -133,6 +142,61 @@ TEST_CASE("decode: truncated and foreign data throw DecodeError naming the sourc
     CHECK_THROWS_CONTAINING(decode_image(text.data(), text.size(), "notes.png"), "not a PNG, JPEG or WebP");
 }
 
+namespace {
+void put_be32(std::vector<uint8_t>& out, uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) out.push_back(uint8_t(v >> s));
+}
+// A PNG chunk with its CRC, so that libpng accepts the header and our size check decides.
+void png_chunk(std::vector<uint8_t>& out, const char* type, const std::vector<uint8_t>& body) {
+    put_be32(out, uint32_t(body.size()));
+    std::vector<uint8_t> typed(type, type + 4);
+    typed.insert(typed.end(), body.begin(), body.end());
+    out.insert(out.end(), typed.begin(), typed.end());
+    put_be32(out, uint32_t(crc32(0, typed.data(), unsigned(typed.size()))));
+}
+std::vector<uint8_t> png_claiming(uint32_t width, uint32_t height) {
+    std::vector<uint8_t> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    std::vector<uint8_t> ihdr;
+    put_be32(ihdr, width);
+    put_be32(ihdr, height);
+    ihdr.insert(ihdr.end(), {8, 2, 0, 0, 0});  // 8-bit RGB
+    png_chunk(out, "IHDR", ihdr);
+    png_chunk(out, "IDAT", {0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01});
+    png_chunk(out, "IEND", {});
+    return out;
+}
+}  // namespace
+
+TEST_CASE("decode: headers claiming huge images are refused before decoding, naming the source") {
+    // A PNG of 60000 x 60000 RGB (10 GiB decoded) in 57 bytes.
+    const std::vector<uint8_t> png = png_claiming(60000, 60000);
+    CHECK_THROWS_AS(decode_image(png.data(), png.size(), "bomb.png"), DecodeError);
+    CHECK_THROWS_CONTAINING(decode_image(png.data(), png.size(), "bomb.png"),
+                            "bomb.png: PNG of 60000 x 60000 x 3 would decode to more than 256 MiB");
+    // The same header at a sane size passes the check (and then fails on its tiny data).
+    const std::vector<uint8_t> small = png_claiming(4, 4);
+    CHECK_THROWS_CONTAINING(decode_image(small.data(), small.size(), "small.png"), "corrupt or truncated PNG");
+
+    // A real JPEG whose frame header (SOF0) is patched to 65000 x 65000.
+    std::vector<uint8_t> jpeg = encode_jpeg(fixtures::pattern(16, 16, 3), 90);
+    size_t sof = 2;
+    while (sof + 9 < jpeg.size() && !(jpeg[sof] == 0xFF && jpeg[sof + 1] == 0xC0)) ++sof;
+    REQUIRE(sof + 9 < jpeg.size());
+    for (const size_t at : {sof + 5, sof + 7}) jpeg[at] = 0xFD, jpeg[at + 1] = 0xE8;  // 65000
+    CHECK_THROWS_CONTAINING(decode_image(jpeg.data(), jpeg.size(), "key 0042"),
+                            "key 0042: JPEG of 65000 x 65000 x 3 would decode to more than 256 MiB");
+
+    // A lossy WebP whose VP8 frame is patched to 16000 x 16000 (14-bit fields at bytes 26 and 28).
+    std::vector<uint8_t> webp = encode_webp(fixtures::pattern(16, 16, 3), 90);
+    REQUIRE(std::string(webp.begin() + 12, webp.begin() + 16) == "VP8 ");
+    for (const size_t at : {size_t(26), size_t(28)}) webp[at] = 16000 & 0xFF, webp[at + 1] = 16000 >> 8;
+    CHECK_THROWS_CONTAINING(decode_image(webp.data(), webp.size(), "w.webp"), "w.webp: WebP of 16000 x 16000 x 3");
+
+    // Zero-sized images are never handed on.
+    CHECK_THROWS_CONTAINING(check_decoded_size("empty.png", "PNG", 0, 7, 3), "empty.png: PNG of zero size (0 x 7)");
+    CHECK_NOTHROW(check_decoded_size("ok.png", "PNG", 9000, 9000, 3));
+}
+
 TEST_CASE("LMDB: keys in order, values as written, WebP and JPEG decoded, folder or file path") {
     const std::string dir = fixtures::temp_dir("lmdb");
     const Image colour = fixtures::pattern(20, 16, 3, 1), grey = fixtures::pattern(16, 20, 1, 2);
@@ -181,6 +245,162 @@ TEST_CASE("LMDB: missing, empty, corrupt and truncated databases give messages, 
     REQUIRE(LmdbReader(dir + "/cut").size() == 40);
     fs::resize_file(dir + "/cut/data.mdb", 4 * 4096);
     CHECK_THROWS_CONTAINING(LmdbReader(dir + "/cut"), "truncated");
+    fs::remove_all(dir);
+}
+
+namespace {
+std::vector<uint8_t> read_all(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+template <class T>
+void poke(std::vector<uint8_t>& bytes, size_t at, T value) {
+    std::memcpy(bytes.data() + at, &value, sizeof value);
+}
+// Offsets in an LMDB file of page size 4096: meta page `m` starts at m * 4096, MDB_meta 16
+// bytes into it (magic +0, version +4, page size +24, main root +112, last page +120, txn id +128).
+constexpr size_t kMeta0 = 16, kMeta1 = 4096 + 16;
+}  // namespace
+
+TEST_CASE("LMDB: each meta page is checked against the file before liblmdb opens it") {
+    const std::string dir = fixtures::temp_dir("lmdb_meta");
+    std::vector<std::pair<std::string, std::vector<uint8_t>>> entries;
+    for (int i = 0; i < 30; ++i) entries.emplace_back("key" + std::to_string(100 + i), std::vector<uint8_t>(300, uint8_t(i)));
+    fixtures::write_lmdb(dir + "/ok", entries);
+    const std::vector<uint8_t> good = read_all(dir + "/ok/data.mdb");
+    REQUIRE(good.size() >= 4 * 4096);
+    uint64_t txn0, txn1;
+    std::memcpy(&txn0, good.data() + kMeta0 + 128, 8);
+    std::memcpy(&txn1, good.data() + kMeta1 + 128, 8);
+    const size_t newer = txn1 > txn0 ? kMeta1 : kMeta0, older = txn1 > txn0 ? kMeta0 : kMeta1;
+    auto opened = [&](const std::vector<uint8_t>& bytes) {
+        fixtures::write_bytes(dir + "/bad.mdb", bytes);
+        LmdbReader reader(dir + "/bad.mdb");
+        return reader.size();
+    };
+    CHECK(opened(good) == 30);
+
+    std::vector<uint8_t> b = good;
+    poke<uint32_t>(b, kMeta0 + 24, 0);  // page size 0: liblmdb divides by it
+    CHECK_THROWS_CONTAINING(opened(b), "bad.mdb: corrupt LMDB: meta page 0: page size 0 is not a power of two");
+    b = good;
+    poke<uint32_t>(b, kMeta0 + 4, 7);
+    CHECK_THROWS_CONTAINING(opened(b), "meta page 0: LMDB data version 7");
+    b = good;
+    poke<uint64_t>(b, newer + 120, uint64_t(1) << 40);  // a last page far past the end of the file
+    CHECK_THROWS_CONTAINING(opened(b), "(the newer one, transaction " + std::to_string(std::max(txn0, txn1)) + "): its last page 1099511627776 ends at byte 4503599627374592, but the file has " + std::to_string(good.size()) + " bytes (truncated?)");
+    b = good;
+    poke<uint64_t>(b, newer + 112, 1000000);  // the main tree's root outside the file
+    CHECK_THROWS_CONTAINING(opened(b), "main tree root page 1000000 is outside pages 2..");
+    b = good;
+    poke<uint16_t>(b, newer + 72 + 6, 500);  // a tree depth beyond liblmdb's cursor stack
+    CHECK_THROWS_CONTAINING(opened(b), "main tree depth 500");
+    b = good;
+    poke<uint64_t>(b, newer + 72 + 32, uint64_t(1) << 60);  // an entry count that would size the key list
+    CHECK_THROWS_CONTAINING(opened(b), "entries cannot fit");
+    // The older copy is not used: damage there beyond the magic does not matter to liblmdb.
+    b = good;
+    poke<uint64_t>(b, older + 120, uint64_t(1) << 40);
+    CHECK(opened(b) == 30);
+    b = good;
+    poke<uint32_t>(b, older, 0x12345678);
+    CHECK_THROWS_CONTAINING(opened(b), "not an LMDB database (bad magic number)");
+    fs::remove_all(dir);
+}
+
+TEST_CASE("LMDB: a value whose size or place is corrupt is an error naming the key") {
+    const std::string dir = fixtures::temp_dir("lmdb_value");
+    fixtures::write_lmdb(dir + "/db", {{"a", {1, 2, 3}}, {"big", std::vector<uint8_t>(6000, 0x5a)}, {"c", {4}}});
+    std::vector<uint8_t> bytes = read_all(dir + "/db/data.mdb");
+    // The leaf node of "big": mn_lo, mn_hi (data size), mn_flags, mn_ksize, then the key.
+    size_t node = 0;
+    for (size_t i = 2 * 4096; i + 3 < bytes.size() && !node; ++i)
+        if (bytes[i] == 3 && bytes[i + 1] == 0 && std::memcmp(&bytes[i + 2], "big", 3) == 0) node = i - 6;
+    REQUIRE(node != 0);
+    poke<uint16_t>(bytes, node, 0xFFF0);
+    poke<uint16_t>(bytes, node + 2, 0xFFFF);  // 4 GiB
+    fixtures::write_bytes(dir + "/bad.mdb", bytes);
+    LmdbReader reader(dir + "/bad.mdb");
+    REQUIRE(reader.size() == 3);
+    CHECK(reader.value(0) == std::vector<uint8_t>{1, 2, 3});
+    CHECK_THROWS_CONTAINING(reader.value(1), "bad.mdb: corrupt LMDB: the value of key big (4294967280 bytes) lies outside the file");
+    // An empty value is a value (the fuzzer found it copied with a null pointer: UB).
+    fixtures::write_lmdb(dir + "/empty_value", {{"e", {}}, {"f", {9}}});
+    LmdbReader with_empty(dir + "/empty_value");
+    CHECK(with_empty.value(0).empty());
+    CHECK(with_empty.value(1) == std::vector<uint8_t>{9});
+    fs::remove_all(dir);
+}
+
+TEST_CASE("LMDB: damaged tree pages never crash the reader") {
+    // 300 copies of a database with bytes of its tree pages overwritten (a seeded stand-in
+    // for the fuzzer, fuzz/fuzz_lmdb.cpp): opening and reading each either works or throws.
+    const std::string dir = fixtures::temp_dir("lmdb_damage");
+    std::vector<std::pair<std::string, std::vector<uint8_t>>> entries;
+    for (int i = 0; i < 120; ++i) entries.emplace_back(std::to_string(1000 + i), std::vector<uint8_t>(size_t(i % 9 + 1), uint8_t(i)));
+    entries.emplace_back("huge", std::vector<uint8_t>(9000, 7));
+    fixtures::write_lmdb(dir + "/db", entries);
+    const std::vector<uint8_t> good = read_all(dir + "/db/data.mdb");
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    auto next = [&] { state ^= state << 13, state ^= state >> 7, state ^= state << 17; return state; };
+    int opened = 0, failed = 0;
+    for (int round = 0; round < 300; ++round) {
+        std::vector<uint8_t> b = good;
+        for (int k = 0; k < 1 + round % 8; ++k) {
+            const size_t at = 2 * 4096 + size_t(next() % (b.size() - 2 * 4096));
+            b[at] = uint8_t(next());
+        }
+        fixtures::write_bytes(dir + "/bad.mdb", b);
+        try {
+            LmdbReader reader(dir + "/bad.mdb");
+            for (int64_t i = 0; i < reader.size(); ++i) {
+                try {
+                    reader.value(i);
+                } catch (const std::runtime_error&) {
+                }
+            }
+            ++opened;
+        } catch (const std::runtime_error& e) {
+            CHECK(std::string(e.what()).find("bad.mdb") != std::string::npos);
+            ++failed;
+        }
+    }
+    CHECK(opened + failed == 300);
+    CHECK(opened > 0);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("fault guard: SIGSEGV and SIGBUS inside a guarded call end it, and the old handlers come back") {
+    struct sigaction before {};
+    sigaction(SIGSEGV, nullptr, &before);
+    const long page = sysconf(_SC_PAGESIZE);
+    // An inaccessible page (SIGSEGV), and a mapping of an empty file (SIGBUS when touched).
+    void* none = mmap(nullptr, size_t(page), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(none != MAP_FAILED);
+    const std::string dir = fixtures::temp_dir("fault_guard");
+    fixtures::write_bytes(dir + "/empty", {});
+    const int fd = ::open((dir + "/empty").c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    void* past_end = mmap(nullptr, size_t(page), PROT_READ, MAP_SHARED, fd, 0);
+    REQUIRE(past_end != MAP_FAILED);
+    {
+        FaultGuardScope scope;
+        struct sigaction during {};
+        sigaction(SIGSEGV, nullptr, &during);
+        CHECK(during.sa_sigaction != before.sa_sigaction);
+        CHECK(run_guarded([](void*) {}, nullptr) == 0);
+        CHECK(run_guarded(+[](void* p) { (void)*static_cast<volatile uint8_t*>(p); }, none) == SIGSEGV);
+        CHECK(run_guarded(+[](void* p) { (void)*static_cast<volatile uint8_t*>(p); }, past_end) == SIGBUS);
+        // The guard works again after a jump (the signal mask was restored).
+        CHECK(run_guarded(+[](void* p) { (void)*static_cast<volatile uint8_t*>(p); }, none) == SIGSEGV);
+    }
+    struct sigaction after {};
+    sigaction(SIGSEGV, nullptr, &after);
+    CHECK(after.sa_sigaction == before.sa_sigaction);
+    CHECK(after.sa_flags == before.sa_flags);
+    munmap(none, size_t(page));
+    munmap(past_end, size_t(page));
+    ::close(fd);
     fs::remove_all(dir);
 }
 
@@ -233,6 +453,29 @@ TEST_CASE("IDX: plain and gzip files, and errors for truncated or foreign files"
     fixtures::write_bytes(dir + "/labels-idx1-ubyte", {0, 0, 8, 1, 0, 0, 0, 1, 7, 0, 0, 0, 0, 0, 0, 0, 0});
     CHECK_THROWS_CONTAINING(read_idx_images(dir + "/labels-idx1-ubyte"), "bad magic");
     CHECK_THROWS_CONTAINING(open_idx(dir + "/nothing"), "does not exist");
+    fs::remove_all(dir);
+}
+
+TEST_CASE("IDX: a header is checked against the file before anything is allocated") {
+    const std::string dir = fixtures::temp_dir("idx_header");
+    // 32768 images of 256 x 256 (2 GiB) claimed by a 20-byte file: refused by its length,
+    // before the 2 GiB buffer the reader used to allocate (and zero) first.
+    std::vector<uint8_t> bytes = fixtures::idx_bytes(32768, 256, 256, {1, 2, 3, 4});
+    fixtures::write_bytes(dir + "/big-idx3-ubyte", bytes);
+    CHECK_THROWS_CONTAINING(read_idx_images(dir + "/big-idx3-ubyte"),
+                            "truncated IDX file (20 bytes, the header 32768 x 256 x 256 needs 2147483664)");
+    // The same claim in a gzip stream: read in chunks, it fails where the data ends.
+    gzFile gz = gzopen((dir + "/big-idx3-ubyte.gz").c_str(), "wb");
+    gzwrite(gz, bytes.data(), unsigned(bytes.size()));
+    gzclose(gz);
+    CHECK_THROWS_CONTAINING(read_idx_images(dir + "/big-idx3-ubyte.gz"), "the data ends after 4");
+    // Above the cap (65536 x 256 x 256 = 2^32 values), or a zero extent: refused from the header alone.
+    fixtures::write_bytes(dir + "/huge-idx3-ubyte", fixtures::idx_bytes(65536, 256, 256, {}));
+    CHECK_THROWS_CONTAINING(read_idx_images(dir + "/huge-idx3-ubyte"), "implausible IDX dimensions 65536 x 256 x 256");
+    fixtures::write_bytes(dir + "/max-idx3-ubyte", fixtures::idx_bytes(0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, {}));
+    CHECK_THROWS_CONTAINING(read_idx_images(dir + "/max-idx3-ubyte"), "implausible IDX dimensions 4294967295 (empty, or more than 2147483648 values)");
+    fixtures::write_bytes(dir + "/zero-idx3-ubyte", fixtures::idx_bytes(3, 0, 5, {}));
+    CHECK_THROWS_CONTAINING(read_idx_images(dir + "/zero-idx3-ubyte"), "implausible IDX dimensions 3 x 0");
     fs::remove_all(dir);
 }
 

@@ -1,5 +1,7 @@
 // The dcgan_bedroom binary end to end, with tiny settings: a short training run and its
 // outputs, resume equivalence bit for bit, Ctrl-C, the tools, and every kind of bad input.
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -278,6 +280,35 @@ TEST_CASE("bad input: clear messages and non-zero exits") {
     expect_failure(data_args() + " --niter 5 --lr 1e38 --resume " + dir + "/good/checkpoint.safetensors --outf " + dir + "/good", 3,
                    "is not finite, training has diverged");
     CHECK(bytes_of(dir + "/good/checkpoint.safetensors") == before);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("absurd sizes and non-finite weights: clear messages, no crash") {
+    const std::string dir = fixtures::temp_dir("absurd");
+    auto expect_failure = [](const std::string& args, const std::string& message) {
+        const auto run = run_program(args);
+        INFO(args << "\n" << run.output);
+        CHECK(run.code != 0);
+        CHECK(run.code < 128);  // an error exit, not a signal
+        CHECK(run.output.find(message) != std::string::npos);
+    };
+    const std::string fake = " --dataset fake --device cpu --imageSize 32 --max-iters 1 --outf " + dir + "/o";
+    // ngf = 2^61 once surfaced as a negative channel count; nz = 2^62 as a shape that wrapped.
+    expect_failure(fake + " --ngf 2305843009213693952", "DcganGenerator: the widest layer for image_size 32");
+    expect_failure(fake + " --ndf 2305843009213693952 --ngf 4", "the widest layer for image_size 32 (ngf or ndf times 4)");
+    expect_failure(fake + " --ngf 4 --ndf 4 --nz 4611686018427387904", "shape [4611686018427387904, 16, 4, 4] has an extent above 2^60");
+    expect_failure(fake + " --ngf 4 --ndf 4 --batchSize 4611686018427387904", "--batchSize x 20 fake images");
+    expect_failure(fake + " --fake-images 100000000000", "--fake-images");
+
+    // Weights holding a NaN: refused at load, naming the tensor and the file.
+    REQUIRE(run_program(data_args() + " --max-iters 1 --outf " + dir + "/good").code == 0);
+    nn::SafetensorsFile g = nn::read_safetensors(dir + "/good/netG_epoch_000.safetensors");
+    REQUIRE(g.tensors.size() > 2);
+    float nan = std::nanf("");
+    std::memcpy(g.tensors[2].second.bytes.data() + 4, &nan, 4);
+    nn::write_safetensors(dir + "/nan.safetensors", g.tensors, g.metadata);
+    expect_failure(data_args() + " --max-iters 1 --netG " + dir + "/nan.safetensors --outf " + dir + "/o",
+                   dir + "/nan.safetensors: tensor \"" + g.tensors[2].first + "\" holds NaN at element 1");
     fs::remove_all(dir);
 }
 
