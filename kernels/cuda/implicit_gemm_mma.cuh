@@ -38,9 +38,11 @@
 //    the warp's 32 lanes read 32 consecutive m for each k: coalesced.
 //  - K-fast: a half-warp covers the 16 k of one row; the two halves take rows 4 apart.
 // The kernel itself indexes its tile with 32-bit offsets from per-tile 64-bit bases; it
-// divides nothing per element. The functors divide in 32 bits (conv_problems.h): per element,
-// forward's a() does 4 div/rem pairs (m by P*Q, k by R*S, pq by Q, rs by S), b() none;
-// grad-input's a() 5 (plus the two stride tests), b() 1; grad-weight's a() 4, b() 1.
+// divides nothing per element. What the functors do per element is theirs: the conv passes
+// come here in the FastDivmod forms of conv_mma.h (4 to 6 multiply-high splits per element,
+// no hardware division); other problems as they are (conv_problems.h's plain forms divide in
+// 32 bits). Not yet done: per-thread iterators that carry a row's and a k's split from stage
+// to stage, and cp.async for operands that are contiguous in memory (the weights).
 #pragma once
 #include <cstdint>
 #include <cstring>
