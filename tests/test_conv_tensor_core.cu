@@ -266,13 +266,12 @@ TEST_CASE("tensor-core convolution: a plain functor problem runs unchanged") {
     }
 }
 
-TEST_CASE("tensor-core convolution: a DCGAN layer on every block tile") {
-    // D3's forward at batch 1: M = 64, N = 256, K = 2048, several stages per split; one mode
-    // per tile (the odd shapes above cover every tile in every mode).
+TEST_CASE("tensor-core convolution: a DCGAN layer on the wide tile") {
+    // The dispatch gives batch-1 layers the square and narrow tiles; the wide one (128 x 64,
+    // 8 warps) is for batch-128 problems. D3's forward at batch 1: M = 64, N = 256, K = 2048,
+    // several stages per split (the odd shapes above cover every tile in every mode).
     const Inputs in(dcgan_layers(1)[7].g);
-    for (size_t i = 0; i < 3; ++i)
-        check_result(std::string("D3 on the ") + tile_name(kTiles[i]) + " tile", in, Pass::Forward, kModes[i],
-                     on_tile(in, Pass::Forward, kModes[i], kTiles[i]));
+    check_result("D3 on the wide tile", in, Pass::Forward, Mode::TF32, on_tile(in, Pass::Forward, Mode::TF32, TileConfig::Wide));
 }
 
 TEST_CASE("tensor-core convolution: the modes differ as their roundoff says (the tolerances can fail)") {
