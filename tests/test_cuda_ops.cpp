@@ -123,9 +123,15 @@ void check_convs(const std::vector<Conv>& cases) {
 }  // namespace
 
 // [large] cases are left out of the compute-sanitizer passes, which run ~100x slower.
-TEST_CASE("DCGAN convolutions at batch 128 on the GPU equal the reference", "[large]") { check_convs(dcgan_cases({128})); }
+// These hold the strict-fp32 path (the SIMT loop) to 1e-5; the tensor-core modes, TF32 the
+// default among them, have their own tolerances in test_conv_tensor_core.cu.
+TEST_CASE("DCGAN convolutions at batch 128 on the GPU equal the reference", "[large]") {
+    const PrecisionScope strict(Precision::FP32);
+    check_convs(dcgan_cases({128}));
+}
 
 TEST_CASE("conv2d and conv_transpose2d on the GPU equal the reference") {
+    const PrecisionScope strict(Precision::FP32);
     check_convs(dcgan_cases({1, 3}));
     check_convs(odd_cases());
     // Dilation and rectangular options.
@@ -290,6 +296,7 @@ TEST_CASE("Adam and SGD on the GPU follow the CPU's trajectory, one launch for t
 }
 
 TEST_CASE("five DCGAN 64x64 training iterations on CPU and GPU end with the same parameters", "[large]") {
+    const PrecisionScope strict(Precision::FP32);  // 1e-4 after five steps: strict fp32 convolutions
     const nn::DcganConfig config{.nz = 100, .ngf = 64, .ndf = 64, .nc = 3, .image_size = 64};
     const int64_t batch = 32;
     auto train = [&](Device device) {

@@ -5,10 +5,14 @@
 // Each problem gathers its operands from NCHW tensors with zero outside the image.
 // Grad-input (also every transposed convolution's forward) runs as stride_h * stride_w
 // dense phases, so no product is spent on the zeros a stride inserts (conv_problems.h).
+// Precision (core/precision.h): strict fp32 runs the SIMT loop (implicit_gemm.cuh); TF32,
+// BF16 and fp32-accurate run the tensor-core loop (implicit_gemm_mma.cuh), same problems.
+#include "conv_mma.h"
 #include "conv_problems.h"
 #include "implicit_gemm.cuh"
 #include "kernels.h"
 #include "../../core/error.h"
+#include "../../core/precision.h"
 
 namespace ganops::cuda {
 
@@ -17,6 +21,33 @@ using conv::Dims;
 using conv::Forward;
 
 namespace {
+// mma.sync, ldmatrix and cvt to tf32/bf16 need sm_80 (ptx.cuh traps below it): older GPUs
+// keep strict fp32 whatever the mode asks.
+bool tensor_cores_available() {
+#if defined(GANOPS_EMULATED)
+    return true;
+#else
+    static const bool available = [] {
+        int device = 0, major = 0;
+        GANOPS_CUDA_CHECK(cudaGetDevice(&device));
+        GANOPS_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+        return major >= 8;
+    }();
+    return available;
+#endif
+}
+
+// Every pass goes through here: the process-wide precision picks the main loop.
+template <class Problem>
+void run_gemm(const Problem& p) {
+    switch (tensor_cores_available() ? matmul_precision() : Precision::FP32) {
+        case Precision::FP32: gemm::run(p); break;
+        case Precision::TF32: mma::run<mma::Mode::TF32>(conv::for_mma(p)); break;
+        case Precision::BF16: mma::run<mma::Mode::BF16>(conv::for_mma(p)); break;
+        case Precision::FP32Accurate: mma::run<mma::Mode::TF32x3>(conv::for_mma(p)); break;
+    }
+}
+
 // The problems index in 32 bits (conv_problems.h): refuse what does not fit, by name.
 void check_size(const char* op, const ConvGeometry& g) {
     if (!conv::fits_32bit(g))
@@ -28,7 +59,7 @@ void check_size(const char* op, const ConvGeometry& g) {
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
     check_size("conv2d (CUDA)", g);
     const Dims d(g);
-    gemm::run(Forward{d, x, w, bias, y, d.n * d.p * d.q, d.k, d.c * d.r * d.s});
+    run_gemm(Forward{d, x, w, bias, y, d.n * d.p * d.q, d.k, d.c * d.r * d.s});
 }
 
 void conv2d_backward_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
@@ -36,13 +67,13 @@ void conv2d_backward_input(const ConvGeometry& g, const float* dy, const float* 
     const Dims d(g);
     // Dense sub-problems instead of one GEMM over every tap (conv_problems.h): a strided
     // pass in stride_h * stride_w phases, a one-pixel output as one product per pixel.
-    conv::for_each_backward_input_problem(d, dy, w, dx, [](const auto& problem) { gemm::run(problem); });
+    conv::for_each_backward_input_problem(d, dy, w, dx, [](const auto& problem) { run_gemm(problem); });
 }
 
 void conv2d_backward_weight(const ConvGeometry& g, const float* dy, const float* x, float* dw) {
     check_size("conv2d backward weight (CUDA)", g);
     const Dims d(g);
-    gemm::run(BackwardWeight{d, dy, x, dw, d.c * d.r * d.s, d.k, d.n * d.p * d.q});
+    run_gemm(BackwardWeight{d, dy, x, dw, d.c * d.r * d.s, d.k, d.n * d.p * d.q});
 }
 
 }  // namespace ganops::cuda

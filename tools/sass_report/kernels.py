@@ -15,10 +15,23 @@ LAUNCH_CONSTANTS = {"kThreads": 256, "kGemmThreads": 256}
 DEFAULT_BLOCK = "kThreads"
 BLOCK_SIZES = {
     "gemm_kernel": "kGemmThreads",
+    "mma_gemm": "kMmaThreads",  # implicit_gemm_mma.cuh launches mma_gemm_kernel<...> through this alias
 }
+# The tensor-core GEMM's block size follows its tile (kernels/cuda/mma_plan.h, TileConfig in
+# declaration order: Wide 4 x 2 warps, Square 2 x 2, Narrow 4 x 1); test_kernels.py reads them.
+MMA_TILE_THREADS = {0: 256, 1: 128, 2: 128}
+_MMA_TILE = re.compile(r"TileConfig\)(\d+)|TileConfig::(Wide|Square|Narrow)")
+_MMA_TILE_NAMES = {"Wide": 0, "Square": 1, "Narrow": 2}
 
 
-def block_size(base_name: str) -> int:
+def block_size(base_name: str, display: str = "") -> int:
+    """Threads per block of a kernel; `display` (its display name) where the template
+    arguments decide it."""
+    if base_name == "mma_gemm_kernel":
+        m = _MMA_TILE.search(display)
+        if m is None:
+            raise ValueError(f"{display!r}: no TileConfig template argument to size the block by")
+        return MMA_TILE_THREADS[int(m.group(1)) if m.group(1) else _MMA_TILE_NAMES[m.group(2)]]
     return LAUNCH_CONSTANTS[BLOCK_SIZES.get(base_name, DEFAULT_BLOCK)]
 
 

@@ -89,6 +89,28 @@ class BlockSizes(unittest.TestCase):
                                                   f"threads, tools/sass_report/kernels.py says {expected}")
         self.assertGreater(seen, 10)
 
+    def test_mma_tile_threads(self):
+        """MMA_TILE_THREADS is 32 x the warps of each tile in mma_plan.h, in TileConfig's order."""
+        with open(os.path.join(REPO, "kernels", "cuda", "mma_plan.h")) as f:
+            text = f.read()
+        order = re.search(r"enum class TileConfig \{([^}]*)\}", text)
+        self.assertIsNotNone(order, "TileConfig not found in kernels/cuda/mma_plan.h")
+        names = [n.strip() for n in order.group(1).split(",")]
+        self.assertEqual(len(names), len(kernels.MMA_TILE_THREADS))
+        for index, name in enumerate(names):
+            # tile_shape() is a chain `c == TileConfig::X ? TileShape{...} : ... : TileShape{...}`
+            # whose final else is the last enumerator.
+            if index < len(names) - 1:
+                shape = re.search(r"TileConfig::" + name + r"\s*\?\s*TileShape\{(\d+), (\d+), (\d+), (\d+)\}", text)
+            else:
+                shape = re.search(r":\s*TileShape\{(\d+), (\d+), (\d+), (\d+)\};", text)
+            self.assertIsNotNone(shape, f"no TileShape for {name} in mma_plan.h")
+            self.assertEqual(kernels.MMA_TILE_THREADS[index], 32 * int(shape.group(3)) * int(shape.group(4)), name)
+        self.assertEqual(kernels.block_size("mma_gemm_kernel", "mma::mma_gemm_kernel<(mma::TileConfig)0, (mma::Mode)0, "
+                                                                "conv::Forward>"), 256)
+        self.assertEqual(kernels.block_size("mma_gemm_kernel", "mma::mma_gemm_kernel<(mma::TileConfig)2, (mma::Mode)1, "
+                                                                "conv::Forward>"), 128)
+
     def test_parser(self):
         self.assertEqual(_launches("GANOPS_LAUNCH(k, dim3(a, b), kThreads, 0, s)(x);"), [("k", "kThreads")])
 

@@ -1,0 +1,70 @@
+// How the tensor-core implicit GEMM (implicit_gemm_mma.cuh) covers a problem: which block
+// tile it runs with, the tile grid, and how far a long K is split across blocks. Host code,
+// so tests/test_mma_plan.cpp checks it without a GPU.
+//
+// Three block tiles, each warp computing a 32 x 32 or 32 x 16 piece of C with m16n8 mma:
+//   Wide    128 x 64, 8 warps (4 x 2): the most reuse per loaded element; for problems with
+//           enough tiles to fill the GPU twice over (the batch-128 DCGAN forward passes).
+//   Square   64 x 64, 4 warps (2 x 2): smaller problems, four times the tiles of Wide.
+//   Narrow  128 x 16, 4 warps (4 x 1): N <= 16 (the 3-channel image, D5's single output
+//           channel), where a 64-wide tile would compute mostly padding.
+// Whatever the tile, K is staged kMmaBK elements at a time, and when the tiles alone leave
+// most of the GPU idle, K is split across blockIdx.z (split-K, reduced in a fixed order).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+namespace ganops::cuda::mma {
+
+enum class TileConfig { Wide, Square, Narrow };
+
+struct TileShape {
+    int bm, bn, warps_m, warps_n;
+    constexpr int threads() const { return 32 * warps_m * warps_n; }
+};
+
+constexpr TileShape tile_shape(TileConfig c) {
+    return c == TileConfig::Wide ? TileShape{128, 64, 4, 2} : c == TileConfig::Square ? TileShape{64, 64, 2, 2} : TileShape{128, 16, 4, 1};
+}
+
+constexpr int kMmaBK = 16;                    // K per pipeline stage (2 tf32 or 1 bf16 mma k-steps)
+constexpr int64_t kMmaWantedBlocks = 2 * 132;  // two waves' worth of H100 SMs
+constexpr int64_t kMmaMaxSplits = 64;
+constexpr int64_t kMmaMaxGridX = (int64_t{1} << 31) - 1, kMmaMaxGridYZ = 65535;
+
+struct MmaPlan {
+    TileConfig tile;
+    int64_t tiles_m, tiles_n;
+    int64_t splits;   // >= 1; every split gets a non-empty K range when K > 0
+    int64_t k_chunk;  // a multiple of kMmaBK; split z covers [z * k_chunk, min(K, (z + 1) * k_chunk))
+    int64_t grid_m, grid_n;  // launch grid (grid_m, grid_n, splits); blocks stride over extra tiles
+};
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// The grid and split-K of a given tile (mma_plan's choice, or a test's).
+inline MmaPlan mma_plan_for(TileConfig tile, int64_t M, int64_t N, int64_t K) {
+    const TileShape s = tile_shape(tile);
+    MmaPlan p{tile, ceil_div(M, s.bm), ceil_div(N, s.bn), 1, kMmaBK, 0, 0};
+    p.grid_m = std::clamp<int64_t>(p.tiles_m, 1, kMmaMaxGridX);
+    p.grid_n = std::clamp<int64_t>(p.tiles_n, 1, kMmaMaxGridYZ);
+    // Split-K only where each split keeps at least 4 stages of K, so the pipeline has
+    // something to overlap and the partial sums stay few.
+    const int64_t tiles = p.tiles_m * p.tiles_n;
+    if (tiles > 0 && tiles < kMmaWantedBlocks && K >= 8 * kMmaBK)
+        p.splits = std::min<int64_t>(ceil_div(kMmaWantedBlocks, tiles), K / (4 * kMmaBK));
+    p.splits = std::clamp<int64_t>(p.splits, 1, kMmaMaxSplits);
+    p.k_chunk = std::max<int64_t>(kMmaBK, ceil_div(ceil_div(K, p.splits), kMmaBK) * kMmaBK);
+    p.splits = std::max<int64_t>(1, ceil_div(K, p.k_chunk));
+    return p;
+}
+
+inline TileConfig choose_tile(int64_t M, int64_t N) {
+    if (N <= 16) return TileConfig::Narrow;
+    const TileShape wide = tile_shape(TileConfig::Wide);
+    return ceil_div(M, wide.bm) * ceil_div(N, wide.bn) >= kMmaWantedBlocks ? TileConfig::Wide : TileConfig::Square;
+}
+
+inline MmaPlan mma_plan(int64_t M, int64_t N, int64_t K) { return mma_plan_for(choose_tile(M, N), M, N, K); }
+
+}  // namespace ganops::cuda::mma

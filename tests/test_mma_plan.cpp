@@ -1,0 +1,96 @@
+// The tensor-core GEMM's tile heuristic (kernels/cuda/mma_plan.h), on the CPU: which block
+// tile each problem gets, and that the tile grid and the split-K ranges cover the problem
+// exactly, for every DCGAN convolution pass at batch 1 and 128 and for edge sizes.
+#include <vector>
+
+#include "kernels/cuda/mma_plan.h"
+#include "test_util.h"
+
+using namespace ganops::cuda::mma;
+
+namespace {
+
+// Every (m, n) tile is some block's, every k in exactly one split, within launch limits.
+void check_cover(int64_t M, int64_t N, int64_t K) {
+    INFO("M " << M << " N " << N << " K " << K);
+    const MmaPlan p = mma_plan(M, N, K);
+    const TileShape s = tile_shape(p.tile);
+    CHECK(p.tiles_m * s.bm >= M);
+    CHECK((p.tiles_m - 1) * s.bm < M);
+    CHECK(p.tiles_n * s.bn >= N);
+    CHECK((p.tiles_n - 1) * s.bn < N);
+    CHECK(p.grid_m >= 1);
+    CHECK(p.grid_m <= std::min(p.tiles_m, kMmaMaxGridX));
+    CHECK(p.grid_n >= 1);
+    CHECK(p.grid_n <= std::min(std::max<int64_t>(p.tiles_n, 1), kMmaMaxGridYZ));
+    CHECK(p.splits >= 1);
+    CHECK(p.splits <= kMmaMaxSplits);
+    CHECK(p.k_chunk % kMmaBK == 0);
+    CHECK(p.splits * p.k_chunk >= K);
+    if (K > 0) CHECK((p.splits - 1) * p.k_chunk < K);  // no empty split
+    // Split only where the tiles alone leave the GPU idle, and keep >= 4 stages per split.
+    if (p.splits > 1) {
+        CHECK(p.tiles_m * p.tiles_n < kMmaWantedBlocks);
+        CHECK(p.k_chunk >= 4 * kMmaBK);
+    }
+}
+
+struct Pass {
+    int64_t M, N, K;
+};
+
+// Forward, grad-input and grad-weight GEMMs of the 64x64 DCGAN's convolutions (conv2d's view:
+// x [n, c, h, w], w [k, c, 4, 4], y [n, k, p, q]).
+std::vector<Pass> dcgan_passes(int64_t n) {
+    struct L {
+        int64_t c, h, k, p;
+    };
+    const L layers[] = {{512, 4, 100, 1},  {256, 8, 512, 4},   {128, 16, 256, 8}, {64, 32, 128, 16}, {3, 64, 64, 32},
+                        {3, 64, 64, 32},   {64, 32, 128, 16},  {128, 16, 256, 8}, {256, 8, 512, 4},  {512, 4, 1, 1}};
+    std::vector<Pass> out;
+    for (const L& l : layers) {
+        out.push_back({n * l.p * l.p, l.k, l.c * 16});
+        out.push_back({n * l.h * l.h, l.c, l.k * 16});
+        out.push_back({l.c * 16, l.k, n * l.p * l.p});
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("mma_plan picks the narrow tile for few output columns, wide for big problems, square otherwise") {
+    CHECK(mma_plan(1000, 1, 64).tile == TileConfig::Narrow);
+    CHECK(mma_plan(1000, 16, 64).tile == TileConfig::Narrow);
+    CHECK(mma_plan(1000, 17, 64).tile == TileConfig::Square);
+    CHECK(mma_plan(128 * 2048, 128, 1024).tile == TileConfig::Wide);  // D2 forward at batch 128
+    CHECK(mma_plan(2048, 128, 1024).tile == TileConfig::Square);       // ... at batch 1
+    // The boundary: 264 wide tiles are enough, 263 are not.
+    CHECK(mma_plan(128 * 132, 128, 64).tile == TileConfig::Wide);
+    CHECK(mma_plan(128 * 131, 128, 64).tile == TileConfig::Square);
+}
+
+TEST_CASE("mma_plan splits K only when the tiles leave the GPU idle") {
+    // D5 forward at batch 128: one narrow tile, K = 8192 -> 64 splits of 128.
+    const MmaPlan d5 = mma_plan(128, 1, 8192);
+    CHECK(d5.tiles_m * d5.tiles_n == 1);
+    CHECK(d5.splits == 64);
+    CHECK(d5.k_chunk == 128);
+    // Plenty of tiles: no split.
+    CHECK(mma_plan(128 * 4096, 64, 4096).splits == 1);
+    // Short K: no split even for one tile.
+    CHECK(mma_plan(64, 64, 8 * kMmaBK - 1).splits == 1);
+    // grad-weight of D2 at batch 128: few tiles, K = 128 * 256 -> split.
+    CHECK(mma_plan(64 * 16, 128, 128 * 256).splits > 1);
+}
+
+TEST_CASE("mma_plan covers every problem exactly") {
+    for (int64_t n : {1, 2, 64, 128})
+        for (const Pass& p : dcgan_passes(n)) check_cover(p.M, p.N, p.K);
+    for (int64_t M : {1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 100000})
+        for (int64_t N : {1, 7, 8, 9, 16, 17, 63, 64, 65, 1000})
+            for (int64_t K : {0, 1, 7, 8, 9, 16, 17, 127, 128, 129, 4096, 1 << 20}) check_cover(M, N, K);
+    // More column tiles than grid.y allows: the grid is capped, blocks stride.
+    const MmaPlan huge = mma_plan(64, int64_t{64} * 70000, 64);
+    CHECK(huge.tiles_n == 70000);
+    CHECK(huge.grid_n == kMmaMaxGridYZ);
+}
