@@ -1,7 +1,9 @@
 // batchnorm2d on the CPU. Statistics use a two-pass mean then centred sum of squares in
-// double, so the reference itself carries no cancellation error.
+// double, so the reference itself carries no cancellation error. Channels are independent:
+// they are the tasks of the thread pool, which changes no result.
 #include <cmath>
 
+#include "../../core/thread_pool.h"
 #include "reference.h"
 
 namespace ganops::cpu {
@@ -10,7 +12,7 @@ template <class T>
 void batchnorm2d_forward_train(const T* x, const T* weight, const T* bias, int64_t n, int64_t c, int64_t hw,
                                double eps, T* y, T* mean, T* invstd, T* batch_var) {
     const double count = static_cast<double>(n * hw);
-    for (int64_t ch = 0; ch < c; ++ch) {
+    parallel_for(c, [&](int64_t ch) {
         double s = 0;
         for (int64_t i = 0; i < n; ++i)
             for (int64_t j = 0; j < hw; ++j) s += x[(i * c + ch) * hw + j];
@@ -33,13 +35,13 @@ void batchnorm2d_forward_train(const T* x, const T* weight, const T* bias, int64
                 const int64_t k = (i * c + ch) * hw + j;
                 y[k] = static_cast<T>(x[k] * scale + shift);
             }
-    }
+    });
 }
 
 template <class T>
 void batchnorm2d_forward_eval(const T* x, const T* weight, const T* bias, const T* running_mean,
                               const T* running_var, int64_t n, int64_t c, int64_t hw, double eps, T* y) {
-    for (int64_t ch = 0; ch < c; ++ch) {
+    parallel_for(c, [&](int64_t ch) {
         const double inv = 1.0 / std::sqrt(static_cast<double>(running_var[ch]) + eps);
         const double scale = weight ? weight[ch] * inv : inv;
         const double shift = (bias ? bias[ch] : 0.0) - running_mean[ch] * scale;
@@ -48,7 +50,7 @@ void batchnorm2d_forward_eval(const T* x, const T* weight, const T* bias, const 
                 const int64_t k = (i * c + ch) * hw + j;
                 y[k] = static_cast<T>(x[k] * scale + shift);
             }
-    }
+    });
 }
 
 template <class T>
@@ -65,7 +67,7 @@ template <class T>
 void batchnorm2d_backward(const T* dy, const T* x, const T* weight, const T* mean, const T* invstd, int64_t n,
                           int64_t c, int64_t hw, bool training, T* dx, T* dweight, T* dbias) {
     const double count = static_cast<double>(n * hw);
-    for (int64_t ch = 0; ch < c; ++ch) {
+    parallel_for(c, [&](int64_t ch) {
         const double m = mean[ch], inv = invstd[ch];
         double sum_dy = 0, sum_dy_xhat = 0;
         for (int64_t i = 0; i < n; ++i)
@@ -76,7 +78,7 @@ void batchnorm2d_backward(const T* dy, const T* x, const T* weight, const T* mea
             }
         if (dweight) dweight[ch] = static_cast<T>(sum_dy_xhat);
         if (dbias) dbias[ch] = static_cast<T>(sum_dy);
-        if (!dx) continue;
+        if (!dx) return;
         const double g = (weight ? weight[ch] : 1.0) * inv;
         for (int64_t i = 0; i < n; ++i)
             for (int64_t j = 0; j < hw; ++j) {
@@ -90,7 +92,7 @@ void batchnorm2d_backward(const T* dy, const T* x, const T* weight, const T* mea
                     dx[k] = static_cast<T>(g * dy[k]);
                 }
             }
-    }
+    });
 }
 
 #define GANOPS_INSTANTIATE(T)                                                                              \
