@@ -10,11 +10,6 @@ function(ganops_warnings target)
   # happen (GCC bug 105329, fixed in GCC 13): nn/checkpoint.cpp's header building trips it.
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
     list(APPEND cxx -Wno-restrict)
-    # GCC 12's own AVX-512 intrinsics (_mm512_undefined_*, reached through Eigen's packet
-    # math under -march=native) report -Wmaybe-uninitialized (GCC bug 105593, fixed in 13).
-    if(GANOPS_NATIVE)
-      list(APPEND cxx -Wno-maybe-uninitialized)
-    endif()
   endif()
   if(GANOPS_WARNINGS_AS_ERRORS)
     list(APPEND cxx -Werror)

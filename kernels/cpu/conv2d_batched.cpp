@@ -82,76 +82,183 @@ int64_t images_per_chunk(const ConvGeometry& g, int64_t bytes_per_element) {
     return b;
 }
 
-// Output columns [q_begin, q_end) whose input column q*stride - pad + j*dilation lies inside
-// [0, in_w): outside that range im2col holds zeros.
-struct ColumnRange {
+// The output positions [begin, end) along one axis whose input position
+// position * stride - pad + tap * dilation lies inside [0, size).
+struct Inside {
     int64_t begin, end;
 };
-ColumnRange inside_columns(const ConvGeometry& g, int64_t j) {
-    const Conv2dOptions& o = g.opt;
-    const int64_t offset = j * o.dilation_w - o.pad_w;
-    int64_t begin = std::max<int64_t>(0, ceil_div(-offset, o.stride_w));
-    int64_t end = std::min<int64_t>(g.out_w, ceil_div(g.in_w - offset, o.stride_w));
-    begin = std::min(begin, g.out_w);
-    end = std::max(end, begin);
+Inside inside(int64_t tap, int64_t stride, int64_t pad, int64_t dilation, int64_t size, int64_t out_size) {
+    const int64_t offset = tap * dilation - pad;
+    const int64_t begin = std::clamp<int64_t>(ceil_div(-offset, stride), 0, out_size);
+    const int64_t end = std::clamp<int64_t>(ceil_div(size - offset, stride), begin, out_size);
     return {begin, end};
 }
 
-// cols[(c, i, j), image * P*Q + (p, q)] for `images` images starting at x; as the
-// reference's im2col, with the zero borders written as runs instead of tested per element.
+// The output rows [begin, end) whose input row lies inside the image, per kernel row.
+struct Taps {
+    std::vector<Inside> rows;
+    explicit Taps(const ConvGeometry& g) {
+        const Conv2dOptions& o = g.opt;
+        for (int64_t i = 0; i < g.kernel_h; ++i)
+            rows.push_back(inside(i, o.stride_h, o.pad_h, o.dilation_h, g.in_h, g.out_h));
+    }
+};
+
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// im2col and col2im work on a copy of the input rows laid out so that every kernel tap reads
+// (or adds to) one contiguous run of Q = out_w values per output row. An input row is split
+// into its s = stride_w column phases (phase b holds columns b, b + s, b + 2s, ...), and each
+// phase has zero margins wide enough for every tap: output column q of tap j reads input
+// column q*s + o_j (o_j = j*dilation - pad), which is element q + floor(o_j / s) of phase
+// o_j mod s. So no tap needs a bounds test or a strided gather, and the runs have the same
+// length Q for every tap; a strided, bounds-tested gather of the input cost more than the
+// matrix product it fed.
+struct RowLayout {
+    int64_t stride, first, length;  // s; the first phase element stored (<= 0); elements per phase
+    std::vector<int64_t> tap_offset;  // where tap j's run starts within a laid-out row
+    explicit RowLayout(const ConvGeometry& g) : stride(g.opt.stride_w) {
+        const int64_t phase_width = (g.in_w + stride - 1) / stride;
+        int64_t lo = 0, hi = phase_width;
+        for (int64_t j = 0; j < g.kernel_w; ++j) {
+            const int64_t d = floor_div(j * g.opt.dilation_w - g.opt.pad_w, stride);
+            lo = std::min(lo, d);
+            hi = std::max(hi, d + g.out_w);
+        }
+        first = lo;
+        length = hi - lo;
+        for (int64_t j = 0; j < g.kernel_w; ++j) {
+            const int64_t o = j * g.opt.dilation_w - g.opt.pad_w, d = floor_div(o, stride);
+            tap_offset.push_back((o - d * stride) * length + d - first);
+        }
+    }
+    int64_t row_size() const { return stride * length; }
+};
+
 template <class T>
-void im2col_chunk(const ConvGeometry& g, const T* x, int64_t images, T* cols) {
+void lay_out_rows(const RowLayout& l, int64_t rows, int64_t in_w, const T* x, T* out) {
+    // Phase b's elements e inside the image: 0 <= (first + e) * s + b < in_w.
+    std::vector<Inside> inside_phase;
+    for (int64_t b = 0; b < l.stride; ++b)
+        inside_phase.push_back(inside(b, l.stride, -l.first * l.stride, 1, in_w, l.length));
+    for (int64_t r = 0; r < rows; ++r) {
+        const T* in = x + r * in_w;
+        T* o = out + r * l.row_size();
+        for (int64_t b = 0; b < l.stride; ++b) {
+            const Inside e = inside_phase[size_t(b)];
+            T* phase = o + b * l.length;
+            const T* from = in + (l.first + e.begin) * l.stride + b;
+            std::fill(phase, phase + e.begin, T(0));
+            if (l.stride == 2)
+                for (int64_t k = 0; k < e.end - e.begin; ++k) phase[e.begin + k] = from[2 * k];
+            else
+                for (int64_t k = 0; k < e.end - e.begin; ++k) phase[e.begin + k] = from[k * l.stride];
+            std::fill(phase + e.end, phase + l.length, T(0));
+        }
+    }
+}
+
+// The inverse for the columns inside the image (the margins are dropped).
+template <class T>
+void gather_rows(const RowLayout& l, int64_t rows, int64_t in_w, const T* laid_out, T* x) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const T* in = laid_out + r * l.row_size();
+        T* o = x + r * in_w;
+        for (int64_t w = 0; w < in_w; ++w) o[w] = in[(w % l.stride) * l.length + w / l.stride - l.first];
+    }
+}
+
+// Runs of the common widths with a constant length, which the compiler turns into a few
+// vector moves; other widths loop.
+template <int N, class T>
+inline void copy_fixed(T* __restrict out, const T* __restrict in) {
+    for (int q = 0; q < N; ++q) out[q] = in[q];
+}
+template <int N, class T>
+inline void add_fixed(T* __restrict out, const T* __restrict in) {
+    for (int q = 0; q < N; ++q) out[q] += in[q];
+}
+template <class T>
+inline void copy_run(T* __restrict out, const T* __restrict in, int64_t n) {
+    switch (n) {
+        case 4: return copy_fixed<4>(out, in);
+        case 8: return copy_fixed<8>(out, in);
+        case 16: return copy_fixed<16>(out, in);
+        case 32: return copy_fixed<32>(out, in);
+        default:
+            for (int64_t q = 0; q < n; ++q) out[q] = in[q];
+    }
+}
+template <class T>
+inline void add_run(T* __restrict out, const T* __restrict in, int64_t n) {
+    switch (n) {
+        case 4: return add_fixed<4>(out, in);
+        case 8: return add_fixed<8>(out, in);
+        case 16: return add_fixed<16>(out, in);
+        case 32: return add_fixed<32>(out, in);
+        default:
+            for (int64_t q = 0; q < n; ++q) out[q] += in[q];
+    }
+}
+
+// cols[(c, i, j), image * P*Q + (p, q)] for `images` images starting at x, as the
+// reference's im2col: one contiguous run of Q per output row, zeros for the output rows
+// whose input row lies outside the image.
+template <class T>
+void im2col_chunk(const ConvGeometry& g, const Taps& taps, const RowLayout& l, const T* x, int64_t images, T* cols) {
     const Conv2dOptions& o = g.opt;
     const int64_t pixels = g.out_h * g.out_w, width = images * pixels;
-    const int64_t image_size = g.in_channels * g.in_h * g.in_w;
+    const int64_t rows_total = images * g.in_channels * g.in_h, row_size = l.row_size();
+    T* laid_out = scratch<T, 3>(rows_total * row_size);
+    lay_out_rows(l, rows_total, g.in_w, x, laid_out);
+    const int64_t image_size = g.in_channels * g.in_h * row_size;
     for (int64_t c = 0; c < g.in_channels; ++c)
-        for (int64_t i = 0; i < g.kernel_h; ++i)
+        for (int64_t i = 0; i < g.kernel_h; ++i) {
+            const Inside rows = taps.rows[size_t(i)];
             for (int64_t j = 0; j < g.kernel_w; ++j) {
-                const ColumnRange r = inside_columns(g, j);
-                const int64_t w0 = r.begin * o.stride_w - o.pad_w + j * o.dilation_w;
                 T* row = cols + ((c * g.kernel_h + i) * g.kernel_w + j) * width;
-                for (int64_t n = 0; n < images; ++n)
-                    for (int64_t p = 0; p < g.out_h; ++p) {
-                        T* out = row + n * pixels + p * g.out_w;
+                const int64_t column = l.tap_offset[size_t(j)];
+                for (int64_t n = 0; n < images; ++n) {
+                    const T* plane = laid_out + n * image_size + c * g.in_h * row_size;
+                    T* out = row + n * pixels;
+                    std::fill(out, out + rows.begin * g.out_w, T(0));
+                    for (int64_t p = rows.begin; p < rows.end; ++p) {
                         const int64_t h = p * o.stride_h - o.pad_h + i * o.dilation_h;
-                        if (h < 0 || h >= g.in_h) {
-                            std::fill(out, out + g.out_w, T(0));
-                            continue;
-                        }
-                        const T* in = x + n * image_size + (c * g.in_h + h) * g.in_w + w0;
-                        std::fill(out, out + r.begin, T(0));
-                        if (o.stride_w == 1)
-                            std::memcpy(out + r.begin, in, sizeof(T) * size_t(r.end - r.begin));
-                        else
-                            for (int64_t q = r.begin; q < r.end; ++q) out[q] = in[(q - r.begin) * o.stride_w];
-                        std::fill(out + r.end, out + g.out_w, T(0));
+                        copy_run(out + p * g.out_w, plane + h * row_size + column, g.out_w);
                     }
+                    std::fill(out + rows.end * g.out_w, out + pixels, T(0));
+                }
             }
+        }
 }
 
 // The adjoint: adds every column entry back to the pixel it came from, in the reference's
-// order (so the sums round the same way), into `images` images at x that start zeroed.
+// order (so each pixel's sum rounds the same way), into `images` images at x. The sums
+// build up in the laid-out rows (margins included, dropped at the end).
 template <class T>
-void col2im_chunk(const ConvGeometry& g, const T* cols, int64_t images, T* x) {
+void col2im_chunk(const ConvGeometry& g, const Taps& taps, const RowLayout& l, const T* cols, int64_t images, T* x) {
     const Conv2dOptions& o = g.opt;
     const int64_t pixels = g.out_h * g.out_w, width = images * pixels;
-    const int64_t image_size = g.in_channels * g.in_h * g.in_w;
-    std::fill(x, x + images * image_size, T(0));
+    const int64_t rows_total = images * g.in_channels * g.in_h, row_size = l.row_size();
+    T* laid_out = scratch<T, 3>(rows_total * row_size);
+    std::memset(laid_out, 0, sizeof(T) * size_t(rows_total * row_size));
+    const int64_t image_size = g.in_channels * g.in_h * row_size;
     for (int64_t n = 0; n < images; ++n)
-        for (int64_t c = 0; c < g.in_channels; ++c)
-            for (int64_t i = 0; i < g.kernel_h; ++i)
+        for (int64_t c = 0; c < g.in_channels; ++c) {
+            T* plane = laid_out + n * image_size + c * g.in_h * row_size;
+            for (int64_t i = 0; i < g.kernel_h; ++i) {
+                const Inside rows = taps.rows[size_t(i)];
                 for (int64_t j = 0; j < g.kernel_w; ++j) {
-                    const ColumnRange r = inside_columns(g, j);
-                    const int64_t w0 = r.begin * o.stride_w - o.pad_w + j * o.dilation_w;
+                    const int64_t column = l.tap_offset[size_t(j)];
                     const T* row = cols + ((c * g.kernel_h + i) * g.kernel_w + j) * width + n * pixels;
-                    for (int64_t p = 0; p < g.out_h; ++p) {
+                    for (int64_t p = rows.begin; p < rows.end; ++p) {
                         const int64_t h = p * o.stride_h - o.pad_h + i * o.dilation_h;
-                        if (h < 0 || h >= g.in_h) continue;
-                        T* out = x + n * image_size + (c * g.in_h + h) * g.in_w + w0;
-                        const T* in = row + p * g.out_w;
-                        for (int64_t q = r.begin; q < r.end; ++q) out[(q - r.begin) * o.stride_w] += in[q];
+                        add_run(plane + h * row_size + column, row + p * g.out_w, g.out_w);
                     }
                 }
+            }
+        }
+    gather_rows(l, rows_total, g.in_w, laid_out, x);
 }
 
 // dyc[k, image * P*Q + pq] = dy[image, k, pq]: a chunk's output gradient as one matrix.
@@ -169,12 +276,14 @@ template <class T>
 void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
     const int64_t k = g.in_channels * g.kernel_h * g.kernel_w, pixels = g.out_h * g.out_w;
     const int64_t per_chunk = images_per_chunk(g, sizeof(T)), chunks = ceil_div(g.batch, per_chunk);
+    const Taps taps(g);
+    const RowLayout layout(g);
     parallel_for(chunks, [&](int64_t chunk) {
         const int64_t n0 = chunk * per_chunk, images = std::min(per_chunk, g.batch - n0);
         const int64_t width = images * pixels;
         T* cols = scratch<T, 0>(k * width);
         T* out = scratch<T, 1>(g.out_channels * width);
-        im2col_chunk(g, x + n0 * g.in_channels * g.in_h * g.in_w, images, cols);
+        im2col_chunk(g, taps, layout, x + n0 * g.in_channels * g.in_h * g.in_w, images, cols);
         matmul(false, false, g.out_channels, width, k, w, cols, out);
         for (int64_t n = 0; n < images; ++n)
             for (int64_t c = 0; c < g.out_channels; ++c) {
@@ -192,6 +301,8 @@ template <class T>
 void conv2d_backward_input_batched(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
     const int64_t k = g.in_channels * g.kernel_h * g.kernel_w, pixels = g.out_h * g.out_w;
     const int64_t per_chunk = images_per_chunk(g, sizeof(T)), chunks = ceil_div(g.batch, per_chunk);
+    const Taps taps(g);
+    const RowLayout layout(g);
     parallel_for(chunks, [&](int64_t chunk) {
         const int64_t n0 = chunk * per_chunk, images = std::min(per_chunk, g.batch - n0);
         const int64_t width = images * pixels;
@@ -199,7 +310,7 @@ void conv2d_backward_input_batched(const ConvGeometry& g, const T* dy, const T* 
         T* cols = scratch<T, 1>(k * width);
         gather_channels(g, dy + n0 * g.out_channels * pixels, images, grad);
         matmul(true, false, k, width, g.out_channels, w, grad, cols);
-        col2im_chunk(g, cols, images, dx + n0 * g.in_channels * g.in_h * g.in_w);
+        col2im_chunk(g, taps, layout, cols, images, dx + n0 * g.in_channels * g.in_h * g.in_w);
     });
 }
 
@@ -207,6 +318,8 @@ template <class T>
 void conv2d_backward_weight_batched(const ConvGeometry& g, const T* dy, const T* x, T* dw) {
     const int64_t k = g.in_channels * g.kernel_h * g.kernel_w, pixels = g.out_h * g.out_w;
     const int64_t per_chunk = images_per_chunk(g, sizeof(T)), chunks = ceil_div(g.batch, per_chunk);
+    const Taps taps(g);
+    const RowLayout layout(g);
     const int64_t weights = g.out_channels * k;
     // One partial gradient per chunk, added in chunk order below: the same sum whatever
     // thread computed which chunk.
@@ -217,7 +330,7 @@ void conv2d_backward_weight_batched(const ConvGeometry& g, const T* dy, const T*
         T* grad = scratch<T, 0>(g.out_channels * width);
         T* cols = scratch<T, 1>(k * width);
         gather_channels(g, dy + n0 * g.out_channels * pixels, images, grad);
-        im2col_chunk(g, x + n0 * g.in_channels * g.in_h * g.in_w, images, cols);
+        im2col_chunk(g, taps, layout, x + n0 * g.in_channels * g.in_h * g.in_w, images, cols);
         matmul(false, true, g.out_channels, k, width, grad, cols, partial + chunk * weights);
     });
     constexpr int64_t block = 4096;
