@@ -270,11 +270,41 @@ void gather_channels(const ConvGeometry& g, const T* dy, int64_t images, T* dyc)
             std::memcpy(dyc + k * width + n * pixels, dy + (n * g.out_channels + k) * pixels, sizeof(T) * size_t(pixels));
 }
 
+// A convolution whose kernel covers the whole (unpadded) input and gives one output pixel
+// (DCGAN's last discriminator layer; its transposed form is the generator's first layer) is
+// a fully connected layer: im2col would only copy each image, one value per row. Its three
+// passes are then plain products over the batch, rows cut into fixed blocks for the pool.
+bool is_fully_connected(const ConvGeometry& g) {
+    const Conv2dOptions& o = g.opt;
+    return g.out_h == 1 && g.out_w == 1 && o.pad_h == 0 && o.pad_w == 0 && o.dilation_h == 1 && o.dilation_w == 1 &&
+           g.kernel_h == g.in_h && g.kernel_w == g.in_w;
+}
+
+// Up to eight blocks of at least 8 rows, cut from the row count alone.
+template <class Block>
+void row_blocks(int64_t rows, const Block& block) {
+    const int64_t tasks = std::clamp<int64_t>(rows / 8, 1, 8), size = ceil_div(rows, tasks);
+    parallel_for(ceil_div(rows, size), [&](int64_t t) {
+        const int64_t begin = t * size;
+        block(begin, std::min(rows, begin + size));
+    });
+}
+
 }  // namespace
 
 template <class T>
 void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
     const int64_t k = g.in_channels * g.kernel_h * g.kernel_w, pixels = g.out_h * g.out_w;
+    if (is_fully_connected(g)) {
+        // y [N, K] = x [N, CRS] * w [K, CRS]^T
+        row_blocks(g.batch, [&](int64_t b, int64_t e) {
+            matmul(false, true, e - b, g.out_channels, k, x + b * k, w, y + b * g.out_channels);
+            if (bias)
+                for (int64_t n = b; n < e; ++n)
+                    for (int64_t c = 0; c < g.out_channels; ++c) y[n * g.out_channels + c] += bias[c];
+        });
+        return;
+    }
     const int64_t per_chunk = images_per_chunk(g, sizeof(T)), chunks = ceil_div(g.batch, per_chunk);
     const Taps taps(g);
     const RowLayout layout(g);
@@ -300,6 +330,13 @@ void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const
 template <class T>
 void conv2d_backward_input_batched(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
     const int64_t k = g.in_channels * g.kernel_h * g.kernel_w, pixels = g.out_h * g.out_w;
+    if (is_fully_connected(g)) {
+        // dx [N, CRS] = dy [N, K] * w [K, CRS]
+        row_blocks(g.batch, [&](int64_t b, int64_t e) {
+            matmul(false, false, e - b, k, g.out_channels, dy + b * g.out_channels, w, dx + b * k);
+        });
+        return;
+    }
     const int64_t per_chunk = images_per_chunk(g, sizeof(T)), chunks = ceil_div(g.batch, per_chunk);
     const Taps taps(g);
     const RowLayout layout(g);
@@ -317,6 +354,11 @@ void conv2d_backward_input_batched(const ConvGeometry& g, const T* dy, const T* 
 template <class T>
 void conv2d_backward_weight_batched(const ConvGeometry& g, const T* dy, const T* x, T* dw) {
     const int64_t k = g.in_channels * g.kernel_h * g.kernel_w, pixels = g.out_h * g.out_w;
+    if (is_fully_connected(g)) {
+        // dw [K, CRS] = dy [N, K]^T * x [N, CRS]; one product (the batch is its inner dimension).
+        matmul(true, false, g.out_channels, k, g.batch, dy, x, dw);
+        return;
+    }
     const int64_t per_chunk = images_per_chunk(g, sizeof(T)), chunks = ceil_div(g.batch, per_chunk);
     const Taps taps(g);
     const RowLayout layout(g);
