@@ -1,8 +1,10 @@
 // conv2d on the CPU, fast enough to train on: the GEMM view of the reference (M = out
 // channels, K = C*R*S, N = output pixels), but with the pixels of several images side by side
-// in one product, so each product is large enough for Eigen's kernel to run near the
-// machine's FMA peak, and with the chunks of the batch as the tasks of the thread pool. The
-// reference's products were one per image (16 to 256 columns), each split over OpenMP.
+// in one product, so that each product has enough columns to keep Eigen's vector kernel busy,
+// and with the chunks of the batch as the tasks of the thread pool. The reference's products
+// were one per image (16 to 256 columns), each split over OpenMP. im2col and col2im move
+// contiguous runs (RowLayout below), and a kernel that covers the whole input is a plain
+// fully connected product (is_fully_connected).
 //
 // A transposed convolution is this file's backward_input (its forward) and forward (its input
 // gradient): the product W^T * dy followed by col2im multiplies nothing by the zeros that a
