@@ -1,7 +1,7 @@
 #include "conv2d.h"
 
 #include "checks.h"
-#include "cpu/reference.h"
+#include "cpu/conv2d_batched.h"
 #include "cuda/kernels.h"
 
 namespace ganops::kernels {
@@ -13,7 +13,7 @@ void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, con
     }
     on_cpu_float_type("conv2d_forward", x, [&](auto t) {
         using T = decltype(t);
-        cpu::conv2d_forward<T>(g, x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
+        cpu::conv2d_forward_batched<T>(g, x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
     });
 }
 
@@ -24,7 +24,7 @@ void conv2d_backward_input(const ConvGeometry& g, const Tensor& dy, const Tensor
     }
     on_cpu_float_type("conv2d_backward_input", dy, [&](auto t) {
         using T = decltype(t);
-        cpu::conv2d_backward_input<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>());
+        cpu::conv2d_backward_input_batched<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>());
     });
 }
 
@@ -35,7 +35,7 @@ void conv2d_backward_weight(const ConvGeometry& g, const Tensor& dy, const Tenso
     }
     on_cpu_float_type("conv2d_backward_weight", dy, [&](auto t) {
         using T = decltype(t);
-        cpu::conv2d_backward_weight<T>(g, dy.data<T>(), x.data<T>(), dw.data<T>());
+        cpu::conv2d_backward_weight_batched<T>(g, dy.data<T>(), x.data<T>(), dw.data<T>());
     });
 }
 

@@ -2,6 +2,7 @@
 // a trajectory can be checked against PyTorch's step for step.
 #include <cmath>
 
+#include "../../core/thread_pool.h"
 #include "reference.h"
 
 namespace ganops::cpu {
@@ -12,13 +13,16 @@ void adam_update(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, int64_t n, 
     const double bias_correction1 = 1.0 - std::pow(beta1, static_cast<double>(step));
     const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(beta2, static_cast<double>(step)));
     const double step_size = lr / bias_correction1;
-    for (int64_t i = 0; i < n; ++i) {
-        const T g = static_cast<T>(grad[i] + weight_decay * param[i]);
-        exp_avg[i] = static_cast<T>(beta1 * exp_avg[i] + (1.0 - beta1) * g);
-        exp_avg_sq[i] = static_cast<T>(beta2 * exp_avg_sq[i] + (1.0 - beta2) * g * g);
-        const double denom = std::sqrt(static_cast<double>(exp_avg_sq[i])) / bias_correction2_sqrt + eps;
-        param[i] = static_cast<T>(param[i] - step_size * exp_avg[i] / denom);
-    }
+    // Each element on its own: the split over the thread pool changes no result.
+    parallel_ranges(n, int64_t(1) << 15, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            const T g = static_cast<T>(grad[i] + weight_decay * param[i]);
+            exp_avg[i] = static_cast<T>(beta1 * exp_avg[i] + (1.0 - beta1) * g);
+            exp_avg_sq[i] = static_cast<T>(beta2 * exp_avg_sq[i] + (1.0 - beta2) * g * g);
+            const double denom = std::sqrt(static_cast<double>(exp_avg_sq[i])) / bias_correction2_sqrt + eps;
+            param[i] = static_cast<T>(param[i] - step_size * exp_avg[i] / denom);
+        }
+    });
 }
 
 template <class T>
