@@ -107,7 +107,7 @@ KernelTime predict(const KernelCost& k, const GpuSpec& gpu, const ModelParams& p
         t.fp64_us = k.fp64_warp_instructions * cycles / (sm_cycles_per_s * wave) * 1e6;
     }
     if (k.dram_bytes > 0) t.dram_us = k.dram_bytes / (gpu.dram_gbs * 1e9 * k.dram_efficiency) * 1e6;
-    t.launch_us = params.launch_us;
+    t.launch_us = params.cuda_graph ? params.graph_node_us : params.launch_us;
     struct Term {
         double us;
         const char* name;
@@ -292,6 +292,9 @@ const ElementwiseKind kBceBackward{"bce_backward_kernel", 12, 56, 12};
 const ElementwiseKind kAdd{"binary_kernel (add)", 12, 19, 0};
 // Adam reads param, grad, exp_avg, exp_avg_sq and writes three of them; its loop does two
 // elements in 213 instructions, 66 of them fp64.
+// The training monitor: one block reads D's outputs (or a loss) and adds a mean in double.
+const ElementwiseKind kMonitor{"monitor_add_mean_kernel", 4, 20, 2};
+const ElementwiseKind kMonitorNext{"monitor_next_iteration_kernel", 8, 8, 0};
 const ElementwiseKind kAdam{"adam_kernel", 28, 213.0 / 2, 66.0 / 2};
 
 // batchnorm2d.cu's splits_for: blocks per channel so that channels * splits fill the GPU.
@@ -441,11 +444,25 @@ public:
 
     std::vector<Launch> build() {
         phase_ = "data";
-        add(elementwise(kUniform, d_.batch * d_.nc * d_.image * d_.image,
-                        grid_for(d_.batch * d_.nc * d_.image * d_.image, 4), "real batch (uniform)"));
+        const int64_t images = d_.batch * d_.nc * d_.image * d_.image;
+        add(elementwise(kUniform, images, grid_for(images, 4), "real batch (uniform)"));
+        if (params_.cuda_graph) {
+            KernelCost copy;
+            copy.op = "batch into the graph's input";
+            copy.kernel = "cudaMemcpyAsync (device to device)";
+            copy.copy = true;
+            copy.dram_bytes = 2 * kF * double(images);
+            add(copy);
+            KernelCost launch;  // the host's one launch of the iteration
+            launch.op = "the iteration's graph";
+            launch.kernel = "cudaGraphLaunch";
+            launch.copy = true;
+            add(launch);
+        }
 
         phase_ = "D(real)";
         forward(dnet_);
+        monitor("D(x) into the monitor");
         loss_and_backward_d(/*input_grad=*/false, /*first_grads=*/true);
 
         phase_ = "G forward";
@@ -454,25 +471,33 @@ public:
 
         phase_ = "D(fake.detach)";
         forward(dnet_);
+        monitor("D(G(z)) into the monitor");
         loss_and_backward_d(/*input_grad=*/false, /*first_grads=*/false);
 
         phase_ = "Adam D";
         adam(dnet_, "D Adam step");
+        monitor("loss_D (real) into the monitor");
+        monitor("loss_D (fake) into the monitor");
 
         phase_ = "G step: D(fake)";
         forward(dnet_);
-        loss_and_backward_d(/*input_grad=*/true, /*first_grads=*/false);
+        monitor("D(G(z)) of the G step into the monitor");
+        loss_and_backward_d(/*input_grad=*/true, /*first_grads=*/false, /*weight_grads=*/false);
 
         phase_ = "G step: G backward";
         backward(g_, /*input_grad=*/false, /*first_grads=*/true);
 
         phase_ = "Adam G";
         adam(g_, "G Adam step");
+        monitor("loss_G into the monitor");
+        add(elementwise(kMonitorNext, 5, 1, "monitor: next iteration"));
+        if (params_.cuda_graph) add(elementwise(kMonitorNext, 1, 1, "graph: replay counter and Philox offsets"));
         return std::move(out_);
     }
 
 private:
     void add(KernelCost k) { out_.push_back({phase_, std::move(k)}); }
+    void monitor(const char* op) { add(elementwise(kMonitor, d_.batch, 1, op)); }
     void add_all(std::vector<KernelCost> ks) {
         for (KernelCost& k : ks) add(std::move(k));
     }
@@ -517,7 +542,8 @@ private:
         }
     }
 
-    void backward(const Net& net, bool input_grad, bool first_grads) {
+    // weight_grads false: only gradients that flow on to the input (the G step through D).
+    void backward(const Net& net, bool input_grad, bool first_grads, bool weight_grads = true) {
         for (size_t i = net.layers.size(); i-- > 0;) {
             const Net::Layer& l = net.layers[i];
             add(elementwise(act_backward(l), l.out_elements, grid_for(l.out_elements),
@@ -529,24 +555,27 @@ private:
                 add(elementwise(kBnGradSums, n, l.bn_channels * splits, op));
                 add(per_channel_finish("finish_grad_kernel", l.bn_channels, splits, 2, 5, op));
                 add(elementwise(kBnDx, n, grid_for(n), op));
-                param_grad(l.bn_channels, first_grads, l.name + " batchnorm weight grad");
-                param_grad(l.bn_channels, first_grads, l.name + " batchnorm bias grad");
+                if (weight_grads) {
+                    param_grad(l.bn_channels, first_grads, l.name + " batchnorm weight grad");
+                    param_grad(l.bn_channels, first_grads, l.name + " batchnorm bias grad");
+                }
             }
             // The first layer's input is data (D) or noise (G): no gradient wanted, except
             // for D's input in the G step, where the gradient flows on into G.
             if (i > 0 || input_grad)
                 conv(l.transposed ? ConvPass::Forward : ConvPass::BackwardInput, l, "grad-input");
+            if (!weight_grads) continue;
             conv(ConvPass::BackwardWeight, l, "grad-weight");
             param_grad(l.shape.k * l.shape.c * 16, first_grads, l.name + " weight grad");
         }
     }
 
-    void loss_and_backward_d(bool input_grad, bool first_grads) {
+    void loss_and_backward_d(bool input_grad, bool first_grads, bool weight_grads = true) {
         add(elementwise(kBcePartial, d_.batch, 1, "BCE forward"));
         add(per_channel_finish("finish_terms_kernel", 1, 1, 1, 1, "BCE forward"));
         add(elementwise(kFill, 1, 1, "backward seed (ones)"));
         add(elementwise(kBceBackward, d_.batch, grid_for(d_.batch), "BCE backward"));
-        backward(dnet_, input_grad, first_grads);
+        backward(dnet_, input_grad, first_grads, weight_grads);
     }
 
     void adam(const Net& net, const std::string& op) {
@@ -760,6 +789,7 @@ int predict_main(int argc, char** argv) {
     std::string gpu_key = "h100-sxm";
     DcganShape shape;
     ModelParams params;
+    params.cuda_graph = true;  // as the training step runs on a GPU (examples/dcgan_bedroom/step.h)
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -774,12 +804,16 @@ int predict_main(int argc, char** argv) {
                 shape.batch = number<int64_t>(value());
             } else if (a == "--launch-us") {
                 params.launch_us = number<double>(value());
+            } else if (a == "--graph-node-us") {
+                params.graph_node_us = number<double>(value());
+            } else if (a == "--eager") {
+                params.cuda_graph = false;
             } else {
                 std::string known;
                 for (const GpuSpec& g : gpus()) known += std::string(known.empty() ? "" : "|") + g.key;
                 std::fprintf(stderr,
                              "dcgan_step --predict: unknown option %s\nusage: dcgan_step --predict [--gpu %s|all] "
-                             "[--batch N] [--launch-us US]\n",
+                             "[--batch N] [--launch-us US] [--graph-node-us US] [--eager]\n",
                              a.c_str(), known.c_str());
                 return 2;
             }
@@ -808,10 +842,16 @@ int predict_main(int argc, char** argv) {
     std::fprintf(out,
                  "PREDICTED, not measured: one DCGAN %lldx%lld training iteration (nz %lld, ngf = ndf = %lld, batch "
                  "%lld; D on real and fake, G step, both Adam steps) with the kernels of this tree. Model: "
-                 "benchmarks/roofline.h, NOTES.md \"Roofline prediction\". Launch overhead %.1f us per launch.\n\n",
+                 "benchmarks/roofline.h, NOTES.md \"Roofline prediction\". %s\n\n",
                  static_cast<long long>(shape.image), static_cast<long long>(shape.image),
                  static_cast<long long>(shape.nz), static_cast<long long>(shape.ngf),
-                 static_cast<long long>(shape.batch), params.launch_us);
+                 static_cast<long long>(shape.batch),
+                 (params.cuda_graph ? "The iteration is one replayed CUDA graph (step.h): " + std::to_string(params.graph_node_us).substr(0, 4) +
+                                          " us per kernel node (an assumption, to be measured), no host synchronisation; "
+                                          "--eager models eager launches instead."
+                                    : "Eager launches: " + std::to_string(params.launch_us).substr(0, 4) +
+                                          " us per launch, no host synchronisation.")
+                     .c_str());
     for (const GpuSpec& g : gpus()) print_gpu_line(out, g);
     for (const GpuSpec* g : detailed) {
         const std::vector<Launch> launches = dcgan_iteration(shape, *g, params);

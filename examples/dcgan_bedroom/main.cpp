@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
         ->check(CLI::NonNegativeNumber);
     app.add_option("--d-dropout", o.d_dropout, "dropout probability after D's LeakyReLUs")->check(CLI::Range(0.0, 0.9));
     app.add_option("--d-steps", o.d_steps, "discriminator steps per generator step")->check(CLI::PositiveNumber);
+    app.add_flag("!--no-cuda-graph", o.cuda_graph,
+                 "run every iteration eagerly instead of replaying it as a captured CUDA graph (GPU only)");
     app.add_flag("--feature-matching", o.feature_matching,
                  "generator loss: match the batch mean of D's last hidden features on real data (Salimans et al. 2016)");
 

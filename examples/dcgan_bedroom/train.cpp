@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <deque>
 #include <map>
 #include <numeric>
 
@@ -37,6 +38,7 @@
 #include "loader.h"
 #include "plot.h"
 #include "run_log.h"
+#include "step.h"
 #include "tools.h"
 
 namespace dcgan {
@@ -46,12 +48,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Divergence shows first as NaN or inf in D's output, before the BCE would reject it.
-bool all_finite(const Tensor& t) {
-    const std::vector<float> v = t.to_vector();
-    return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
-}
-
 constexpr const char* kRunFormat = "ganops-dcgan-run-1";
 
 std::atomic<bool> g_interrupted{false};
@@ -60,40 +56,6 @@ extern "C" void on_interrupt(int) {
     std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
     std::signal(SIGTERM, SIG_DFL);
 }
-
-// D with optional dropout after each LeakyReLU, split into its features (everything up to
-// the last LeakyReLU: what feature matching compares) and its head (the 4x4 convolution and
-// the sigmoid). The layers stay those of the reference model (dropout has no parameters),
-// so names and checkpoints are unchanged.
-class Discriminator : public nn::DcganDiscriminator {
-public:
-    Discriminator(const nn::DcganConfig& c, double p, Generator& gen) : DcganDiscriminator(c), p_(p), gen_(gen) {}
-    Tensor features(const Tensor& x) {
-        GANOPS_CHECK(x.ndim() == 4 && x.size(1) == config.nc && x.size(2) == config.image_size &&
-                         x.size(3) == config.image_size,
-                     "Discriminator: images must be [N, ", config.nc, ", ", config.image_size, ", ", config.image_size,
-                     "], got ", x.str());
-        return run(x, 0, main->size() - 2);
-    }
-    Tensor head(const Tensor& h) {
-        const Tensor out = run(h, main->size() - 2, main->size());
-        return out.reshape({out.size(0)});
-    }
-    Tensor forward(const Tensor& x) override { return head(features(x)); }
-
-private:
-    Tensor run(Tensor h, size_t begin, size_t end) {
-        for (size_t i = begin; i < end; ++i) {
-            nn::Module& layer = (*main)[i];
-            h = layer.forward(h);
-            if (p_ > 0 && dynamic_cast<nn::LeakyReLU*>(&layer)) h = dropout(h, p_, is_training(), gen_);
-        }
-        return h;
-    }
-
-    double p_;
-    Generator& gen_;
-};
 
 struct Streams {
     Generator noise, tricks, dropout, shuffle;
@@ -327,18 +289,23 @@ int train(const TrainOptions& opts) {
     SkipLog skips;
     const LoaderOptions loader_options{.batch_size = o.batch_size, .image_size = o.image_size, .channels = o.nc,
                                        .workers = o.workers, .device = device};
-    const Tensor ones = Tensor::full({o.batch_size}, 1.0, DType::F32, device);
-    auto constant_labels = [&](double v) { return Tensor::full({o.batch_size}, v, DType::F32, device); };
-    // Targets for D's step; with --label-flip some swap sides.
-    auto d_labels = [&](double mine, double other) {
-        if (o.label_flip <= 0) return constant_labels(mine);
-        const std::vector<float> u = Tensor::uniform({o.batch_size}, 0, 1, rng.tricks).to_vector();
-        std::vector<float> v(u.size());
-        for (size_t i = 0; i < u.size(); ++i) v[i] = float(u[i] < o.label_flip ? other : mine);
-        return Tensor::from_vector({o.batch_size}, v, device);
-    };
-    const double real_label = 1.0 - o.label_smoothing, fake_label = 0.0;
-
+    // The step queues its work and records losses and D's outputs on the device; the loop
+    // reads them every `check_every` iterations (on a GPU: one host synchronisation per
+    // read), and before anything is written.
+    const int64_t check_every = device == Device::CUDA ? 16 : 1;
+    DcganStep step(netG, netD, optG, optD,
+                   {.batch_size = o.batch_size,
+                    .nz = o.nz,
+                    .real_label = 1.0 - o.label_smoothing,
+                    .fake_label = 0.0,
+                    .label_flip = o.label_flip,
+                    .d_steps = o.d_steps,
+                    .feature_matching = o.feature_matching,
+                    .device = device,
+                    .cuda_graph = o.cuda_graph},
+                   rng.noise, rng.tricks, state.iteration, check_every);
+    // Everything from here on (batches, samples, checkpoints) is ordered with the step's work.
+    cuda::StreamGuard on_step_stream(step.stream());
     g_interrupted = false;
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
@@ -349,18 +316,54 @@ int train(const TrainOptions& opts) {
         }
     } restore_signals;
 
-    auto diverged = [&](const char* what) {
-        log.clear_status();
-        std::fprintf(stderr,
-                     "dcgan: stopping at iteration %lld (epoch %lld, batch %lld): %s is not finite, training has "
-                     "diverged (try a lower --lr). The last good checkpoint, if any, is %s, untouched.\n",
-                     (long long)state.iteration, (long long)state.epoch, (long long)state.batch, what,
-                     out_path("checkpoint.safetensors").c_str());
-        return 3;
-    };
     const auto t0 = std::chrono::steady_clock::now();
     int64_t session_iterations = 0;
     bool real_grid_written = false;
+    struct Queued {
+        int64_t epoch, batch, iteration;
+    };
+    std::deque<Queued> queued;  // iterations run but not yet read back and logged
+    // Reads the monitor and logs the queued iterations. Returns 3 (the exit code) when one
+    // of them had a non-finite output or loss, naming the first; 0 otherwise.
+    auto read_back = [&]() -> int {
+        if (queued.empty()) return 0;
+        const kernels::MonitorReadout r = kernels::read_monitor(step.monitor);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double rate = double(session_iterations * o.batch_size) / std::max(seconds, 1e-9);
+        while (!queued.empty()) {
+            const Queued q = queued.front();
+            if (r.first_nonfinite >= 0 && q.iteration >= r.first_nonfinite) {
+                log.clear_status();
+                std::fprintf(stderr,
+                             "dcgan: stopping at iteration %lld (epoch %lld, batch %lld): D's output or a loss is not finite, "
+                             "training has diverged (try a lower --lr). The last good checkpoint, if any, is %s, untouched.\n",
+                             (long long)q.iteration, (long long)q.epoch, (long long)q.batch,
+                             out_path("checkpoint.safetensors").c_str());
+                return 3;
+            }
+            GANOPS_CHECK(q.iteration >= r.first_slot_iteration && q.iteration < r.iteration,
+                         "dcgan: iteration ", q.iteration, " is no longer in the training monitor (read too late)");
+            const std::vector<double>& v = r.slots[size_t(q.iteration - r.first_slot_iteration)];
+            const bool g = step.g_step(q.iteration);
+            state.loss_d.push_back(float(v[kLossD]));
+            state.loss_g.push_back(float(g ? v[kLossG] : NAN));
+            log.write({.epoch = q.epoch,
+                       .epochs = o.niter,
+                       .batch = q.batch,
+                       .batches = per_epoch,
+                       .iteration = q.iteration,
+                       .loss_d = v[kLossD],
+                       .loss_g = g ? v[kLossG] : NAN,
+                       .d_x = v[kDx],
+                       .d_g_z1 = v[kDGz1],
+                       .d_g_z2 = g ? v[kDGz2] : NAN,
+                       .images_per_second = rate,
+                       .eta_seconds = double(planned - q.iteration - 1) * double(o.batch_size) / rate,
+                       .seconds = seconds});
+            queued.pop_front();
+        }
+        return 0;
+    };
     for (; state.epoch < o.niter; ++state.epoch, state.batch = 0) {
         if (o.max_iters > 0 && state.iteration >= o.max_iters) break;
         // The epoch's order comes from the shuffle stream as it stood at the epoch's start,
@@ -380,76 +383,17 @@ int train(const TrainOptions& opts) {
             // Annealed over all --niter epochs (not --max-iters), so a stopped and resumed run
             // follows the same schedule.
             const double sigma = o.instance_noise * std::max(0.0, 1.0 - double(state.iteration) / double(o.niter * per_epoch));
-            auto d_input = [&](const Tensor& x) {
-                if (sigma <= 0) return x;
-                return add(x, Tensor::normal(x.shape(), 0, sigma, rng.tricks, DType::F32, device));
-            };
-
-            // (1) D: maximise log D(x) + log(1 - D(G(z)))
-            optD.zero_grad();
-            const Tensor out_real = netD(d_input(real));
-            if (!all_finite(out_real)) return diverged("D(x)");
-            const Tensor errD_real = binary_cross_entropy(out_real, d_labels(real_label, fake_label));
-            errD_real.backward();
-            const Tensor noise = Tensor::normal({o.batch_size, o.nz, 1, 1}, 0, 1, rng.noise, DType::F32, device);
-            const Tensor fake = netG(noise);
-            const Tensor fake_in = d_input(fake);
-            const Tensor out_fake = netD(fake_in.detach());
-            if (!all_finite(out_fake)) return diverged("D(G(z))");
-            const Tensor errD_fake = binary_cross_entropy(out_fake, d_labels(fake_label, real_label));
-            errD_fake.backward();
-            optD.step();
-
-            // (2) G: maximise log D(G(z)) on the same fake batch, every d_steps-th iteration
-            const bool g_step = (state.iteration + 1) % o.d_steps == 0;
-            double loss_g = NAN, d_g_z2 = NAN;
-            if (g_step) {
-                optG.zero_grad();
-                const Tensor fake_features = netD.features(fake_in);
-                const Tensor out_g = netD.head(fake_features);
-                if (!all_finite(out_g)) return diverged("D(G(z)) in the generator step");
-                Tensor errG;
-                if (o.feature_matching) {
-                    // Salimans et al. 2016: match the batch mean of D's features on real data.
-                    Tensor real_mean;
-                    {
-                        NoGradGuard no_grad;
-                        real_mean = mean_rows(netD.features(real));
-                    }
-                    const Tensor diff = sub(mean_rows(fake_features), real_mean);
-                    errG = mean(mul(diff, diff));
-                } else {
-                    errG = binary_cross_entropy(out_g, ones);
-                }
-                errG.backward();
-                optG.step();
-                loss_g = errG.item();
-                d_g_z2 = mean(out_g).item();
-            }
-            const double loss_d = errD_real.item() + errD_fake.item();
-            state.loss_d.push_back(float(loss_d));
-            state.loss_g.push_back(float(loss_g));
+            queued.push_back({state.epoch, state.batch, state.iteration});
+            const bool finite = step.run(real, state.iteration, sigma);
+            if (!finite || queued.size() >= size_t(check_every))
+                if (const int code = read_back(); code != 0) return code;
             ++state.iteration;
             ++session_iterations;
-            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            const double rate = double(session_iterations * o.batch_size) / std::max(seconds, 1e-9);
-            log.write({.epoch = state.epoch,
-                       .epochs = o.niter,
-                       .batch = state.batch,
-                       .batches = per_epoch,
-                       .iteration = state.iteration - 1,
-                       .loss_d = loss_d,
-                       .loss_g = loss_g,
-                       .d_x = mean(out_real).item(),
-                       .d_g_z1 = mean(out_fake).item(),
-                       .d_g_z2 = d_g_z2,
-                       .images_per_second = rate,
-                       .eta_seconds = double(planned - state.iteration) * double(o.batch_size) / rate,
-                       .seconds = seconds});
-            real = Tensor();  // only now: the item() calls above waited for the kernels reading it
+            real = Tensor();  // its memory is reused only after the queued kernels reading it (loader.h)
             if (o.sample_every > 0 && state.iteration % o.sample_every == 0)
                 std::printf("samples: %s\n", save_samples("fake_samples_latest.png").c_str());
             if (g_interrupted) {
+                if (const int code = read_back(); code != 0) return code;
                 ++state.batch;
                 log.clear_status();
                 save_all("");
@@ -458,6 +402,7 @@ int train(const TrainOptions& opts) {
                 return 130;
             }
         }
+        if (const int code = read_back(); code != 0) return code;
         char tag[32];
         std::snprintf(tag, sizeof tag, "epoch_%03lld", (long long)state.epoch);
         std::printf("samples: %s\n", save_samples("fake_samples_" + std::string(tag) + ".png").c_str());

@@ -35,6 +35,7 @@ struct TrainOptions {
     std::string classifier;      // fashion_classifier weights: report sample quality at the end
     int64_t eval_samples = 2000;
     bool feature_matching = false;  // G matches the mean of D's last hidden features (Salimans et al.)
+    bool cuda_graph = true;         // on a GPU, replay the iteration as a captured CUDA graph (step.h)
 };
 
 // Exit codes: 0 done, 1 error (message on stderr), 3 non-finite loss, 130 interrupted
