@@ -5,6 +5,7 @@
 #include "cuda_allocator.h"
 #include "cuda_counters.h"
 #include "cuda_device.h"
+#include "cuda_event.h"
 #include "cuda_graph.h"
 #include "cuda_graph_pool.h"
 #include "error.h"
@@ -48,6 +49,15 @@ bool Graph::ready() const { return false; }
 void Graph::replay() { no_cuda("cuda::Graph::replay"); }
 void Graph::reset() {}
 int64_t Graph::replays() const { return 0; }
+Event::Event() {}
+Event::~Event() {}
+void Event::record(Stream) { no_cuda("cuda::Event::record"); }
+void Event::wait(Stream) { no_cuda("cuda::Event::wait"); }
+bool Event::done() const { return true; }
+void Event::synchronize() {}
+PinnedBuffer::PinnedBuffer(size_t) { no_cuda("cuda::PinnedBuffer"); }
+PinnedBuffer::~PinnedBuffer() {}
+void copy_to_device_async(void*, const PinnedBuffer&, size_t, Stream) { no_cuda("cuda::copy_to_device_async"); }
 void count_host_sync() {}
 void count_graph_launch() {}
 }  // namespace ganops::cuda

@@ -9,8 +9,9 @@
 namespace ganops::kernels {
 
 namespace {
+int64_t ring_slots(const TrainingMonitor& m) { return m.capacity + 1; }
 double* slot_of(double* values, const TrainingMonitor& m, int64_t iteration) {
-    return values + 2 + (iteration % m.capacity) * m.fields;
+    return values + 2 + (iteration % ring_slots(m)) * m.fields;
 }
 }  // namespace
 
@@ -18,7 +19,7 @@ TrainingMonitor make_training_monitor(int64_t capacity, int64_t fields, int64_t 
     GANOPS_CHECK(capacity >= 1 && fields >= 1, "make_training_monitor: capacity ", capacity, " and fields ", fields,
                  " must be at least 1");
     GANOPS_CHECK(first_iteration >= 0, "make_training_monitor: first_iteration ", first_iteration, " is negative");
-    std::vector<double> init(size_t(2 + capacity * fields), 0.0);
+    std::vector<double> init(size_t(2 + (capacity + 1) * fields), 0.0);
     init[0] = double(first_iteration);
     init[1] = -1;
     return {Tensor::from_vector({int64_t(init.size())}, init, device), capacity, fields};
@@ -32,7 +33,7 @@ void monitor_add_mean(const TrainingMonitor& m, int64_t field, const Tensor& x) 
                  " must be non-empty and on the monitor's device, ", device_name(m.values.device()));
     if (x.device() == Device::CUDA) {
         GANOPS_CHECK(x.dtype() == DType::F32, "monitor_add_mean: ", x.str(), ": CUDA kernels take float32");
-        cuda::monitor_add_mean(m.values.data<double>(), m.capacity, m.fields, field, x.data<float>(), x.numel());
+        cuda::monitor_add_mean(m.values.data<double>(), ring_slots(m), m.fields, field, x.data<float>(), x.numel());
         return;
     }
     double* v = m.values.data<double>();
@@ -50,7 +51,7 @@ void monitor_add_mean(const TrainingMonitor& m, int64_t field, const Tensor& x) 
 
 void monitor_next_iteration(const TrainingMonitor& m) {
     if (m.values.device() == Device::CUDA) {
-        cuda::monitor_next_iteration(m.values.data<double>(), m.capacity, m.fields);
+        cuda::monitor_next_iteration(m.values.data<double>(), ring_slots(m), m.fields);
         return;
     }
     double* v = m.values.data<double>();
@@ -66,7 +67,7 @@ MonitorReadout read_monitor(const TrainingMonitor& m) {
     r.first_nonfinite = int64_t(v[1]);
     r.first_slot_iteration = std::max<int64_t>(0, r.iteration - m.capacity);
     for (int64_t it = r.first_slot_iteration; it < r.iteration; ++it) {
-        const size_t at = size_t(2 + (it % m.capacity) * m.fields);
+        const size_t at = size_t(2 + (it % ring_slots(m)) * m.fields);
         r.slots.emplace_back(v.begin() + int64_t(at), v.begin() + int64_t(at + size_t(m.fields)));
     }
     return r;

@@ -9,7 +9,8 @@
 //   [0]  the current iteration (advanced by monitor_next_iteration, on the device, so a
 //        replayed CUDA graph advances it too)
 //   [1]  the first iteration in which a monitored value was not finite; -1 while none
-//   [2 + (iteration % capacity) * fields + field]  that iteration's value of `field`
+//   [2 + (iteration % (capacity + 1)) * fields + field]  that iteration's value of `field`
+//        (capacity + 1 slots: the last `capacity` complete iterations and the current one)
 #pragma once
 #include <vector>
 

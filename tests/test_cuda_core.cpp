@@ -188,3 +188,41 @@ TEST_CASE("modules move their parameters and buffers to the device") {
     for (const auto& [name, b] : d.named_buffers()) CHECK(b.device() == Device::CUDA);
     CHECK(d.named_parameters()[0].second.to_vector() == before);
 }
+
+TEST_CASE("a pinned upload on a copy stream, ordered by an event, needs no host wait") {
+    REQUIRE(cuda::available());
+    constexpr int64_t n = 1000;
+    const cuda::Stream copy = cuda::create_stream(), compute = cuda::create_stream();
+    {
+        cuda::PinnedBuffer pinned(n * sizeof(float));
+        const std::vector<double> values = test::randn({n}).to_double_vector();
+        auto* host = static_cast<float*>(pinned.data());
+        for (int64_t i = 0; i < n; ++i) host[i] = float(values[size_t(i)]);
+        Tensor uploaded_batch;
+        {
+            cuda::StreamGuard on(copy);
+            uploaded_batch = Tensor::empty({n}, DType::F32, Device::CUDA);
+        }
+        const CudaCounters before = cuda_counters();
+        cuda::copy_to_device_async(uploaded_batch.data_ptr(), pinned, n * sizeof(float), copy);
+        cuda::Event uploaded;
+        uploaded.record(copy);
+        Tensor doubled;
+        {
+            cuda::StreamGuard on(compute);
+            uploaded.wait(compute);
+            uploaded_batch.record_stream(compute);
+            doubled = mul(uploaded_batch, 2.0);
+        }
+        CHECK(cuda_counters().host_syncs == before.host_syncs);
+        // The buffer may be written again once the copy that read it has run.
+        uploaded.synchronize();
+        CHECK(uploaded.done());
+        for (int64_t i = 0; i < n; ++i) host[i] = -1.0f;
+        cuda::StreamGuard on(compute);
+        const std::vector<float> got = doubled.to_vector();
+        for (int64_t i = 0; i < n; ++i) REQUIRE(got[size_t(i)] == 2.0f * float(values[size_t(i)]));
+    }
+    cuda::destroy_stream(copy);
+    cuda::destroy_stream(compute);
+}

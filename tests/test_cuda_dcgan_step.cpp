@@ -139,6 +139,19 @@ TEST_CASE("the generator step computes no weight gradient of D, and trains as a 
     CHECK_FALSE(same_bits(mine.weights(), untrained.weights()));
 }
 
+TEST_CASE("on the GPU, the training monitor's ring wraps without losing an iteration") {
+    REQUIRE(cuda::available());
+    const kernels::TrainingMonitor m = kernels::make_training_monitor(1, 1, 0, Device::CUDA);
+    for (int it = 0; it < 4; ++it) {
+        const Tensor x = Tensor::full({5}, 0.5 + it, DType::F32, Device::CUDA);
+        kernels::monitor_add_mean(m, 0, x);
+        kernels::monitor_next_iteration(m);
+        const kernels::MonitorReadout r = kernels::read_monitor(m);  // read every iteration: capacity 1
+        REQUIRE(r.slots.size() == 1);
+        CHECK(r.slots[0][0] == 0.5 + it);
+    }
+}
+
 TEST_CASE("a non-finite output of D is reported with the iteration it first appeared in") {
     REQUIRE(cuda::available());
     Run run;

@@ -5,7 +5,7 @@
 
 namespace ganops::cuda {
 
-void monitor_add_mean(double* values, int64_t capacity, int64_t fields, int64_t field, const float* x, int64_t n);
-void monitor_next_iteration(double* values, int64_t capacity, int64_t fields);
+void monitor_add_mean(double* values, int64_t slots, int64_t fields, int64_t field, const float* x, int64_t n);
+void monitor_next_iteration(double* values, int64_t slots, int64_t fields);
 
 }  // namespace ganops::cuda
