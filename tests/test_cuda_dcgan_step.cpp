@@ -8,6 +8,9 @@
 #include <cstring>
 
 #include "core/cuda_counters.h"
+#if defined(GANOPS_WITH_ROOFLINE)
+#include "roofline.h"
+#endif
 #include "step.h"
 #include "test_util.h"
 
@@ -236,3 +239,23 @@ TEST_CASE("iterations a graph cannot express run eagerly, and the graph is captu
     CHECK(same_bits(graphed.weights(), eager.weights()));
     CHECK(host_counters(graphed) == host_counters(eager));
 }
+
+#if defined(GANOPS_WITH_ROOFLINE)
+TEST_CASE("the roofline model's iteration launches the kernels the step launches") {
+    REQUIRE(cuda::available());
+    Run run;
+    dcgan::DcganStep step(run.g, run.d, run.opt_g, run.opt_d, step_options(false), run.noise, run.tricks, 0, 8);
+    std::vector<Tensor> batches;
+    for (int i = 0; i < 3; ++i) batches.push_back(run.batch(kBatch));
+    for (int i = 0; i < 2; ++i) REQUIRE(step.run(batches[size_t(i)], i, 0.0));
+    const int64_t before = cuda_counters().launches;
+    REQUIRE(step.run(batches[2], 2, 0.0));
+    const int64_t launched = cuda_counters().launches - before;
+
+    const roofline::DcganShape shape{.batch = kBatch, .nz = 8, .ngf = 4, .ndf = 4, .nc = 3, .image = 32};
+    int64_t modelled = 0;
+    for (const roofline::Launch& l : roofline::dcgan_iteration(shape, *roofline::find_gpu("h100-sxm")))
+        modelled += !l.cost.copy && l.cost.op != "real batch (uniform)";  // copies are no launches; the test draws batches
+    CHECK(modelled == launched);
+}
+#endif
