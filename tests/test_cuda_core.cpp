@@ -226,3 +226,45 @@ TEST_CASE("a pinned upload on a copy stream, ordered by an event, needs no host 
     cuda::destroy_stream(copy);
     cuda::destroy_stream(compute);
 }
+
+TEST_CASE("a captured graph replays with new random numbers, and its memory goes to no one else") {
+    REQUIRE(cuda::available());
+    const cuda::Stream stream = cuda::create_stream();
+    {
+        Generator gen{2027, 7};
+        Tensor out;
+        {
+            cuda::StreamGuard on(stream);
+            out = Tensor::empty({256}, DType::F32, Device::CUDA);
+        }
+        cuda::Graph graph(3);
+        std::vector<void*> graph_blocks;
+        const std::string why = graph.capture(stream, [&] {
+            const Tensor noise = Tensor::normal({256}, 0, 1, gen, DType::F32, Device::CUDA);
+            const Tensor doubled = mul(noise, 2.0);
+            graph_blocks = {noise.data_ptr(), doubled.data_ptr()};
+            out.copy_from(doubled);
+        });
+        REQUIRE(why.empty());
+        CHECK(gen.offset == 7 + 64);  // the capture advanced the host generator: rewind it, as a caller does
+        gen.offset = 7;
+        cuda::StreamGuard on(stream);
+        std::vector<Tensor> others;  // while the graph lives, nothing else gets its blocks
+        for (int i = 0; i < 6; ++i) {
+            others.push_back(Tensor::empty({256}, DType::F32, Device::CUDA));
+            for (void* p : graph_blocks) CHECK(others.back().data_ptr() != p);
+        }
+        for (int replay = 0; replay < 3; ++replay) {
+            REQUIRE(graph.ready());
+            for (const Tensor& o : others) o.fill(-5.0);  // eager work between replays touches only its own memory
+            graph.replay();
+            Generator expected_gen{2027, 7 + uint64_t(replay) * 64};
+            const std::vector<float> expected = Tensor::normal({256}, 0, 1, expected_gen).to_vector();
+            const std::vector<float> got = out.to_vector();
+            for (size_t i = 0; i < got.size(); ++i) REQUIRE(got[i] == 2.0f * expected[i]);
+        }
+        CHECK_FALSE(graph.ready());  // max_replays used: capture again
+        CHECK_THROWS_CONTAINING(graph.replay(), "capture again");
+    }
+    cuda::destroy_stream(stream);
+}
