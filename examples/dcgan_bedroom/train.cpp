@@ -25,8 +25,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <numeric>
 

@@ -14,7 +14,7 @@ __global__ void advance_replay_state_kernel(int64_t* counter, uint64_t* bases, R
 }  // namespace
 
 void advance_replay_state(int64_t* counter, uint64_t* bases, const ReplayAdvance& advance) {
-    GANOPS_LAUNCH(advance_replay_state_kernel, 1, 32, 0, current_stream())(counter, bases, advance);
+    GANOPS_LAUNCH(advance_replay_state_kernel, 1, kThreads, 0, current_stream())(counter, bases, advance);
 }
 
 }  // namespace ganops::cuda

@@ -36,7 +36,7 @@ void monitor_add_mean(double* values, int64_t slots, int64_t fields, int64_t fie
 }
 
 void monitor_next_iteration(double* values, int64_t slots, int64_t fields) {
-    GANOPS_LAUNCH(monitor_next_iteration_kernel, 1, 32, 0, current_stream())(values, slots, fields);
+    GANOPS_LAUNCH(monitor_next_iteration_kernel, 1, kThreads, 0, current_stream())(values, slots, fields);
 }
 
 }  // namespace ganops::cuda
