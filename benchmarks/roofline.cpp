@@ -464,6 +464,7 @@ public:
         forward(dnet_);
         monitor("D(x) into the monitor");
         loss_and_backward_d(/*input_grad=*/false, /*first_grads=*/true);
+        monitor("loss_D (real) into the monitor");
 
         phase_ = "G forward";
         add(elementwise(kNormal, d_.batch * d_.nz, grid_for(d_.batch * d_.nz, 4), "noise (normal)"));
@@ -473,11 +474,10 @@ public:
         forward(dnet_);
         monitor("D(G(z)) into the monitor");
         loss_and_backward_d(/*input_grad=*/false, /*first_grads=*/false);
+        monitor("loss_D (fake) into the monitor");
 
         phase_ = "Adam D";
         adam(dnet_, "D Adam step");
-        monitor("loss_D (real) into the monitor");
-        monitor("loss_D (fake) into the monitor");
 
         phase_ = "G step: D(fake)";
         forward(dnet_);
@@ -486,10 +486,10 @@ public:
 
         phase_ = "G step: G backward";
         backward(g_, /*input_grad=*/false, /*first_grads=*/true);
+        monitor("loss_G into the monitor");
 
         phase_ = "Adam G";
         adam(g_, "G Adam step");
-        monitor("loss_G into the monitor");
         add(elementwise(kMonitorNext, 5, 1, "monitor: next iteration"));
         if (params_.cuda_graph) add(elementwise(kMonitorNext, 1, 1, "graph: replay counter and Philox offsets"));
         return std::move(out_);

@@ -69,10 +69,15 @@ TEST_CASE("a steady-state eager DCGAN step makes no host sync and no cudaMalloc,
     for (int i = 0; i < 6; ++i) batches.push_back(run.batch(kBatch));
     for (int i = 0; i < 3; ++i) REQUIRE(step.run(batches[size_t(i)], i, 0.0));  // warm-up: the allocator fills its cache
     const CudaCounters before = cuda_counters();
+    const size_t held_before = cuda::allocator_stats().bytes_in_use;
+    cuda::reset_peak_stats();
     for (int i = 3; i < 6; ++i) REQUIRE(step.run(batches[size_t(i)], i, 0.0));
     const CudaCounters after = cuda_counters();
     const int64_t launches = (after.launches - before.launches) / 3;
-    std::printf("DCGAN step (32x32, batch %lld): %lld launches per iteration\n", (long long)kBatch, (long long)launches);
+    const size_t peak = cuda::allocator_stats().peak_bytes_in_use;
+    std::printf("DCGAN step (32x32, batch %lld): %lld launches per iteration; peak %zu bytes held by tensors, %zu between "
+                "iterations\n",
+                (long long)kBatch, (long long)launches, peak, held_before);
     CHECK(after.host_syncs == before.host_syncs);
     CHECK(after.device_allocations == before.device_allocations);
     CHECK(launches > 50);    // the step really ran on the device

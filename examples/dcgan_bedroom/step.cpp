@@ -155,49 +155,60 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
     };
     const double real_label = options_.real_label, fake_label = options_.fake_label;
 
+    // Each pass sits in its own scope: its graph, and the activations the graph saved for
+    // backward, are freed as soon as its backward has run, so the next pass reuses that
+    // memory (the caching allocator hands the same blocks out again) and the peak is one
+    // pass's activations, not all of them at once.
+
     // (1) D: maximise log D(x) + log(1 - D(G(z)))
     optD_.zero_grad();
-    const Tensor out_real = netD_(d_input(real));
-    kernels::monitor_add_mean(monitor, kDx, out_real);
-    if (nonfinite_seen()) return false;  // the BCE would reject it
-    const Tensor errD_real = binary_cross_entropy(out_real, d_labels(real_label, fake_label));
-    errD_real.backward();
-    const Tensor noise = Tensor::normal({options_.batch_size, options_.nz, 1, 1}, 0, 1, noise_, DType::F32, options_.device);
-    const Tensor fake = netG_(noise);
-    const Tensor fake_in = d_input(fake);
-    const Tensor out_fake = netD_(fake_in.detach());
-    kernels::monitor_add_mean(monitor, kDGz1, out_fake);
-    if (nonfinite_seen()) return false;
-    const Tensor errD_fake = binary_cross_entropy(out_fake, d_labels(fake_label, real_label));
-    errD_fake.backward();
+    {
+        const Tensor out_real = netD_(d_input(real));
+        kernels::monitor_add_mean(monitor, kDx, out_real);
+        if (nonfinite_seen()) return false;  // the BCE would reject it
+        const Tensor errD_real = binary_cross_entropy(out_real, d_labels(real_label, fake_label));
+        errD_real.backward();
+        kernels::monitor_add_mean(monitor, kLossD, errD_real);
+    }
+    // G's graph stays until the generator step's backward has run through it.
+    Tensor fake_in = d_input(netG_(Tensor::normal({options_.batch_size, options_.nz, 1, 1}, 0, 1, noise_, DType::F32, options_.device)));
+    {
+        const Tensor out_fake = netD_(fake_in.detach());
+        kernels::monitor_add_mean(monitor, kDGz1, out_fake);
+        if (nonfinite_seen()) return false;
+        const Tensor errD_fake = binary_cross_entropy(out_fake, d_labels(fake_label, real_label));
+        errD_fake.backward();
+        kernels::monitor_add_mean(monitor, kLossD, errD_fake);
+    }
     optD_.step();
-    kernels::monitor_add_mean(monitor, kLossD, errD_real);
-    kernels::monitor_add_mean(monitor, kLossD, errD_fake);
 
     // (2) G: maximise log D(G(z)) on the same fake batch, every d_steps-th iteration. Only
     // G's parameters receive gradients: D's weight gradients are never computed here.
     if (g_step(iteration)) {
         optG_.zero_grad();
-        const Tensor fake_features = netD_.features(fake_in);
-        const Tensor out_g = netD_.head(fake_features);
-        kernels::monitor_add_mean(monitor, kDGz2, out_g);
-        if (nonfinite_seen()) return false;
-        Tensor errG;
-        if (options_.feature_matching) {
-            // Salimans et al. 2016: match the batch mean of D's features on real data.
-            Tensor real_mean;
-            {
-                NoGradGuard no_grad;
-                real_mean = mean_rows(netD_.features(real));
+        {
+            const Tensor fake_features = netD_.features(fake_in);
+            fake_in = Tensor();  // held by the graph from here on, and freed with it
+            const Tensor out_g = netD_.head(fake_features);
+            kernels::monitor_add_mean(monitor, kDGz2, out_g);
+            if (nonfinite_seen()) return false;
+            Tensor errG;
+            if (options_.feature_matching) {
+                // Salimans et al. 2016: match the batch mean of D's features on real data.
+                Tensor real_mean;
+                {
+                    NoGradGuard no_grad;
+                    real_mean = mean_rows(netD_.features(real));
+                }
+                const Tensor diff = sub(mean_rows(fake_features), real_mean);
+                errG = mean(mul(diff, diff));
+            } else {
+                errG = binary_cross_entropy(out_g, ones_);
             }
-            const Tensor diff = sub(mean_rows(fake_features), real_mean);
-            errG = mean(mul(diff, diff));
-        } else {
-            errG = binary_cross_entropy(out_g, ones_);
+            backward(errG, Tensor(), g_params_);
+            kernels::monitor_add_mean(monitor, kLossG, errG);
         }
-        backward(errG, Tensor(), g_params_);
         optG_.step();
-        kernels::monitor_add_mean(monitor, kLossG, errG);
     }
     kernels::monitor_next_iteration(monitor);
     return true;
