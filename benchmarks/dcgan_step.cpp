@@ -229,13 +229,14 @@ int main(int argc, char** argv) {
     }
     std::printf("\n### Whole training iteration (D real + D fake + G, both Adam steps), median of %d after %d warm-up\n\n",
                 iters, warmup);
-    std::printf("| implementation | mode | path | batch | ms/iter (median) | ms/iter (min) | wall ms/iter | images/s | "
-                "launches/iter | graph launches/iter | host syncs/iter | peak MiB |\n");
-    std::printf("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    // The first eight columns are pytorch_dcgan_step.py's (benchmarks/run_all.sh joins the two tables).
+    std::printf("| implementation | mode | batch | ms/iter (median) | ms/iter (min) | wall ms/iter | images/s | peak MiB | "
+                "launches/iter | graph launches/iter | host syncs/iter |\n");
+    std::printf("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (const Result& r : results)
-        std::printf("| libganops | %s | %s | %d | %.3f | %.3f | %.3f | %.0f | %.1f | %.1f | %.2f | %.0f |\n", r.mode.c_str(),
-                    r.path.c_str(), r.batch, r.median_ms, r.min_ms, r.wall_ms, 1000.0 * r.batch / r.median_ms, r.launches,
-                    r.graph_launches, r.host_syncs, r.peak_mib);
+        std::printf("| libganops (%s) | %s | %d | %.3f | %.3f | %.3f | %.0f | %.0f | %.1f | %.1f | %.2f |\n", r.path.c_str(),
+                    r.mode.c_str(), r.batch, r.median_ms, r.min_ms, r.wall_ms, 1000.0 * r.batch / r.median_ms, r.peak_mib,
+                    r.launches, r.graph_launches, r.host_syncs);
     std::printf("\n");
     for (const Result& r : results)
         std::printf("%s %s batch %d: final Loss_D %.4f, Loss_G %.4f; cudaMalloc calls during the timed loop: %lld\n",
