@@ -157,9 +157,11 @@ std::vector<std::string> split_list(const std::string& list) {
 
 // PyTorch in the same call: its script's table, printed as it comes.
 void run_pytorch(const std::vector<int>& batches, int iters, int warmup) {
-    std::string command = std::string("python3 ") + GANOPS_SOURCE_DIR + "/benchmarks/pytorch_dcgan_step.py --batches";
-    for (int b : batches) command += " " + std::to_string(b);
-    command += " --modes fp32 tf32 bf16 --iters " + std::to_string(iters) + " --warmup " + std::to_string(warmup) + " 2>&1";
+    std::ostringstream text;
+    text << "python3 " << GANOPS_SOURCE_DIR << "/benchmarks/pytorch_dcgan_step.py --batches";
+    for (int b : batches) text << ' ' << b;
+    text << " --modes fp32 tf32 bf16 --iters " << iters << " --warmup " << warmup << " 2>&1";
+    const std::string command = text.str();
     std::printf("\n### PyTorch in the same call: `%s`\n\n", command.c_str());
     std::fflush(stdout);
     const int status = std::system(command.c_str());
