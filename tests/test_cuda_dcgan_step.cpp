@@ -214,6 +214,7 @@ TEST_CASE("replayed as a CUDA graph, the step gives the eager step's bits with o
     }
     const CudaCounters after = cuda_counters();
     CHECK(graph_step.graph_replays() == kIterations - 2);
+    CHECK(graph_step.graph_captures() == 1);
     CHECK(after.graph_launches - before.graph_launches == 2);
     CHECK(after.launches == before.launches);  // the graph's kernels only: not one launch of ours
     CHECK(after.host_syncs == before.host_syncs);
@@ -229,19 +230,22 @@ TEST_CASE("replayed as a CUDA graph, the step gives the eager step's bits with o
     for (int it = 3; it < kIterations; ++it) CHECK(b.slots[size_t(it)][dcgan::kDGz1] != b.slots[size_t(it - 1)][dcgan::kDGz1]);
 }
 
-TEST_CASE("iterations a graph cannot express run eagerly, and the graph is captured again afterwards") {
+TEST_CASE("iterations a graph cannot express run eagerly, and the graph is captured again afterwards, as after a change of precision") {
     REQUIRE(cuda::available());
     Run eager, graphed;
     dcgan::DcganStep eager_step(eager.g, eager.d, eager.opt_g, eager.opt_d, step_options(false), eager.noise, eager.tricks, 0, 8);
     dcgan::DcganStep graph_step(graphed.g, graphed.d, graphed.opt_g, graphed.opt_d, step_options(true), graphed.noise,
                                 graphed.tricks, 0, 8);
-    // Iteration 3 has instance noise (a per-iteration value): eager, then captured again.
-    for (int it = 0; it < 5; ++it) {
+    // Iteration 3 has instance noise (a per-iteration value): eager, then captured again at 4;
+    // iteration 5 runs in another precision mode: captured again.
+    for (int it = 0; it < 6; ++it) {
         const double sigma = it == 3 ? 0.1 : 0.0;
+        PrecisionScope precision(it == 5 ? Precision::FP32 : matmul_precision());
         REQUIRE(eager_step.run(eager.batch(kBatch), it, sigma));
         REQUIRE(graph_step.run(graphed.batch(kBatch), it, sigma));
     }
-    CHECK(graph_step.graph_replays() == 2);  // iterations 2 and 4, each a new capture
+    CHECK(graph_step.graph_replays() == 3);   // iterations 2, 4 and 5,
+    CHECK(graph_step.graph_captures() == 3);  // each a new capture
     CHECK(same_bits(graphed.weights(), eager.weights()));
     CHECK(host_counters(graphed) == host_counters(eager));
 }

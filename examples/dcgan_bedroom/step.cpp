@@ -115,7 +115,10 @@ bool DcganStep::run(const Tensor& real, int64_t iteration, double sigma) {
         graph_stale_ = true;
     }
     static_real_.copy_from(real);  // device to device, on our stream: no host wait
+    // The kernels a capture recorded are those of the precision mode current then.
+    if (matmul_precision() != captured_precision_) graph_stale_ = true;
     if (graph_stale_ || !graph_->ready()) {
+        captured_precision_ = matmul_precision();
         std::vector<uint64_t> before_u64;
         std::vector<int64_t> before_i64;
         for (uint64_t* c : counters_u64_) before_u64.push_back(*c);
@@ -139,6 +142,7 @@ bool DcganStep::run(const Tensor& real, int64_t iteration, double sigma) {
             return run_eagerly(real, iteration, sigma);
         }
         graph_stale_ = false;
+        ++captures_;
     }
     graph_->replay();
     ++replays_;

@@ -10,8 +10,8 @@
 // masks and use each step's Adam bias corrections, so they give the eager run's bits.
 // Iterations the graph cannot express run eagerly, with a one-line message: per-iteration
 // host values (instance noise that anneals, label flipping drawn on the host, alternating
-// D/G iterations with --d-steps > 1), a changed batch shape (the graph is captured again),
-// or a capture that fails. Used by train.cpp, tested emulated by tests/test_cuda_dcgan_step.cpp.
+// D/G iterations with --d-steps > 1), a changed batch shape or precision mode (the graph is
+// captured again), or a capture that fails. Used by train.cpp, tested emulated by tests/test_cuda_dcgan_step.cpp.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -75,7 +75,8 @@ public:
     // default). Work that reads what the step writes goes there too (train.cpp runs its
     // loop with it current).
     ganops::cuda::Stream stream() const { return stream_; }
-    int64_t graph_replays() const { return replays_; }  // iterations run as a graph replay so far
+    int64_t graph_replays() const { return replays_; }    // iterations run as a graph replay so far
+    int64_t graph_captures() const { return captures_; }  // captures that succeeded so far
 
     ganops::kernels::TrainingMonitor monitor;
 
@@ -110,8 +111,9 @@ private:
     ganops::cuda::Stream stream_ = nullptr;
     std::unique_ptr<ganops::cuda::Graph> graph_;
     ganops::Tensor static_real_;  // the graph's input: each batch is copied here
-    int64_t eager_runs_ = 0, replays_ = 0;
+    int64_t eager_runs_ = 0, replays_ = 0, captures_ = 0;
     bool graph_stale_ = true;       // an eager iteration ran since the capture: capture again
+    ganops::Precision captured_precision_ = ganops::Precision::TF32;  // the mode the graph's matrix products use
     bool graph_failed_ = false;     // a capture failed: eager from then on
     std::string reported_blocker_;  // the last fallback reason printed
 };
