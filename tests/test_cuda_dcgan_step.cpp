@@ -36,8 +36,16 @@ struct Run {
         g.to(Device::CUDA);
         d.to(Device::CUDA);
     }
-    Tensor batch(int64_t n) { return Tensor::uniform({n, 3, 32, 32}, -1, 1, data, DType::F32, Device::CUDA); }
+    // The stream its step works on (DcganStep::stream()): batches are made there and weights
+    // read there, so they are ordered with the step's work (the emulator's deferred mode
+    // checks it).
+    cuda::Stream stream = nullptr;
+    Tensor batch(int64_t n) {
+        cuda::StreamGuard on(stream);
+        return Tensor::uniform({n, 3, 32, 32}, -1, 1, data, DType::F32, Device::CUDA);
+    }
     std::vector<std::vector<float>> weights() const {
+        cuda::StreamGuard on(stream);
         std::vector<std::vector<float>> out;
         for (const Tensor& p : g.parameters()) out.push_back(p.to_vector());
         for (const Tensor& p : d.parameters()) out.push_back(p.to_vector());
@@ -65,6 +73,7 @@ TEST_CASE("a steady-state eager DCGAN step makes no host sync and no cudaMalloc,
     REQUIRE(cuda::available());
     Run run;
     dcgan::DcganStep step(run.g, run.d, run.opt_g, run.opt_d, step_options(), run.noise, run.tricks, 0, 8);
+    run.stream = step.stream();
     std::vector<Tensor> batches;
     for (int i = 0; i < 6; ++i) batches.push_back(run.batch(kBatch));
     for (int i = 0; i < 3; ++i) REQUIRE(step.run(batches[size_t(i)], i, 0.0));  // warm-up: the allocator fills its cache
@@ -83,7 +92,7 @@ TEST_CASE("a steady-state eager DCGAN step makes no host sync and no cudaMalloc,
     CHECK(launches > 50);    // the step really ran on the device
     CHECK(launches <= 200);  // stated bound (today's count is printed above)
     // The monitor recorded all five iterations, finite, with D's outputs in (0, 1).
-    const kernels::MonitorReadout r = kernels::read_monitor(step.monitor);
+    const kernels::MonitorReadout r = step.read_monitor();
     CHECK(r.iteration == 6);
     CHECK(r.first_nonfinite == -1);
     REQUIRE(r.slots.size() == 6);
@@ -120,6 +129,7 @@ TEST_CASE("the generator step computes no weight gradient of D, and trains as a 
         ref.opt_g.step();
     }
     dcgan::DcganStep step(mine.g, mine.d, mine.opt_g, mine.opt_d, o, mine.noise, mine.tricks, 0, 4);
+    mine.stream = step.stream();
     int64_t gemms_step = 0, gemms_d_step = 0;
     for (int it = 0; it < 3; ++it) {
         const Tensor real = mine.batch(kBatch);
@@ -132,6 +142,7 @@ TEST_CASE("the generator step computes no weight gradient of D, and trains as a 
         dcgan::StepOptions d_only = o;
         d_only.d_steps = 2;
         dcgan::DcganStep s(other.g, other.d, other.opt_g, other.opt_d, d_only, other.noise, other.tricks, 0, 4);
+        other.stream = s.stream();
         const int64_t before = kernel_launches("gemm_kernel");
         REQUIRE(s.run(other.batch(kBatch), 0, 0.0));
         gemms_d_step = kernel_launches("gemm_kernel") - before;
@@ -164,12 +175,16 @@ TEST_CASE("a non-finite output of D is reported with the iteration it first appe
     REQUIRE(cuda::available());
     Run run;
     dcgan::DcganStep step(run.g, run.d, run.opt_g, run.opt_d, step_options(), run.noise, run.tricks, 10, 8);
+    run.stream = step.stream();
     for (int64_t it = 10; it < 14; ++it) {
         Tensor real = run.batch(kBatch);
-        if (it == 12) real = Tensor::full(real.shape(), NAN, DType::F32, Device::CUDA);
+        if (it == 12) {
+            cuda::StreamGuard on(run.stream);
+            real = Tensor::full(real.shape(), NAN, DType::F32, Device::CUDA);
+        }
         REQUIRE(step.run(real, it, 0.0));  // on a GPU the step never waits to look
     }
-    const kernels::MonitorReadout r = kernels::read_monitor(step.monitor);
+    const kernels::MonitorReadout r = step.read_monitor();
     CHECK(r.iteration == 14);
     CHECK(r.first_nonfinite == 12);  // not 13: NaN weights from then on do not move it
     REQUIRE(r.first_slot_iteration == 6);  // capacity 8: iterations 6 .. 13 (6 to 9 before the start, zero)
@@ -204,6 +219,8 @@ TEST_CASE("replayed as a CUDA graph, the step gives the eager step's bits with o
     dcgan::DcganStep eager_step(eager.g, eager.d, eager.opt_g, eager.opt_d, step_options(false), eager.noise, eager.tricks, 0, 8);
     dcgan::DcganStep graph_step(graphed.g, graphed.d, graphed.opt_g, graphed.opt_d, step_options(true), graphed.noise,
                                 graphed.tricks, 0, 8);
+    eager.stream = eager_step.stream();
+    graphed.stream = graph_step.stream();
     for (int it = 0; it < kIterations; ++it) REQUIRE(eager_step.run(eager.batch(kBatch), it, 0.0));
     std::vector<Tensor> batches;
     for (int it = 0; it < kIterations; ++it) batches.push_back(graphed.batch(kBatch));
@@ -224,7 +241,7 @@ TEST_CASE("replayed as a CUDA graph, the step gives the eager step's bits with o
     CHECK(host_counters(graphed) == host_counters(eager));
     // The monitors agree too, and a replay is not the previous iteration again: its
     // noise, dropout masks and batch are new, so D's outputs differ.
-    const kernels::MonitorReadout a = kernels::read_monitor(eager_step.monitor), b = kernels::read_monitor(graph_step.monitor);
+    const kernels::MonitorReadout a = eager_step.read_monitor(), b = graph_step.read_monitor();
     REQUIRE(a.slots.size() == size_t(kIterations));
     CHECK(a.slots == b.slots);
     for (int it = 3; it < kIterations; ++it) CHECK(b.slots[size_t(it)][dcgan::kDGz1] != b.slots[size_t(it - 1)][dcgan::kDGz1]);
@@ -236,6 +253,8 @@ TEST_CASE("iterations a graph cannot express run eagerly, and the graph is captu
     dcgan::DcganStep eager_step(eager.g, eager.d, eager.opt_g, eager.opt_d, step_options(false), eager.noise, eager.tricks, 0, 8);
     dcgan::DcganStep graph_step(graphed.g, graphed.d, graphed.opt_g, graphed.opt_d, step_options(true), graphed.noise,
                                 graphed.tricks, 0, 8);
+    eager.stream = eager_step.stream();
+    graphed.stream = graph_step.stream();
     // Iteration 3 has instance noise (a per-iteration value): eager, then captured again at 4;
     // iteration 5 runs in another precision mode: captured again.
     for (int it = 0; it < 6; ++it) {
@@ -255,6 +274,7 @@ TEST_CASE("the roofline model's iteration launches the kernels the step launches
     REQUIRE(cuda::available());
     Run run;
     dcgan::DcganStep step(run.g, run.d, run.opt_g, run.opt_d, step_options(false), run.noise, run.tricks, 0, 8);
+    run.stream = step.stream();
     std::vector<Tensor> batches;
     for (int i = 0; i < 3; ++i) batches.push_back(run.batch(kBatch));
     for (int i = 0; i < 2; ++i) REQUIRE(step.run(batches[size_t(i)], i, 0.0));

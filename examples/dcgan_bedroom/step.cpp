@@ -78,6 +78,11 @@ Tensor DcganStep::d_labels(double mine, double other) {
     return Tensor::from_vector({options_.batch_size}, v, options_.device);
 }
 
+kernels::MonitorReadout DcganStep::read_monitor() const {
+    cuda::StreamGuard on(stream_);
+    return kernels::read_monitor(monitor);
+}
+
 bool DcganStep::nonfinite_seen() const {
     // Reading the monitor is a plain memory read on the CPU; on a GPU it would wait.
     return options_.device == Device::CPU && kernels::read_monitor(monitor).first_nonfinite >= 0;

@@ -63,8 +63,9 @@ public:
               const StepOptions& options, ganops::Generator& noise, ganops::Generator& tricks, int64_t first_iteration,
               int64_t monitor_capacity);
 
-    // Queues iteration `iteration` on `real` (a batch on the options' device), with
-    // instance noise of std `sigma` (0: none). Returns false when a non-finite output of D
+    // Queues iteration `iteration` on `real` (a batch on the options' device, ready for
+    // work queued on stream(): made there, or ordered by an event), with instance noise of
+    // std `sigma` (0: none). Returns false when a non-finite output of D
     // was seen and the step stopped early, which is checked at once only where it costs
     // nothing (on the CPU); on a GPU it returns true and read_monitor(monitor) tells.
     bool run(const ganops::Tensor& real, int64_t iteration, double sigma);
@@ -77,6 +78,10 @@ public:
     ganops::cuda::Stream stream() const { return stream_; }
     int64_t graph_replays() const { return replays_; }    // iterations run as a graph replay so far
     int64_t graph_captures() const { return captures_; }  // captures that succeeded so far
+
+    // The monitor as it stands after the work queued so far (read on stream(); a host
+    // synchronisation on a GPU).
+    ganops::kernels::MonitorReadout read_monitor() const;
 
     ganops::kernels::TrainingMonitor monitor;
 

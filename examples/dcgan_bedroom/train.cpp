@@ -327,7 +327,7 @@ int train(const TrainOptions& opts) {
     // of them had a non-finite output or loss, naming the first; 0 otherwise.
     auto read_back = [&]() -> int {
         if (queued.empty()) return 0;
-        const kernels::MonitorReadout r = kernels::read_monitor(step.monitor);
+        const kernels::MonitorReadout r = step.read_monitor();
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const double rate = double(session_iterations * o.batch_size) / std::max(seconds, 1e-9);
         while (!queued.empty()) {
