@@ -2,7 +2,10 @@
 #pragma once
 #include "core/autograd.h"
 #include "core/cuda_allocator.h"
+#include "core/cuda_counters.h"
 #include "core/cuda_device.h"
+#include "core/cuda_event.h"
+#include "core/cuda_graph.h"
 #include "core/philox.h"
 #include "core/precision.h"
 #include "core/random.h"

@@ -10,14 +10,16 @@ for G's loss and G's step. Real and noise batches are drawn on the GPU each iter
 Per mode and batch: warm-up iterations, then --iters iterations each bracketed by CUDA
 events; prints the median and minimum ms per iteration, wall-clock ms per iteration, images/s
 from the median and torch.cuda.max_memory_allocated over the timed loop, as a markdown table
-with the same columns as dcgan_step. Modes: fp32 (TF32 off for matmul and cuDNN) and tf32.
+with the same columns as dcgan_step. Modes: fp32 (TF32 off for matmul and cuDNN), tf32, and
+bf16 (autocast to bfloat16 with channels_last tensors, TF32 on; BCE in fp32 on D's output).
 
 A standalone measuring script, not a dependency of anything. Exit status: 0 when every run
 ended with finite losses, 1 otherwise, 2 when PyTorch or a CUDA device is missing.
-Usage: pytorch_dcgan_step.py [--batches 128 64] [--modes fp32 tf32] [--iters 200] [--warmup 30]
+Usage: pytorch_dcgan_step.py [--batches 128 64] [--modes fp32 tf32 bf16] [--iters 200] [--warmup 30]
                              [--adam fused|foreach|default]
 """
 import argparse
+import contextlib
 import math
 import statistics
 import sys
@@ -56,7 +58,8 @@ def make_models(torch, nz, ngf, ndf, nc):
 
 
 def run(torch, mode, batch, iters, warmup, adam):
-    tf32 = mode == "tf32"
+    tf32 = mode in ("tf32", "bf16")
+    bf16 = mode == "bf16"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cudnn.benchmark = True  # as pytorch/examples' DCGAN sets it
@@ -64,8 +67,9 @@ def run(torch, mode, batch, iters, warmup, adam):
     torch.manual_seed(1)
     nz, image = 100, 64
     net_g, net_d = make_models(torch, nz, 64, 64, 3)
-    net_g.to(device)
-    net_d.to(device)
+    memory_format = torch.channels_last if bf16 else torch.contiguous_format
+    net_g.to(device, memory_format=memory_format)
+    net_d.to(device, memory_format=memory_format)
     adam_kwargs = {"fused": True} if adam == "fused" else {"foreach": True} if adam == "foreach" else {}
     opt_d = torch.optim.Adam(net_d.parameters(), lr=2e-4, betas=(0.5, 0.999), **adam_kwargs)
     opt_g = torch.optim.Adam(net_g.parameters(), lr=2e-4, betas=(0.5, 0.999), **adam_kwargs)
@@ -74,17 +78,27 @@ def run(torch, mode, batch, iters, warmup, adam):
     zeros = torch.zeros(batch, device=device)
     losses = {}
 
+    def autocast():
+        return torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+    def d_out(x):  # D's output in fp32 for the loss (BCELoss refuses autocast)
+        with autocast():
+            y = net_d(x)
+        return y.float().view(-1)
+
     def iteration():
         real = torch.empty(batch, 3, image, image, device=device).uniform_(-1, 1)
+        real = real.contiguous(memory_format=memory_format)
         net_d.zero_grad(set_to_none=True)
-        err_d_real = criterion(net_d(real).view(-1), ones)
+        err_d_real = criterion(d_out(real), ones)
         err_d_real.backward()
-        fake = net_g(torch.randn(batch, nz, 1, 1, device=device))
-        err_d_fake = criterion(net_d(fake.detach()).view(-1), zeros)
+        with autocast():
+            fake = net_g(torch.randn(batch, nz, 1, 1, device=device))
+        err_d_fake = criterion(d_out(fake.detach()), zeros)
         err_d_fake.backward()
         opt_d.step()
         net_g.zero_grad(set_to_none=True)
-        err_g = criterion(net_d(fake).view(-1), ones)
+        err_g = criterion(d_out(fake), ones)
         err_g.backward()
         opt_g.step()
         losses["d"], losses["g"] = err_d_real + err_d_fake, err_g
@@ -117,7 +131,7 @@ def run(torch, mode, batch, iters, warmup, adam):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[128, 64])
-    parser.add_argument("--modes", nargs="+", choices=["fp32", "tf32"], default=["fp32", "tf32"])
+    parser.add_argument("--modes", nargs="+", choices=["fp32", "tf32", "bf16"], default=["fp32", "tf32", "bf16"])
     parser.add_argument("--iters", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--adam", choices=["fused", "foreach", "default"], default="fused")

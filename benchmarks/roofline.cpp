@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "../kernels/cuda/conv_problems.h"
 #include "../kernels/cuda/gemm_plan.h"
 
 namespace roofline {
@@ -107,7 +108,7 @@ KernelTime predict(const KernelCost& k, const GpuSpec& gpu, const ModelParams& p
         t.fp64_us = k.fp64_warp_instructions * cycles / (sm_cycles_per_s * wave) * 1e6;
     }
     if (k.dram_bytes > 0) t.dram_us = k.dram_bytes / (gpu.dram_gbs * 1e9 * k.dram_efficiency) * 1e6;
-    t.launch_us = params.launch_us;
+    t.launch_us = params.cuda_graph ? params.graph_node_us : params.launch_us;
     struct Term {
         double us;
         const char* name;
@@ -202,49 +203,78 @@ const char* conv_pass_kernel(ConvPass pass) {
     return "?";
 }
 
+namespace {
+
+// The GEMMs a pass runs (kernels/cuda/conv_problems.h): one, except grad-input (also every
+// transposed convolution's forward), which runs a one-pixel output as one product per
+// pixel and a strided one in stride x stride dense phases, each its own launch. Bytes per
+// phase: dy whole (its rows together read all of it), the taps' share of w, its share of dx.
+std::vector<GemmProblem> gemm_problems(ConvPass pass, const ConvShape& s) {
+    const GemmProblem whole = gemm_problem(pass, s);
+    if (pass != ConvPass::BackwardInput) return {whole};
+    if (s.p == 1 && s.q == 1) return {{s.c * s.h * s.w, s.n, s.k, whole.b_bytes, whole.a_bytes, whole.c_bytes}};
+    std::vector<GemmProblem> phases;
+    namespace conv = ganops::cuda::conv;
+    for (int64_t rh = 0; rh < s.stride; ++rh)
+        for (int64_t rw = 0; rw < s.stride; ++rw) {
+            const conv::Phase1D rows = conv::phase_1d(int(s.h), int(s.r), int(s.stride), int(s.pad), 1, int(rh));
+            const conv::Phase1D cols = conv::phase_1d(int(s.w), int(s.s), int(s.stride), int(s.pad), 1, int(rw));
+            const int64_t M = s.n * rows.count * cols.count, taps = int64_t(rows.taps) * cols.taps;
+            if (M == 0 || s.c == 0) continue;  // gemm::run launches nothing
+            phases.push_back({M, s.c, s.k * taps, whole.a_bytes, kF * s.k * s.c * taps, kF * M * s.c});
+        }
+    return phases;
+}
+
+}  // namespace
+
 std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const GpuSpec& gpu, const std::string& op,
                                   const ModelParams& params) {
     namespace g = ganops::cuda::gemm;
-    const GemmProblem p = gemm_problem(pass, shape);
-    const g::Plan plan = g::plan(p.M, p.N, p.K);
-    // k steps over all splits: split z covers [z * k_chunk, min(K, (z + 1) * k_chunk)).
-    int64_t ksteps = 0;
-    for (int64_t z = 0; z < plan.splits; ++z) {
-        const int64_t len = std::min(p.K, (z + 1) * plan.k_chunk) - z * plan.k_chunk;
-        ksteps += (len + g::BK - 1) / g::BK;
-    }
-    const int64_t tiles = plan.tiles_m * plan.tiles_n;
-    const double block_steps = double(tiles) * double(ksteps);
-    const GemmLoop loop = gemm_loop(pass, gpu);
-    const double warps = double(g::BM / g::TM) * (g::BN / g::TN) / 32.0;  // 8
+    const GemmProblem whole = gemm_problem(pass, shape);
+    std::vector<KernelCost> out;
+    for (const GemmProblem& p : gemm_problems(pass, shape)) {
+        const bool first = out.empty();  // carries the pass's useful work and floor
+        const g::Plan plan = g::plan(p.M, p.N, p.K);
+        // k steps over all splits: split z covers [z * k_chunk, min(K, (z + 1) * k_chunk)).
+        int64_t ksteps = 0;
+        for (int64_t z = 0; z < plan.splits; ++z) {
+            const int64_t len = std::min(p.K, (z + 1) * plan.k_chunk) - z * plan.k_chunk;
+            ksteps += (len + g::BK - 1) / g::BK;
+        }
+        const int64_t tiles = plan.tiles_m * plan.tiles_n;
+        const double block_steps = double(tiles) * double(ksteps);
+        const GemmLoop loop = gemm_loop(pass, gpu);
+        const double warps = double(g::BM / g::TM) * (g::BN / g::TN) / 32.0;  // 8
 
-    const double fits = gpu.l2_mb * 1e6 * params.l2_fraction;
-    const double a_dram = p.a_bytes * (p.a_bytes <= fits ? 1.0 : double(plan.tiles_n));
-    const double b_dram = p.b_bytes * (p.b_bytes <= fits ? 1.0 : double(plan.tiles_m));
-    const double partial_bytes = kF * double(plan.splits) * double(p.M) * double(p.N);
+        const double fits = gpu.l2_mb * 1e6 * params.l2_fraction;
+        const double a_dram = p.a_bytes * (p.a_bytes <= fits ? 1.0 : double(plan.tiles_n));
+        const double b_dram = p.b_bytes * (p.b_bytes <= fits ? 1.0 : double(plan.tiles_m));
+        const double partial_bytes = kF * double(plan.splits) * double(p.M) * double(p.N);
 
-    KernelCost gemm;
-    gemm.op = op;
-    gemm.kernel = conv_pass_kernel(pass);
-    gemm.flops = 2.0 * g::BM * g::BN * g::BK * block_steps;
-    gemm.warp_instructions = block_steps * warps * loop.instructions;
-    gemm.flop_efficiency = kFmulFaddEfficiency;
-    gemm.issue_utilisation = kGemmIssueUtilisation;
-    gemm.dram_bytes = a_dram + b_dram + (plan.splits > 1 ? partial_bytes : p.c_bytes);
-    gemm.blocks = tiles * plan.splits;
-    gemm.useful_flops = shape.useful_flops();
-    gemm.tensor_core = true;
-    gemm.floor_act_bytes = p.a_bytes + p.b_bytes + p.c_bytes;
-    std::vector<KernelCost> out{gemm};
-    if (plan.splits > 1) {
-        KernelCost reduce;
-        reduce.op = op;
-        reduce.kernel = "reduce_splits_kernel";
-        const double outputs = double(p.M) * double(p.N);
-        reduce.warp_instructions = outputs * (kReduceBase + kReducePerSplit * double(plan.splits)) / 32.0;
-        reduce.dram_bytes = (partial_bytes <= fits ? 0.0 : partial_bytes) + p.c_bytes;
-        reduce.blocks = grid_for(p.M * p.N);
-        out.push_back(reduce);  // no floor of its own: part of the GEMM op
+        KernelCost gemm;
+        gemm.op = op;
+        gemm.kernel = conv_pass_kernel(pass);
+        gemm.flops = 2.0 * g::BM * g::BN * g::BK * block_steps;
+        gemm.warp_instructions = block_steps * warps * loop.instructions;
+        gemm.flop_efficiency = kFmulFaddEfficiency;
+        gemm.issue_utilisation = kGemmIssueUtilisation;
+        gemm.dram_bytes = a_dram + b_dram + (plan.splits > 1 ? partial_bytes : p.c_bytes);
+        gemm.blocks = tiles * plan.splits;
+        gemm.useful_flops = first ? shape.useful_flops() : 0.0;
+        gemm.tensor_core = true;
+        gemm.floor_act_bytes = first ? whole.a_bytes + whole.b_bytes + whole.c_bytes : 0.0;
+        out.push_back(gemm);
+        if (plan.splits > 1) {
+            KernelCost reduce;
+            reduce.op = op;
+            reduce.kernel = "reduce_splits_kernel";
+            const double outputs = double(p.M) * double(p.N);
+            reduce.warp_instructions = outputs * (kReduceBase + kReducePerSplit * double(plan.splits)) / 32.0;
+            reduce.dram_bytes = (partial_bytes <= fits ? 0.0 : partial_bytes) + p.c_bytes;
+            reduce.blocks = grid_for(p.M * p.N);
+            out.push_back(reduce);  // no floor of its own: part of the GEMM op
+        }
     }
     return out;
 }
@@ -292,6 +322,9 @@ const ElementwiseKind kBceBackward{"bce_backward_kernel", 12, 56, 12};
 const ElementwiseKind kAdd{"binary_kernel (add)", 12, 19, 0};
 // Adam reads param, grad, exp_avg, exp_avg_sq and writes three of them; its loop does two
 // elements in 213 instructions, 66 of them fp64.
+// The training monitor: one block reads D's outputs (or a loss) and adds a mean in double.
+const ElementwiseKind kMonitor{"monitor_add_mean_kernel", 4, 20, 2};
+const ElementwiseKind kMonitorNext{"monitor_next_iteration_kernel", 8, 8, 0};
 const ElementwiseKind kAdam{"adam_kernel", 28, 213.0 / 2, 66.0 / 2};
 
 // batchnorm2d.cu's splits_for: blocks per channel so that channels * splits fill the GPU.
@@ -441,12 +474,27 @@ public:
 
     std::vector<Launch> build() {
         phase_ = "data";
-        add(elementwise(kUniform, d_.batch * d_.nc * d_.image * d_.image,
-                        grid_for(d_.batch * d_.nc * d_.image * d_.image, 4), "real batch (uniform)"));
+        const int64_t images = d_.batch * d_.nc * d_.image * d_.image;
+        add(elementwise(kUniform, images, grid_for(images, 4), "real batch (uniform)"));
+        if (params_.cuda_graph) {
+            KernelCost copy;
+            copy.op = "batch into the graph's input";
+            copy.kernel = "cudaMemcpyAsync (device to device)";
+            copy.copy = true;
+            copy.dram_bytes = 2 * kF * double(images);
+            add(copy);
+            KernelCost launch;  // the host's one launch of the iteration
+            launch.op = "the iteration's graph";
+            launch.kernel = "cudaGraphLaunch";
+            launch.copy = true;
+            add(launch);
+        }
 
         phase_ = "D(real)";
         forward(dnet_);
+        monitor("D(x) into the monitor");
         loss_and_backward_d(/*input_grad=*/false, /*first_grads=*/true);
+        monitor("loss_D (real) into the monitor");
 
         phase_ = "G forward";
         add(elementwise(kNormal, d_.batch * d_.nz, grid_for(d_.batch * d_.nz, 4), "noise (normal)"));
@@ -454,25 +502,32 @@ public:
 
         phase_ = "D(fake.detach)";
         forward(dnet_);
+        monitor("D(G(z)) into the monitor");
         loss_and_backward_d(/*input_grad=*/false, /*first_grads=*/false);
+        monitor("loss_D (fake) into the monitor");
 
         phase_ = "Adam D";
         adam(dnet_, "D Adam step");
 
         phase_ = "G step: D(fake)";
         forward(dnet_);
-        loss_and_backward_d(/*input_grad=*/true, /*first_grads=*/false);
+        monitor("D(G(z)) of the G step into the monitor");
+        loss_and_backward_d(/*input_grad=*/true, /*first_grads=*/false, /*weight_grads=*/false);
 
         phase_ = "G step: G backward";
         backward(g_, /*input_grad=*/false, /*first_grads=*/true);
+        monitor("loss_G into the monitor");
 
         phase_ = "Adam G";
         adam(g_, "G Adam step");
+        add(elementwise(kMonitorNext, 5, 1, "monitor: next iteration"));
+        if (params_.cuda_graph) add(elementwise(kMonitorNext, 1, 1, "graph: replay counter and Philox offsets"));
         return std::move(out_);
     }
 
 private:
     void add(KernelCost k) { out_.push_back({phase_, std::move(k)}); }
+    void monitor(const char* op) { add(elementwise(kMonitor, d_.batch, 1, op)); }
     void add_all(std::vector<KernelCost> ks) {
         for (KernelCost& k : ks) add(std::move(k));
     }
@@ -517,7 +572,8 @@ private:
         }
     }
 
-    void backward(const Net& net, bool input_grad, bool first_grads) {
+    // weight_grads false: only gradients that flow on to the input (the G step through D).
+    void backward(const Net& net, bool input_grad, bool first_grads, bool weight_grads = true) {
         for (size_t i = net.layers.size(); i-- > 0;) {
             const Net::Layer& l = net.layers[i];
             add(elementwise(act_backward(l), l.out_elements, grid_for(l.out_elements),
@@ -529,24 +585,27 @@ private:
                 add(elementwise(kBnGradSums, n, l.bn_channels * splits, op));
                 add(per_channel_finish("finish_grad_kernel", l.bn_channels, splits, 2, 5, op));
                 add(elementwise(kBnDx, n, grid_for(n), op));
-                param_grad(l.bn_channels, first_grads, l.name + " batchnorm weight grad");
-                param_grad(l.bn_channels, first_grads, l.name + " batchnorm bias grad");
+                if (weight_grads) {
+                    param_grad(l.bn_channels, first_grads, l.name + " batchnorm weight grad");
+                    param_grad(l.bn_channels, first_grads, l.name + " batchnorm bias grad");
+                }
             }
             // The first layer's input is data (D) or noise (G): no gradient wanted, except
             // for D's input in the G step, where the gradient flows on into G.
             if (i > 0 || input_grad)
                 conv(l.transposed ? ConvPass::Forward : ConvPass::BackwardInput, l, "grad-input");
+            if (!weight_grads) continue;
             conv(ConvPass::BackwardWeight, l, "grad-weight");
             param_grad(l.shape.k * l.shape.c * 16, first_grads, l.name + " weight grad");
         }
     }
 
-    void loss_and_backward_d(bool input_grad, bool first_grads) {
+    void loss_and_backward_d(bool input_grad, bool first_grads, bool weight_grads = true) {
         add(elementwise(kBcePartial, d_.batch, 1, "BCE forward"));
         add(per_channel_finish("finish_terms_kernel", 1, 1, 1, 1, "BCE forward"));
         add(elementwise(kFill, 1, 1, "backward seed (ones)"));
         add(elementwise(kBceBackward, d_.batch, grid_for(d_.batch), "BCE backward"));
-        backward(dnet_, input_grad, first_grads);
+        backward(dnet_, input_grad, first_grads, weight_grads);
     }
 
     void adam(const Net& net, const std::string& op) {
@@ -760,6 +819,7 @@ int predict_main(int argc, char** argv) {
     std::string gpu_key = "h100-sxm";
     DcganShape shape;
     ModelParams params;
+    params.cuda_graph = true;  // as the training step runs on a GPU (examples/dcgan_bedroom/step.h)
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -774,12 +834,16 @@ int predict_main(int argc, char** argv) {
                 shape.batch = number<int64_t>(value());
             } else if (a == "--launch-us") {
                 params.launch_us = number<double>(value());
+            } else if (a == "--graph-node-us") {
+                params.graph_node_us = number<double>(value());
+            } else if (a == "--eager") {
+                params.cuda_graph = false;
             } else {
                 std::string known;
                 for (const GpuSpec& g : gpus()) known += std::string(known.empty() ? "" : "|") + g.key;
                 std::fprintf(stderr,
                              "dcgan_step --predict: unknown option %s\nusage: dcgan_step --predict [--gpu %s|all] "
-                             "[--batch N] [--launch-us US]\n",
+                             "[--batch N] [--launch-us US] [--graph-node-us US] [--eager]\n",
                              a.c_str(), known.c_str());
                 return 2;
             }
@@ -808,10 +872,16 @@ int predict_main(int argc, char** argv) {
     std::fprintf(out,
                  "PREDICTED, not measured: one DCGAN %lldx%lld training iteration (nz %lld, ngf = ndf = %lld, batch "
                  "%lld; D on real and fake, G step, both Adam steps) with the kernels of this tree. Model: "
-                 "benchmarks/roofline.h, NOTES.md \"Roofline prediction\". Launch overhead %.1f us per launch.\n\n",
+                 "benchmarks/roofline.h, NOTES.md \"Roofline prediction\". %s\n\n",
                  static_cast<long long>(shape.image), static_cast<long long>(shape.image),
                  static_cast<long long>(shape.nz), static_cast<long long>(shape.ngf),
-                 static_cast<long long>(shape.batch), params.launch_us);
+                 static_cast<long long>(shape.batch),
+                 (params.cuda_graph ? "The iteration is one replayed CUDA graph (step.h): " + std::to_string(params.graph_node_us).substr(0, 4) +
+                                          " us per kernel node (an assumption, to be measured), no host synchronisation; "
+                                          "--eager models eager launches instead."
+                                    : "Eager launches: " + std::to_string(params.launch_us).substr(0, 4) +
+                                          " us per launch, no host synchronisation.")
+                     .c_str());
     for (const GpuSpec& g : gpus()) print_gpu_line(out, g);
     for (const GpuSpec* g : detailed) {
         const std::vector<Launch> launches = dcgan_iteration(shape, *g, params);

@@ -82,6 +82,12 @@ struct ModelParams {
     // Per launch, added to every kernel and copy: 3 us, the middle of the 2-4 us per launch
     // measured for eager launches on the H100 (NOTES.md says where it comes from).
     double launch_us = 3.0;
+    // The training step replays its iteration as a CUDA graph (examples/dcgan_bedroom/step.h):
+    // then each kernel costs graph_node_us instead (the GPU starts graph nodes without the
+    // host; about 1 us apart for short dependent kernels is our assumption, to be measured),
+    // and the iteration adds one graph launch and one copy of the batch into the graph's input.
+    bool cuda_graph = false;
+    double graph_node_us = 1.0;
     // A GEMM operand re-read by every tile column (row) is fetched from DRAM once when it
     // fits in this fraction of the L2, else once per tile column (row): the A100 and H100
     // split their L2 into two partitions.
@@ -130,7 +136,9 @@ struct Launch {
     KernelCost cost;
 };
 // Every launch of one iteration, in order: D on a real batch, G's fake through D detached,
-// D's Adam step, fake through D for G's loss, G's Adam step (as dcgan_step.cpp runs it).
+// D's Adam step, fake through D for G's loss (input gradients only: D's weight gradients are
+// not computed), G's Adam step, and the training monitor's kernels (kernels/training_monitor.h),
+// as examples/dcgan_bedroom/step.cpp runs it for dcgan_step.cpp.
 std::vector<Launch> dcgan_iteration(const DcganShape& shape, const GpuSpec& gpu, const ModelParams& params = {});
 
 struct IterationSummary {

@@ -38,9 +38,9 @@ fi
 
 if [ "${QUICK:-0}" = 1 ]; then
   conv_args=(--reps 10 --warmup 2); ops_args=(--reps 10 --warmup 2)
-  step_args=(--iters 30 --warmup 5); py_args=(--iters 30 --warmup 5)
+  step_args=(--iters 30 --warmup 5 --no-pytorch); py_args=(--iters 30 --warmup 5)
 else
-  conv_args=(); ops_args=(); step_args=(); py_args=()
+  conv_args=(); ops_args=(); step_args=(--no-pytorch); py_args=()  # PyTorch runs below, on its own
 fi
 
 python=${PYTHON:-}
@@ -115,6 +115,7 @@ side_by_side() {
   cat "${logs[@]}" 2>/dev/null | grep -E '^\| (libganops|pytorch)' | awk -F'|' '
     function trim(s) { gsub(/^ +| +$/, "", s); return s }
     { impl = trim($2); mode = trim($3); b = trim($4); ms = trim($5)
+      if (impl ~ /eager/) next  # ours: the replayed-graph rows
       key = (impl ~ /^libganops/ ? "ours" : "torch") "-" mode
       t[b, key] = ms; if (!(b in seen)) { seen[b] = 1; order[++n] = b } }
     END {

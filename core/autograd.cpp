@@ -55,35 +55,94 @@ Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, Backw
     return output;
 }
 
-void backward(const Tensor& root, const Tensor& grad_output) {
-    GANOPS_CHECK(root.defined(), "backward: called on an undefined tensor");
-    GANOPS_CHECK(root.requires_grad(), "backward: tensor ", root.str(),
+namespace {
+
+// The tensors a backward pass delivers gradients to. Empty `tensors` with `all` set: every
+// leaf that requires a gradient (plain backward()).
+struct Targets {
+    bool all = true;
+    std::vector<Tensor> tensors;  // the requested tensors (compared by identity, is_same)
+    bool contains(const Tensor& t) const {
+        for (const Tensor& p : tensors)
+            if (p.is_same(t)) return true;
+        return false;
+    }
+};
+
+// Nodes whose backward leads to a requested tensor, so that gradients of other inputs
+// are not computed. Filled in reverse post order (inputs before the nodes that use them).
+std::unordered_set<Node*> nodes_reaching(const std::vector<Node*>& order, const Targets& targets) {
+    std::unordered_set<Node*> reaching;
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        Node* node = *it;
+        for (const Tensor& input : node->inputs) {
+            if (!input.defined() || !input.requires_grad()) continue;
+            Node* child = input.grad_fn().get();
+            if (targets.contains(input) || (child && reaching.count(child))) {
+                reaching.insert(node);
+                break;
+            }
+        }
+    }
+    return reaching;
+}
+
+Tensor seed_gradient(const Tensor& root, const Tensor& grad_output, const char* op) {
+    GANOPS_CHECK(root.defined(), op, ": called on an undefined tensor");
+    GANOPS_CHECK(root.requires_grad(), op, ": tensor ", root.str(),
                  " does not require grad (no input of the ops that made it requires grad)");
     Tensor seed = grad_output;
     if (!seed.defined()) {
-        GANOPS_CHECK(root.numel() == 1, "backward: tensor ", root.str(),
+        GANOPS_CHECK(root.numel() == 1, op, ": tensor ", root.str(),
                      " has more than one element; pass grad_output explicitly");
         seed = Tensor::full(root.shape(), 1.0, root.dtype(), root.device());
     }
     GANOPS_CHECK(seed.shape() == root.shape() && seed.dtype() == root.dtype() &&
                      seed.device() == root.device(),
-                 "backward: grad_output ", seed.str(), " does not match tensor ", root.str());
+                 op, ": grad_output ", seed.str(), " does not match tensor ", root.str());
+    return seed;
+}
 
+// The reverse pass shared by backward() and grad(). A gradient reaching a requested
+// tensor goes to `deliver(tensor, gradient)`: once per leaf input that receives one, and
+// once for an intermediate tensor, with the sum of everything that flowed into it.
+template <typename Deliver>
+void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets, Deliver deliver) {
     NoGradGuard no_grad;  // gradients are values, not new graphs
     if (root.is_leaf()) {
-        root.set_grad(accumulate(root.grad(), seed.clone()));
+        if (targets.all || targets.contains(root)) deliver(root, seed);
         return;
     }
+    const std::vector<Node*> order = reverse_topological_order(root.grad_fn().get());
+    std::unordered_set<Node*> reaching;
+    if (!targets.all) reaching = nodes_reaching(order, targets);
+    // An intermediate tensor asked for is known by its grad_fn (one output per node).
+    std::unordered_map<Node*, Tensor> wanted;
+    if (!targets.all) {
+        if (targets.contains(root)) wanted[root.grad_fn().get()] = root;
+        for (Node* node : order)
+            for (const Tensor& input : node->inputs)
+                if (input.defined() && input.grad_fn() && targets.contains(input)) wanted[input.grad_fn().get()] = input;
+    }
+
     std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), seed}};
-    for (Node* node : reverse_topological_order(root.grad_fn().get())) {
+    for (Node* node : order) {
         auto it = pending.find(node);
         if (it == pending.end()) continue;
         const Tensor grad = it->second;
         pending.erase(it);
+        if (auto w = wanted.find(node); w != wanted.end()) deliver(w->second, grad);
+        if (!targets.all && !reaching.count(node)) continue;
 
         std::vector<bool> needs(node->inputs.size());
-        for (size_t i = 0; i < needs.size(); ++i)
-            needs[i] = node->inputs[i].defined() && node->inputs[i].requires_grad();
+        for (size_t i = 0; i < needs.size(); ++i) {
+            const Tensor& input = node->inputs[i];
+            needs[i] = input.defined() && input.requires_grad();
+            if (needs[i] && !targets.all) {
+                Node* child = input.grad_fn().get();
+                needs[i] = targets.contains(input) || (child && reaching.count(child));
+            }
+        }
         const std::vector<Tensor> input_grads = node->backward(grad, needs);
         GANOPS_CHECK(input_grads.size() == node->inputs.size(), "backward of ", node->name,
                      ": returned ", input_grads.size(), " gradients for ", node->inputs.size(),
@@ -96,11 +155,50 @@ void backward(const Tensor& root, const Tensor& grad_output) {
                          input.shape());
             if (Node* producer = input.grad_fn().get())
                 pending[producer] = accumulate(pending[producer], input_grads[i]);
-            else  // a leaf's .grad must not alias a tensor the user or another node holds
-                input.set_grad(input.grad().defined() ? kernels::add(input.grad(), input_grads[i])
-                                                      : input_grads[i].clone());
+            else
+                deliver(input, input_grads[i]);
         }
     }
+}
+
+// A leaf's .grad must not alias a tensor the user or another node holds.
+void add_to_grad(const Tensor& leaf, const Tensor& g) {
+    leaf.set_grad(leaf.grad().defined() ? kernels::add(leaf.grad(), g) : g.clone());
+}
+
+}  // namespace
+
+void backward(const Tensor& root, const Tensor& grad_output) {
+    const Tensor seed = seed_gradient(root, grad_output, "backward");
+    run_backward(root, seed, Targets{}, add_to_grad);
+}
+
+void backward(const Tensor& root, const Tensor& grad_output, const std::vector<Tensor>& inputs) {
+    const Tensor seed = seed_gradient(root, grad_output, "backward");
+    Targets targets{false, {}};
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        GANOPS_CHECK(inputs[i].defined() && inputs[i].is_leaf() && inputs[i].requires_grad(), "backward: inputs[", i,
+                     "] (", inputs[i].defined() ? inputs[i].str() : std::string("undefined"),
+                     ") is not a leaf tensor that requires grad");
+        targets.tensors.push_back(inputs[i]);
+    }
+    run_backward(root, seed, targets, add_to_grad);
+}
+
+std::vector<Tensor> grad(const Tensor& root, const std::vector<Tensor>& inputs, const Tensor& grad_output) {
+    const Tensor seed = seed_gradient(root, grad_output, "grad");
+    Targets targets{false, {}};
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        GANOPS_CHECK(inputs[i].defined() && inputs[i].requires_grad(), "grad: inputs[", i, "] (",
+                     inputs[i].defined() ? inputs[i].str() : std::string("undefined"), ") does not require grad");
+        targets.tensors.push_back(inputs[i]);
+    }
+    std::vector<Tensor> out(inputs.size());
+    run_backward(root, seed, targets, [&](const Tensor& t, const Tensor& g) {
+        for (size_t i = 0; i < inputs.size(); ++i)
+            if (inputs[i].is_same(t)) out[i] = out[i].defined() ? kernels::add(out[i], g) : g;
+    });
+    return out;
 }
 
 }  // namespace ganops

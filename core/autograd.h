@@ -49,4 +49,18 @@ Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, Backw
 // to 1 for a one-element root.
 void backward(const Tensor& root, const Tensor& grad_output = Tensor());
 
+// As above, but only the leaves in `inputs` receive a gradient (added to their .grad), as
+// torch.autograd.backward(inputs=...) does: every other leaf's .grad is left as it is, and
+// work that only they would need is not done (the backward functions see needs_grad false
+// for an input unless a gradient to one of `inputs` flows through it; a convolution then
+// skips its weight gradient). In a GAN's generator step, pass G's parameters: D's weight
+// gradients are never computed.
+void backward(const Tensor& root, const Tensor& grad_output, const std::vector<Tensor>& inputs);
+
+// The gradients of `root` with respect to `inputs` (leaves or intermediate tensors that
+// `root` depends on through recorded ops), returned in order, like torch.autograd.grad:
+// no .grad is read or written anywhere, and only the work these gradients need is done.
+// An input that `root` does not depend on gets an undefined tensor.
+std::vector<Tensor> grad(const Tensor& root, const std::vector<Tensor>& inputs, const Tensor& grad_output = Tensor());
+
 }  // namespace ganops

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "cuda_check.h"
+#include "cuda_counters.h"
+#include "cuda_graph_pool.h"
 #include "cuda_device.h"
 
 namespace ganops::cuda {
@@ -46,6 +48,15 @@ struct Cache {
     std::vector<cudaEvent_t> spare_events;
     AllocatorStats stats;
 
+    // Graph pools (begin_graph_pool): blocks that a captured graph uses belong to it while it
+    // lives, free or not, so that no tensor outside the graph gets memory a replay writes.
+    Stream capturing = nullptr;
+    bool capture_active = false;
+    std::unordered_map<void*, Block> captured;  // allocated on `capturing` during the capture
+    std::unordered_map<void*, int> graph_owner;  // block -> pool
+    std::map<int, std::vector<std::pair<void*, Block>>> graph_free;  // free blocks held by each pool
+    int next_pool = 1;
+
     cudaEvent_t new_event() {
         if (!spare_events.empty()) {
             cudaEvent_t e = spare_events.back();
@@ -59,6 +70,11 @@ struct Cache {
 
     // A block nobody uses any more: back to its stream's pool, or to the driver.
     void make_free(void* ptr, const Block& block) {
+        if (auto owner = graph_owner.find(ptr); owner != graph_owner.end()) {
+            graph_free[owner->second].emplace_back(ptr, block);
+            stats.bytes_cached += block.size;
+            return;
+        }
         if (block.orphan) {
             cudaFree(ptr);
             return;
@@ -74,6 +90,7 @@ struct Cache {
             Pending& p = pending[i];
             bool done = true;
             for (cudaEvent_t e : p.events) {
+                if (wait) count_host_sync();
                 const cudaError_t status = wait ? cudaEventSynchronize(e) : cudaEventQuery(e);
                 if (status == cudaErrorNotReady) {
                     cudaGetLastError();  // not an error: clear it, as cudaEventQuery may set it
@@ -100,7 +117,9 @@ struct Cache {
         collect_pending(true);
         for (auto& [key, ptr] : free_blocks) cudaFree(ptr);
         free_blocks.clear();
-        stats.bytes_cached = 0;
+        stats.bytes_cached = 0;  // graph pools keep theirs
+        for (const auto& [pool, held] : graph_free)
+            for (const auto& entry : held) stats.bytes_cached += entry.second.size;
     }
 };
 
@@ -127,6 +146,7 @@ void* allocate(size_t bytes) {
         c.free_blocks.erase(it);
         c.stats.bytes_cached -= block_size;
         c.in_use[ptr] = Block{block_size, stream, false, {}};
+        if (c.capture_active && stream == c.capturing) c.captured[ptr] = c.in_use[ptr];
         c.stats.bytes_in_use += block_size;
         c.stats.cache_hits++;
         if (c.stats.bytes_in_use > c.stats.peak_bytes_in_use) c.stats.peak_bytes_in_use = c.stats.bytes_in_use;
@@ -147,6 +167,7 @@ void* allocate(size_t bytes) {
     }
     c.stats.device_allocations++;
     c.in_use[ptr] = Block{size, stream, false, {}};
+    if (c.capture_active && stream == c.capturing) c.captured[ptr] = c.in_use[ptr];
     c.stats.bytes_in_use += size;
     if (c.stats.bytes_in_use > c.stats.peak_bytes_in_use) c.stats.peak_bytes_in_use = c.stats.bytes_in_use;
     return ptr;
@@ -216,6 +237,52 @@ void release_stream(Stream stream) {
     // Pending blocks keep their events (valid after the stream is gone); once those complete
     // an orphan goes to the driver.
     for (Pending& p : c.pending) forget(p.block);
+}
+
+void begin_graph_pool(Stream stream) {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    GANOPS_CHECK(!c.capture_active, "cuda allocator: a graph capture is already collecting a pool");
+    c.capture_active = true;
+    c.capturing = stream;
+    c.captured.clear();
+}
+
+int end_graph_pool() {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    GANOPS_CHECK(c.capture_active, "cuda allocator: end_graph_pool without begin_graph_pool");
+    c.capture_active = false;
+    const int pool = c.next_pool++;
+    std::vector<std::pair<void*, Block>>& held = c.graph_free[pool];
+    for (const auto& [ptr, block] : c.captured) {
+        c.graph_owner[ptr] = pool;
+        if (c.in_use.count(ptr)) continue;  // joins the pool when its tensor frees it
+        // Free again already (a temporary of the captured work): take it out of the stream's pool.
+        auto range = c.free_blocks.equal_range({block.stream, block.size});
+        for (auto it = range.first; it != range.second; ++it)
+            if (it->second == ptr) {
+                c.free_blocks.erase(it);
+                held.emplace_back(ptr, block);
+                break;
+            }
+    }
+    c.captured.clear();
+    return pool;
+}
+
+void release_graph_pool(int pool) {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    for (auto it = c.graph_owner.begin(); it != c.graph_owner.end();)
+        it = it->second == pool ? c.graph_owner.erase(it) : std::next(it);
+    auto held = c.graph_free.find(pool);
+    if (held == c.graph_free.end()) return;
+    for (const auto& [ptr, block] : held->second) {
+        c.stats.bytes_cached -= block.size;
+        c.make_free(ptr, block);
+    }
+    c.graph_free.erase(held);
 }
 
 AllocatorStats allocator_stats() {

@@ -100,3 +100,94 @@ TEST_CASE("backward refuses what it cannot do, naming the tensor") {
     CHECK_THROWS_CONTAINING(y.backward(test::randn({4})), "does not match tensor [3] float64 cpu");
     CHECK_THROWS_CONTAINING(y.set_requires_grad(true), "only leaves can be marked");
 }
+
+namespace {
+// y = x * w, recorded with a backward that notes which gradients it was asked for: the
+// place where a convolution decides whether to run its weight-gradient kernel.
+struct Probe {
+    int calls = 0;
+    std::vector<bool> last_needs;
+};
+Tensor probed_mul(const Tensor& x, const Tensor& w, Probe& probe) {
+    const Tensor y = [&] {
+        NoGradGuard no_grad;
+        return mul(x, w);
+    }();
+    return record("probed_mul", y, {x, w}, [x, w, &probe](const Tensor& dy, const std::vector<bool>& needs) {
+        ++probe.calls;
+        probe.last_needs = needs;
+        return std::vector<Tensor>{needs[0] ? mul(dy, w) : Tensor(), needs[1] ? mul(dy, x) : Tensor()};
+    });
+}
+}  // namespace
+
+TEST_CASE("backward with inputs: only those leaves get gradients, equal to the full backward's, and no other work runs") {
+    // The GAN generator step in miniature: g -> fake -> D (weight d) -> loss.
+    const Tensor z = test::randn({6});
+    const Tensor g = test::randn({6}).set_requires_grad(true);
+    const Tensor d = test::randn({6}).set_requires_grad(true);
+    Probe probe;
+    auto loss_of = [&] { return sum(tanh(probed_mul(mul(tanh(g), z), d, probe))); };
+
+    const Tensor full = loss_of();
+    full.backward();
+    CHECK(probe.last_needs == std::vector<bool>{true, true});
+    const auto g_full = g.grad().to_double_vector();
+
+    g.set_grad(Tensor());
+    const Tensor sentinel = test::randn({6});
+    d.set_grad(sentinel.clone());
+    const Tensor only_g = loss_of();
+    backward(only_g, Tensor(), {g});
+    CHECK(probe.last_needs == std::vector<bool>{true, false});  // D's weight gradient is not asked for
+    CHECK(g.grad().to_double_vector() == g_full);                 // the same bits as the full backward
+    CHECK(d.grad().to_double_vector() == sentinel.to_double_vector());  // untouched
+
+    // And the gradient is right: central differences in double.
+    const auto gv = g.to_double_vector();
+    for (size_t i = 0; i < gv.size(); ++i) {
+        auto at = [&](double delta) {
+            std::vector<double> v = gv;
+            v[i] += delta;
+            NoGradGuard no_grad;
+            const Tensor gi = Tensor::from_vector({6}, v);
+            return sum(tanh(mul(mul(tanh(gi), z), d))).item();
+        };
+        const double h = 1e-6, numeric = (at(h) - at(-h)) / (2 * h);
+        CHECK(std::abs(g_full[i] - numeric) < 1e-7 * std::max(1.0, std::abs(numeric)));
+    }
+}
+
+TEST_CASE("grad returns gradients for leaves and intermediate tensors and writes no .grad") {
+    const Tensor a = test::randn({5}).set_requires_grad(true);
+    const Tensor b = test::randn({5}).set_requires_grad(true);
+    const Tensor h = tanh(mul(a, b));
+    const Tensor y = sum(mul(h, h));  // dy/dh = 2h
+    Probe probe;
+    const Tensor unrelated = probed_mul(a, b, probe);
+    const std::vector<Tensor> grads = grad(y, {h, b, unrelated.detach().set_requires_grad(true)});
+    REQUIRE(grads.size() == 3);
+    const auto hv = h.to_double_vector(), av = a.to_double_vector(), gh = grads[0].to_double_vector(),
+               gb = grads[1].to_double_vector();
+    for (size_t i = 0; i < hv.size(); ++i) {
+        CHECK(gh[i] == 2 * hv[i]);
+        CHECK(std::abs(gb[i] - 2 * hv[i] * (1 - hv[i] * hv[i]) * av[i]) < 1e-14);
+    }
+    CHECK_FALSE(grads[2].defined());  // y does not depend on it
+    CHECK(probe.calls == 0);          // nor on the probe: its backward never ran
+    CHECK_FALSE(a.grad().defined());
+    CHECK_FALSE(b.grad().defined());
+
+    // Equal to what a full backward leaves in b.grad.
+    y.backward();
+    CHECK(b.grad().to_double_vector() == gb);
+}
+
+TEST_CASE("backward with inputs and grad refuse what they cannot do, naming the tensor") {
+    const Tensor a = test::randn({3}).set_requires_grad(true);
+    const Tensor y = sum(mul(a, a));
+    CHECK_THROWS_CONTAINING(backward(y, Tensor(), {mul(a, 2.0)}), "not a leaf tensor that requires grad");
+    CHECK_THROWS_CONTAINING(backward(y, Tensor(), {test::randn({3})}), "inputs[0]");
+    CHECK_THROWS_CONTAINING(grad(y, {test::randn({3})}), "does not require grad");
+    CHECK_THROWS_CONTAINING(grad(test::randn({1}), {a}), "does not require grad");
+}

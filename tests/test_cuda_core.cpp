@@ -188,3 +188,83 @@ TEST_CASE("modules move their parameters and buffers to the device") {
     for (const auto& [name, b] : d.named_buffers()) CHECK(b.device() == Device::CUDA);
     CHECK(d.named_parameters()[0].second.to_vector() == before);
 }
+
+TEST_CASE("a pinned upload on a copy stream, ordered by an event, needs no host wait") {
+    REQUIRE(cuda::available());
+    constexpr int64_t n = 1000;
+    const cuda::Stream copy = cuda::create_stream(), compute = cuda::create_stream();
+    {
+        cuda::PinnedBuffer pinned(n * sizeof(float));
+        const std::vector<double> values = test::randn({n}).to_double_vector();
+        auto* host = static_cast<float*>(pinned.data());
+        for (int64_t i = 0; i < n; ++i) host[i] = float(values[size_t(i)]);
+        Tensor uploaded_batch;
+        {
+            cuda::StreamGuard on(copy);
+            uploaded_batch = Tensor::empty({n}, DType::F32, Device::CUDA);
+        }
+        const CudaCounters before = cuda_counters();
+        cuda::copy_to_device_async(uploaded_batch.data_ptr(), pinned, n * sizeof(float), copy);
+        cuda::Event uploaded;
+        uploaded.record(copy);
+        Tensor doubled;
+        {
+            cuda::StreamGuard on(compute);
+            uploaded.wait(compute);
+            uploaded_batch.record_stream(compute);
+            doubled = mul(uploaded_batch, 2.0);
+        }
+        CHECK(cuda_counters().host_syncs == before.host_syncs);
+        // The buffer may be written again once the copy that read it has run.
+        uploaded.synchronize();
+        CHECK(uploaded.done());
+        for (int64_t i = 0; i < n; ++i) host[i] = -1.0f;
+        cuda::StreamGuard on(compute);
+        const std::vector<float> got = doubled.to_vector();
+        for (int64_t i = 0; i < n; ++i) REQUIRE(got[size_t(i)] == 2.0f * float(values[size_t(i)]));
+    }
+    cuda::destroy_stream(copy);
+    cuda::destroy_stream(compute);
+}
+
+TEST_CASE("a captured graph replays with new random numbers, and its memory goes to no one else") {
+    REQUIRE(cuda::available());
+    const cuda::Stream stream = cuda::create_stream();
+    {
+        Generator gen{2027, 7};
+        Tensor out;
+        {
+            cuda::StreamGuard on(stream);
+            out = Tensor::empty({256}, DType::F32, Device::CUDA);
+        }
+        cuda::Graph graph(3);
+        std::vector<void*> graph_blocks;
+        const std::string why = graph.capture(stream, [&] {
+            const Tensor noise = Tensor::normal({256}, 0, 1, gen, DType::F32, Device::CUDA);
+            const Tensor doubled = mul(noise, 2.0);
+            graph_blocks = {noise.data_ptr(), doubled.data_ptr()};
+            out.copy_from(doubled);
+        });
+        REQUIRE(why.empty());
+        CHECK(gen.offset == 7 + 64);  // the capture advanced the host generator: rewind it, as a caller does
+        gen.offset = 7;
+        cuda::StreamGuard on(stream);
+        std::vector<Tensor> others;  // while the graph lives, nothing else gets its blocks
+        for (int i = 0; i < 6; ++i) {
+            others.push_back(Tensor::empty({256}, DType::F32, Device::CUDA));
+            for (void* p : graph_blocks) CHECK(others.back().data_ptr() != p);
+        }
+        for (int replay = 0; replay < 3; ++replay) {
+            REQUIRE(graph.ready());
+            for (const Tensor& o : others) o.fill(-5.0);  // eager work between replays touches only its own memory
+            graph.replay();
+            Generator expected_gen{2027, 7 + uint64_t(replay) * 64};
+            const std::vector<float> expected = Tensor::normal({256}, 0, 1, expected_gen).to_vector();
+            const std::vector<float> got = out.to_vector();
+            for (size_t i = 0; i < got.size(); ++i) REQUIRE(got[i] == 2.0f * expected[i]);
+        }
+        CHECK_FALSE(graph.ready());  // max_replays used: capture again
+        CHECK_THROWS_CONTAINING(graph.replay(), "capture again");
+    }
+    cuda::destroy_stream(stream);
+}

@@ -1,6 +1,9 @@
 // Batches for the training loop, prepared ahead of it: worker threads read, decode, resize
 // and (on a GPU) upload whole batches while the current one trains, so that the loop only
-// waits when decoding is slower than training.
+// waits when decoding is slower than training. On a GPU each worker decodes into pinned host
+// memory (two buffers, used in turn) and uploads on its own stream without waiting; an event
+// recorded after the copy orders the training stream's use of the batch after it, and is
+// checked before the worker writes that pinned buffer again.
 //
 // Batches come out in order and each is a function of the sample order alone, never of
 // thread timing, so a seed fixes the run and a resumed run sees the same data.
@@ -13,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -58,10 +62,11 @@ public:
     BatchLoader& operator=(const BatchLoader&) = delete;
 
     // The next batch [batch_size, channels, size, size] on the device. Blocks until it is
-    // ready; rethrows a worker's error. On a GPU the batch was uploaded on a worker's stream
-    // (and is complete when served); it is recorded on the caller's current stream
-    // (Tensor::record_stream), so its memory is reused only after the work queued there
-    // until it is freed has finished, whenever the caller drops it.
+    // decoded; rethrows a worker's error. On a GPU the batch is uploaded on a worker's stream:
+    // work the caller queues on its current stream from now on runs after the upload (an
+    // event, no host wait), and the batch is recorded on that stream (Tensor::record_stream),
+    // so its memory is reused only after the work queued there until it is freed has
+    // finished, whenever the caller drops it.
     ganops::Tensor next();
 
 private:
@@ -78,6 +83,7 @@ private:
     std::condition_variable changed_;
     int64_t next_to_claim_, next_to_serve_;
     std::vector<ganops::Tensor> slots_;  // batch b waits in slots_[b % depth_]
+    std::vector<std::shared_ptr<ganops::cuda::Event>> uploaded_;  // recorded after its upload (GPU)
     std::vector<int64_t> slot_batch_;
     std::exception_ptr error_;
     bool stopping_ = false;

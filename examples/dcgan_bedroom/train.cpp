@@ -29,6 +29,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <numeric>
@@ -45,6 +46,7 @@
 #include "loader.h"
 #include "plot.h"
 #include "run_log.h"
+#include "step.h"
 #include "tools.h"
 
 namespace dcgan {
@@ -54,12 +56,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Divergence shows first as NaN or inf in D's output, before the BCE would reject it.
-bool all_finite(const Tensor& t) {
-    const std::vector<float> v = t.to_vector();
-    return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
-}
-
 constexpr const char* kRunFormat = "ganops-dcgan-run-1";
 
 std::atomic<bool> g_interrupted{false};
@@ -68,40 +64,6 @@ extern "C" void on_interrupt(int) {
     std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
     std::signal(SIGTERM, SIG_DFL);
 }
-
-// D with optional dropout after each LeakyReLU, split into its features (everything up to
-// the last LeakyReLU: what feature matching compares) and its head (the 4x4 convolution and
-// the sigmoid). The layers stay those of the reference model (dropout has no parameters),
-// so names and checkpoints are unchanged.
-class Discriminator : public nn::DcganDiscriminator {
-public:
-    Discriminator(const nn::DcganConfig& c, double p, Generator& gen) : DcganDiscriminator(c), p_(p), gen_(gen) {}
-    Tensor features(const Tensor& x) {
-        GANOPS_CHECK(x.ndim() == 4 && x.size(1) == config.nc && x.size(2) == config.image_size &&
-                         x.size(3) == config.image_size,
-                     "Discriminator: images must be [N, ", config.nc, ", ", config.image_size, ", ", config.image_size,
-                     "], got ", x.str());
-        return run(x, 0, main->size() - 2);
-    }
-    Tensor head(const Tensor& h) {
-        const Tensor out = run(h, main->size() - 2, main->size());
-        return out.reshape({out.size(0)});
-    }
-    Tensor forward(const Tensor& x) override { return head(features(x)); }
-
-private:
-    Tensor run(Tensor h, size_t begin, size_t end) {
-        for (size_t i = begin; i < end; ++i) {
-            nn::Module& layer = (*main)[i];
-            h = layer.forward(h);
-            if (p_ > 0 && dynamic_cast<nn::LeakyReLU*>(&layer)) h = dropout(h, p_, is_training(), gen_);
-        }
-        return h;
-    }
-
-    double p_;
-    Generator& gen_;
-};
 
 struct Streams {
     Generator noise, tricks, dropout, shuffle;
@@ -227,10 +189,6 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
                  " ranks: with --distributed it is the global batch, a multiple of the number of ranks");
     GANOPS_CHECK(comm || !o.sync_bn, "--sync-bn needs --distributed");
     const int64_t local_batch = o.batch_size / ranks;
-    // This rank's rows of a tensor drawn for the whole global batch: the random streams
-    // advance as in a one-process run, whatever the number of ranks.
-    auto my_rows = [&](const Tensor& t) { return ranks == 1 ? t : t.slice_rows(rank * local_batch, (rank + 1) * local_batch); };
-    auto all_finite_everywhere = [&](const Tensor& t) { return comm ? comm->all_true(all_finite(t)) : all_finite(t); };
     const bool idx_data = o.dataset == "fashion-mnist" || o.dataset == "mnist" || o.dataset == "idx";
     if (o.nc == 0) o.nc = idx_data ? 1 : 3;
 
@@ -386,18 +344,34 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
     SkipLog skips;
     const LoaderOptions loader_options{.batch_size = local_batch, .image_size = o.image_size, .channels = o.nc,
                                        .workers = o.workers, .device = device};
-    const Tensor ones = Tensor::full({local_batch}, 1.0, DType::F32, device);
-    auto constant_labels = [&](double v) { return Tensor::full({local_batch}, v, DType::F32, device); };
-    // Targets for D's step; with --label-flip some swap sides.
-    auto d_labels = [&](double mine, double other) {
-        if (o.label_flip <= 0) return constant_labels(mine);
-        const std::vector<float> u = my_rows(Tensor::uniform({o.batch_size}, 0, 1, rng.tricks)).to_vector();
-        std::vector<float> v(u.size());
-        for (size_t i = 0; i < u.size(); ++i) v[i] = float(u[i] < o.label_flip ? other : mine);
-        return Tensor::from_vector({local_batch}, v, device);
-    };
-    const double real_label = 1.0 - o.label_smoothing, fake_label = 0.0;
-
+    // The step queues its work and records losses and D's outputs on the device; the loop
+    // reads them every `check_every` iterations (on a GPU: one host synchronisation per
+    // read), and before anything is written. With --distributed it draws for the global
+    // batch, works on this rank's rows and averages the gradients over the ranks.
+    const int64_t check_every = device == Device::CUDA ? 16 : 1;
+    StepRanks distributed;
+    if (comm) {
+        distributed = {.rank = rank,
+                       .ranks = ranks,
+                       .all_true = [&](bool mine) { return comm->all_true(mine); },
+                       .reduce_d_gradients = [&] { reduce_d->all_reduce(); },
+                       .reduce_g_gradients = [&] { reduce_g->all_reduce(); },
+                       .mean_over_ranks = [&](const Tensor& x) { return dist::all_reduce_mean(*comm, x); }};
+    }
+    DcganStep step(netG, netD, optG, optD,
+                   {.batch_size = o.batch_size,
+                    .nz = o.nz,
+                    .real_label = 1.0 - o.label_smoothing,
+                    .fake_label = 0.0,
+                    .label_flip = o.label_flip,
+                    .d_steps = o.d_steps,
+                    .feature_matching = o.feature_matching,
+                    .device = device,
+                    .cuda_graph = o.cuda_graph,
+                    .distributed = distributed},
+                   rng.noise, rng.tricks, state.iteration, check_every);
+    // Everything from here on (batches, samples, checkpoints) is ordered with the step's work.
+    cuda::StreamGuard on_step_stream(step.stream());
     g_interrupted = false;
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
@@ -408,19 +382,78 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
         }
     } restore_signals;
 
-    auto diverged = [&](const char* what) {
-        if (!root) return 3;
-        log->clear_status();
-        std::fprintf(stderr,
-                     "dcgan: stopping at iteration %lld (epoch %lld, batch %lld): %s is not finite, training has "
-                     "diverged (try a lower --lr). The last good checkpoint, if any, is %s, untouched.\n",
-                     (long long)state.iteration, (long long)state.epoch, (long long)state.batch, what,
-                     out_path("checkpoint.safetensors").c_str());
-        return 3;
-    };
     const auto t0 = std::chrono::steady_clock::now();
     int64_t session_iterations = 0;
     bool real_grid_written = false;
+    struct Queued {
+        int64_t epoch, batch, iteration;
+        bool stopped;  // the step returned early: D's output was not finite on some rank
+    };
+    std::deque<Queued> queued;  // iterations run but not yet read back and logged
+    // Reads the monitor and logs the queued iterations. Returns 3 (the exit code) when one
+    // of them had a non-finite output or loss, naming the first; 0 otherwise. With
+    // --distributed every rank calls it at the same iterations; one host all-reduce makes
+    // them agree on the first bad iteration (bad on any rank) and gives the global batch's
+    // numbers (equal shards: the mean of the ranks' means).
+    auto read_back = [&]() -> int {
+        if (queued.empty()) return 0;
+        const kernels::MonitorReadout r = step.read_monitor();
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double rate = double(session_iterations) * double(o.batch_size) / std::max(seconds, 1e-9);
+        constexpr size_t kPerIteration = 1 + kStepFields;  // a non-finite flag, then the fields
+        std::vector<double> numbers;
+        numbers.reserve(queued.size() * kPerIteration);
+        for (const Queued& q : queued) {
+            const bool bad = q.stopped || (r.first_nonfinite >= 0 && q.iteration >= r.first_nonfinite);
+            numbers.push_back(bad ? 1.0 : 0.0);
+            if (bad) {
+                numbers.insert(numbers.end(), kStepFields, 0.0);
+                continue;
+            }
+            GANOPS_CHECK(q.iteration >= r.first_slot_iteration && q.iteration < r.iteration,
+                         "dcgan: iteration ", q.iteration, " is no longer in the training monitor (read too late)");
+            const std::vector<double>& v = r.slots[size_t(q.iteration - r.first_slot_iteration)];
+            numbers.insert(numbers.end(), v.begin(), v.begin() + kStepFields);
+        }
+        if (comm) {
+            numbers = comm->all_reduce_sum_host(numbers);
+            for (size_t i = 0; i < numbers.size(); ++i)
+                if (i % kPerIteration != 0) numbers[i] /= ranks;
+        }
+        for (size_t k = 0; !queued.empty(); ++k) {
+            const Queued q = queued.front();
+            if (numbers[k * kPerIteration] > 0) {
+                if (!root) return 3;
+                log->clear_status();
+                std::fprintf(stderr,
+                             "dcgan: stopping at iteration %lld (epoch %lld, batch %lld): D's output or a loss is not finite, "
+                             "training has diverged (try a lower --lr). The last good checkpoint, if any, is %s, untouched.\n",
+                             (long long)q.iteration, (long long)q.epoch, (long long)q.batch,
+                             out_path("checkpoint.safetensors").c_str());
+                return 3;
+            }
+            const double* v = &numbers[k * kPerIteration + 1];
+            const bool g = step.g_step(q.iteration);
+            state.loss_d.push_back(float(v[kLossD]));
+            state.loss_g.push_back(float(g ? v[kLossG] : NAN));
+            if (log)
+                log->write({.epoch = q.epoch,
+                            .epochs = o.niter,
+                            .batch = q.batch,
+                            .batches = per_epoch,
+                            .iteration = q.iteration,
+                            .loss_d = v[kLossD],
+                            .loss_g = g ? v[kLossG] : NAN,
+                            .d_x = v[kDx],
+                            .d_g_z1 = v[kDGz1],
+                            .d_g_z2 = g ? v[kDGz2] : NAN,
+                            .images_per_second = rate,
+                            .eta_seconds = double(planned - q.iteration - 1) * double(o.batch_size) / rate,
+                            .seconds = seconds});
+            queued.pop_front();
+        }
+        return 0;
+    };
     for (; state.epoch < o.niter; ++state.epoch, state.batch = 0) {
         if (o.max_iters > 0 && state.iteration >= o.max_iters) break;
         // The epoch's order comes from the shuffle stream as it stood at the epoch's start,
@@ -442,89 +475,20 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
             // Annealed over all --niter epochs (not --max-iters), so a stopped and resumed run
             // follows the same schedule.
             const double sigma = o.instance_noise * std::max(0.0, 1.0 - double(state.iteration) / double(o.niter * per_epoch));
-            auto d_input = [&](const Tensor& x) {
-                if (sigma <= 0) return x;
-                return add(x, my_rows(Tensor::normal(x.shape().with(0, o.batch_size), 0, sigma, rng.tricks, DType::F32, device)));
-            };
-
-            // (1) D: maximise log D(x) + log(1 - D(G(z)))
-            optD.zero_grad();
-            const Tensor out_real = netD(d_input(real));
-            if (!all_finite_everywhere(out_real)) return diverged("D(x)");
-            const Tensor errD_real = binary_cross_entropy(out_real, d_labels(real_label, fake_label));
-            errD_real.backward();
-            const Tensor noise = my_rows(Tensor::normal({o.batch_size, o.nz, 1, 1}, 0, 1, rng.noise, DType::F32, device));
-            const Tensor fake = netG(noise);
-            const Tensor fake_in = d_input(fake);
-            const Tensor out_fake = netD(fake_in.detach());
-            if (!all_finite_everywhere(out_fake)) return diverged("D(G(z))");
-            const Tensor errD_fake = binary_cross_entropy(out_fake, d_labels(fake_label, real_label));
-            errD_fake.backward();
-            if (reduce_d) reduce_d->all_reduce();
-            optD.step();
-
-            // (2) G: maximise log D(G(z)) on the same fake batch, every d_steps-th iteration
-            const bool g_step = (state.iteration + 1) % o.d_steps == 0;
-            double loss_g = NAN, d_g_z2 = NAN;
-            if (g_step) {
-                optG.zero_grad();
-                const Tensor fake_features = netD.features(fake_in);
-                const Tensor out_g = netD.head(fake_features);
-                if (!all_finite_everywhere(out_g)) return diverged("D(G(z)) in the generator step");
-                Tensor errG;
-                if (o.feature_matching) {
-                    // Salimans et al. 2016: match the batch mean of D's features on real data.
-                    Tensor real_mean;
-                    {
-                        NoGradGuard no_grad;
-                        real_mean = mean_rows(netD.features(real));
-                        if (comm) real_mean = dist::all_reduce_mean(*comm, real_mean);
-                    }
-                    const Tensor fake_mean = mean_rows(fake_features);
-                    const Tensor diff = sub(comm ? dist::all_reduce_mean(*comm, fake_mean) : fake_mean, real_mean);
-                    errG = mean(mul(diff, diff));
-                } else {
-                    errG = binary_cross_entropy(out_g, ones);
-                }
-                errG.backward();
-                if (reduce_g) reduce_g->all_reduce();
-                optG.step();
-                loss_g = errG.item();
-                d_g_z2 = mean(out_g).item();
-            }
-            double loss_d = errD_real.item() + errD_fake.item(), d_x = mean(out_real).item(),
-                   d_g_z1 = mean(out_fake).item();
-            bool interrupted = g_interrupted;
-            if (comm) {  // the global batch's numbers (equal shards: the mean of the ranks' means)
-                const std::vector<double> sum =
-                    comm->all_reduce_sum_host({loss_d, loss_g, d_x, d_g_z1, d_g_z2, interrupted ? 1.0 : 0.0});
-                loss_d = sum[0] / ranks, loss_g = sum[1] / ranks, d_x = sum[2] / ranks, d_g_z1 = sum[3] / ranks;
-                d_g_z2 = sum[4] / ranks;
-                interrupted = sum[5] > 0;  // Ctrl-C reached some rank: every rank stops here
-            }
-            state.loss_d.push_back(float(loss_d));
-            state.loss_g.push_back(float(loss_g));
+            // false: a non-finite output of D stopped the iteration early (on every rank alike)
+            const bool finite = step.run(real, state.iteration, sigma);
+            queued.push_back({state.epoch, state.batch, state.iteration, !finite});
+            if (!finite || queued.size() >= size_t(check_every))
+                if (const int code = read_back(); code != 0) return code;
             ++state.iteration;
             ++session_iterations;
-            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            const double rate = double(session_iterations) * double(o.batch_size) / std::max(seconds, 1e-9);
-            if (log) log->write({.epoch = state.epoch,
-                       .epochs = o.niter,
-                       .batch = state.batch,
-                       .batches = per_epoch,
-                       .iteration = state.iteration - 1,
-                       .loss_d = loss_d,
-                       .loss_g = loss_g,
-                       .d_x = d_x,
-                       .d_g_z1 = d_g_z1,
-                       .d_g_z2 = d_g_z2,
-                       .images_per_second = rate,
-                       .eta_seconds = double(planned - state.iteration) * double(o.batch_size) / rate,
-                       .seconds = seconds});
-            real = Tensor();  // only now: the item() calls above waited for the kernels reading it
+            real = Tensor();  // its memory is reused only after the queued kernels reading it (loader.h)
             if (root && o.sample_every > 0 && state.iteration % o.sample_every == 0)
                 std::printf("samples: %s\n", save_samples("fake_samples_latest.png").c_str());
+            bool interrupted = g_interrupted;
+            if (comm) interrupted = !comm->all_true(!interrupted);  // Ctrl-C reached some rank: every rank stops here
             if (interrupted) {
+                if (const int code = read_back(); code != 0) return code;
                 ++state.batch;
                 if (!root) return 130;
                 log->clear_status();
@@ -534,6 +498,7 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
                 return 130;
             }
         }
+        if (const int code = read_back(); code != 0) return code;
         char tag[32];
         std::snprintf(tag, sizeof tag, "epoch_%03lld", (long long)state.epoch);
         if (!root) continue;  // the loop's increments, as on rank 0

@@ -38,6 +38,7 @@ struct TrainOptions {
     std::string classifier;      // fashion_classifier weights: report sample quality at the end
     int64_t eval_samples = 2000;
     bool feature_matching = false;  // G matches the mean of D's last hidden features (Salimans et al.)
+    bool cuda_graph = true;         // on a GPU, replay the iteration as a captured CUDA graph (step.h)
     // Data-parallel over the ranks mpirun started: batch_size is the global batch.
     bool distributed = false;
     bool sync_bn = false;               // batchnorm statistics over the global batch (else per rank)

@@ -1,7 +1,9 @@
 // Compiled instead of the .cu files when the build has no CUDA: no tensor can then live on
 // a GPU, so these are unreachable, and say so if reached.
 #include "../../core/error.h"
+#include "graph_replay.h"
 #include "kernels.h"
+#include "training_monitor.h"
 
 namespace ganops::cuda {
 
@@ -18,6 +20,9 @@ void uniform_fill(double*, int64_t, uint64_t, uint64_t, float, float) { no_cuda(
 void normal_fill(float*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("normal_fill"); }
 void normal_fill(double*, int64_t, uint64_t, uint64_t, float, float) { no_cuda("normal_fill"); }
 void dropout_mask(float*, int64_t, uint64_t, uint64_t, double, float) { no_cuda("dropout_mask"); }
+void monitor_add_mean(double*, int64_t, int64_t, int64_t, const float*, int64_t) { no_cuda("monitor_add_mean"); }
+void monitor_next_iteration(double*, int64_t, int64_t) { no_cuda("monitor_next_iteration"); }
+void advance_replay_state(int64_t*, uint64_t*, const ReplayAdvance&) { no_cuda("advance_replay_state"); }
 void binary(Binary, const float*, const float*, float*, int64_t) { no_cuda("binary"); }
 void scale(const float*, float, float*, int64_t) { no_cuda("scale"); }
 void expand_scalar(const float*, float, float*, int64_t) { no_cuda("expand_scalar"); }

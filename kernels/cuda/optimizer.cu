@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "../../core/cuda_graph.h"
 #include "kernels.h"
 #include "launch.cuh"
 
@@ -23,9 +24,15 @@ struct SgdBatch {
     int count;
 };
 
-// lr enters through step_size = lr / bias_correction1.
+// lr enters through step_size = lr / bias_correction1. In a replayed graph (core/cuda_graph.h)
+// both come from the replay's row of `schedule` instead.
 __global__ void adam_kernel(AdamBatch batch, double beta1, double beta2, double eps, double weight_decay,
-                            double step_size, double bias_correction2_sqrt) {
+                            double step_size, double bias_correction2_sqrt, const double* schedule, const int64_t* replay) {
+    if (schedule) {
+        const int64_t r = *replay;
+        step_size = schedule[2 * r];
+        bias_correction2_sqrt = schedule[2 * r + 1];
+    }
     const AdamTensor& t = batch.t[blockIdx.y];
     GANOPS_GRID_STRIDE(i, t.n) {
         const float g = static_cast<float>(t.grad[i] + weight_decay * t.param[i]);
@@ -66,15 +73,23 @@ Batch make_batch(const Item* tensors, int count, int64_t& largest) {
 
 void adam_update(const AdamTensor* tensors, int count, double lr, double beta1, double beta2, double eps,
                  double weight_decay, int64_t step) {
-    const double step_size = lr / (1.0 - std::pow(beta1, double(step)));
-    const double bc2_sqrt = std::sqrt(1.0 - std::pow(beta2, double(step)));
+    // The bias corrections of step t, on the host; a captured graph gets them for every
+    // replay from the same formulas.
+    auto corrections = [=](int64_t t, double* out) {
+        out[0] = lr / (1.0 - std::pow(beta1, double(t)));
+        out[1] = std::sqrt(1.0 - std::pow(beta2, double(t)));
+    };
+    double now[2];
+    corrections(step, now);
+    const double step_size = now[0], bc2_sqrt = now[1];
+    const ReplaySchedule schedule = replay_schedule(2, [=](int64_t r, double* row) { corrections(step + r, row); });
     for (int first = 0; first < count; first += kMaxTensors) {
         int64_t largest = 0;
         const int n = std::min(kMaxTensors, count - first);
         const AdamBatch batch = make_batch<AdamBatch>(tensors + first, n, largest);
         if (largest == 0) continue;
         GANOPS_LAUNCH(adam_kernel, dim3(unsigned(std::min(grid_for(largest), 1024)), unsigned(n)), kThreads, 0, current_stream())(
-            batch, beta1, beta2, eps, weight_decay, step_size, bc2_sqrt);
+            batch, beta1, beta2, eps, weight_decay, step_size, bc2_sqrt, schedule.rows, schedule.replay);
     }
 }
 

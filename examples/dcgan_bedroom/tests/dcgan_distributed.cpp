@@ -141,3 +141,41 @@ TEST_CASE("a global batch the ranks cannot share is an error naming the rank, on
     CHECK(no_flag.output.find("--sync-bn needs --distributed") != std::string::npos);
     fs::remove_all(out);
 }
+
+// The step's random draws are made for the global batch and sliced, feature matching
+// averages over the ranks, and the logged numbers are all-reduced: with every trick that
+// draws (all but dropout, whose masks are drawn per rank) two ranks log what one process logs.
+TEST_CASE("two ranks with label flipping, instance noise, feature matching and --d-steps log as one process") {
+    const std::string one = fixtures::temp_dir("dist_tricks_one"), two = fixtures::temp_dir("dist_tricks_two");
+    const std::string tricks = " --max-iters 4 --label-flip 0.2 --instance-noise 0.1 --feature-matching --d-steps 2";
+    REQUIRE(run(0, tricks + " --outf " + one).code == 0);
+    const fixtures::Run pair = run(2, "--distributed --sync-bn" + tricks + " --outf " + two);
+    INFO(pair.output);
+    REQUIRE(pair.code == 0);
+    std::ifstream la(one + "/log.csv"), lb(two + "/log.csv");
+    std::string a, b;
+    int rows = 0;
+    while (std::getline(la, a)) {
+        REQUIRE(std::getline(lb, b));
+        const std::vector<std::string> fa = fields(a), fb = fields(b);
+        REQUIRE(fb.size() == fa.size());
+        if (rows++ == 0) continue;  // the header
+        for (size_t k = 3; k < 8; ++k)  // losses and D's outputs (empty where G did not step)
+            if (!fa[k].empty()) CHECK(std::stod(fb[k]) == Approx(std::stod(fa[k])).epsilon(1e-4));
+        CHECK(fa[4].empty() == fb[4].empty());
+    }
+    CHECK(rows == 5);
+    CHECK(worst_rel_error(two + "/checkpoint.safetensors", one + "/checkpoint.safetensors") < 1e-4);
+    fs::remove_all(one);
+    fs::remove_all(two);
+}
+
+TEST_CASE("a diverging run stops every rank at the same iteration with exit code 3 and one message") {
+    const std::string out = fixtures::temp_dir("dist_diverge");
+    const fixtures::Run r = run(2, "--distributed --max-iters 8 --lr 1e30 --outf " + out);
+    INFO(r.output);
+    CHECK(r.code == 3);
+    CHECK(count(r.output, "training has diverged") == 1);  // rank 0's message only
+    CHECK(r.output.find("dcgan: stopping at iteration 0 ") != std::string::npos);
+    fs::remove_all(out);
+}
