@@ -60,6 +60,9 @@ dcgan::StepOptions step_options(bool graph = false) {
             .cuda_graph = graph};
 }
 
+// Convolution GEMMs run on the SIMT loop (fp32) or the tensor-core loop (the TF32 default).
+int64_t gemm_launches() { return kernel_launches("gemm_kernel") + kernel_launches("mma_gemm"); }
+
 bool same_bits(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i)
@@ -123,9 +126,9 @@ TEST_CASE("the generator step computes no weight gradient of D, and trains as a 
         binary_cross_entropy(ref.d(fake.detach()), fake_labels).backward();
         ref.opt_d.step();
         ref.opt_g.zero_grad();
-        const int64_t before = kernel_launches("gemm_kernel");
+        const int64_t before = gemm_launches();
         binary_cross_entropy(ref.d(fake), ones).backward();
-        gemms_full = kernel_launches("gemm_kernel") - before;
+        gemms_full = gemm_launches() - before;
         ref.opt_g.step();
     }
     dcgan::DcganStep step(mine.g, mine.d, mine.opt_g, mine.opt_d, o, mine.noise, mine.tricks, 0, 4);
@@ -133,9 +136,9 @@ TEST_CASE("the generator step computes no weight gradient of D, and trains as a 
     int64_t gemms_step = 0, gemms_d_step = 0;
     for (int it = 0; it < 3; ++it) {
         const Tensor real = mine.batch(kBatch);
-        const int64_t before = kernel_launches("gemm_kernel");
+        const int64_t before = gemm_launches();
         REQUIRE(step.run(real, it, 0.0));
-        gemms_step = kernel_launches("gemm_kernel") - before;
+        gemms_step = gemm_launches() - before;
     }
     {  // the D step alone (d_steps 2: no G step on iteration 0)
         Run other;
@@ -143,9 +146,9 @@ TEST_CASE("the generator step computes no weight gradient of D, and trains as a 
         d_only.d_steps = 2;
         dcgan::DcganStep s(other.g, other.d, other.opt_g, other.opt_d, d_only, other.noise, other.tricks, 0, 4);
         other.stream = s.stream();
-        const int64_t before = kernel_launches("gemm_kernel");
+        const int64_t before = gemm_launches();
         REQUIRE(s.run(other.batch(kBatch), 0, 0.0));
-        gemms_d_step = kernel_launches("gemm_kernel") - before;
+        gemms_d_step = gemm_launches() - before;
     }
     // Both count D's forward on the fake batch (4 convolutions), D's input gradients (4) and
     // G's backward (5 weight gradients, 4 input gradients); only the full backward also
