@@ -190,6 +190,14 @@ struct SharedTiles {
     alignas(16) typename Sh::Elem b[2][Sh::BN][Sh::kPitch];
 };
 
+// 3xTF32's operand split: hi = tf32(x), lo = tf32(x - hi), so hi + lo carries x to about
+// 2^-22 relative (the two-term representation CUTLASS's 3xTF32 uses).
+__device__ inline void split_tf32(uint32_t bits, uint32_t& hi, uint32_t& lo) {
+    const float x = __uint_as_float(bits);
+    hi = ptx::cvt_rna_tf32(x);
+    lo = ptx::cvt_rna_tf32(__fsub_rn(x, __uint_as_float(hi)));
+}
+
 // The mma of one stage: every k-step of kMmaBK, every (mi, ni) of this warp's tile.
 template <class Sh, Mode Md>
 __device__ void mma_stage(const typename Sh::Elem (*as)[Sh::kPitch], const typename Sh::Elem (*bs)[Sh::kPitch], int wm0,
@@ -231,19 +239,11 @@ GANOPS_UNROLL
 GANOPS_UNROLL
             for (int mi = 0; mi < Sh::MI; ++mi)
 GANOPS_UNROLL
-                for (int i = 0; i < 4; ++i) {
-                    const float x = __uint_as_float(af[mi][i]);
-                    a_hi[mi][i] = ptx::cvt_rna_tf32(x);
-                    a_lo[mi][i] = ptx::cvt_rna_tf32(__fsub_rn(x, __uint_as_float(a_hi[mi][i])));
-                }
+                for (int i = 0; i < 4; ++i) split_tf32(af[mi][i], a_hi[mi][i], a_lo[mi][i]);
 GANOPS_UNROLL
             for (int ni = 0; ni < Sh::NI; ++ni)
 GANOPS_UNROLL
-                for (int i = 0; i < 2; ++i) {
-                    const float x = __uint_as_float(bf[ni][i]);
-                    b_hi[ni][i] = ptx::cvt_rna_tf32(x);
-                    b_lo[ni][i] = ptx::cvt_rna_tf32(__fsub_rn(x, __uint_as_float(b_hi[ni][i])));
-                }
+                for (int i = 0; i < 2; ++i) split_tf32(bf[ni][i], b_hi[ni][i], b_lo[ni][i]);
 GANOPS_UNROLL
             for (int mi = 0; mi < Sh::MI; ++mi)
 GANOPS_UNROLL
