@@ -11,6 +11,7 @@
 #include "kernels/conv2d.h"
 #include "kernels/conv_transpose2d.h"
 #include "kernels/cpu/conv2d_batched.h"
+#include "kernels/cpu/conv2d_channels_last.h"
 #include "kernels/cpu/reference.h"
 #include "test_util.h"
 
@@ -88,11 +89,25 @@ const std::vector<Case>& cases() {
         {"stride 3, pad 2, rectangular kernel", 6, 2, 11, 8, 4, 3, 2, Conv2dOptions{3, 2, 2, 1, 1, 1}},
         {"dilation 2, no padding", 3, 3, 10, 9, 4, 3, 3, Conv2dOptions::square(1, 0, 2)},
         {"padding wider than the kernel reach", 4, 2, 3, 5, 3, 2, 2, Conv2dOptions{2, 1, 3, 2, 1, 1}},
+        // In channels-last (conv2d_channels_last.cpp): 16 input channels or more.
+        {"channels-last: DCGAN D3-like, 8x8 to 4x4, batch 11", 11, 32, 8, 8, 40, 4, 4, Conv2dOptions::square(2, 1)},
+        {"channels-last: stride 1 pad 1, 3x3, odd sizes", 5, 17, 7, 9, 5, 3, 3, Conv2dOptions::square(1, 1)},
+        {"channels-last: stride 3, pad 2, rectangular kernel", 6, 18, 11, 8, 4, 3, 2, Conv2dOptions{3, 2, 2, 1, 1, 1}},
+        {"channels-last: dilation 2, no padding", 3, 16, 10, 9, 4, 3, 3, Conv2dOptions::square(1, 0, 2)},
+        {"channels-last: padding wider than the kernel reach", 4, 20, 3, 5, 3, 2, 2, Conv2dOptions{2, 1, 3, 2, 1, 1}},
     };
     return all;
 }
 
 }  // namespace
+
+TEST_CASE("the channels-last path takes the many-channel layers, the NCHW path the others", "[conv]") {
+    for (const Case& c : cases()) {
+        const ConvGeometry g = conv2d_geometry("test", {c.batch, c.in_c, c.in_h, c.in_w}, {c.out_c, c.in_c, c.kh, c.kw}, c.opt);
+        INFO(c.name);
+        CHECK(cpu::channels_last_pays(g) == (c.in_c >= 16));
+    }
+}
 
 TEST_CASE("batched CPU convolution matches the reference in float", "[conv]") {
     for (const Case& c : cases()) check_case<float>(c, 1e-5);

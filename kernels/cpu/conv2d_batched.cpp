@@ -11,63 +11,17 @@
 // strided transposed convolution would insert between input pixels; every multiply is useful.
 #include "conv2d_batched.h"
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "../../core/thread_pool.h"
-
-#if defined(GANOPS_CPU_BLAS_OPENBLAS)
-#include <cblas.h>
-#endif
+#include "conv2d_channels_last.h"
+#include "row_major_matmul.h"
 
 namespace ganops::cpu {
 
 namespace {
-
-// c [m, n] = op(a) * op(b), all row-major and contiguous: a is [m, k], or [k, m] when
-// trans_a; b is [k, n], or [n, k] when trans_b. Eigen's kernel by default, compiled for the
-// building machine (GANOPS_NATIVE); with GANOPS_BLAS=openblas, OpenBLAS's, which picks its
-// kernel for the running CPU (the portable build's way to AVX2/AVX-512). Either runs on the
-// calling thread alone: the pool's tasks are the parallelism.
-template <class T>
-void matmul(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c) {
-#if defined(GANOPS_CPU_BLAS_OPENBLAS)
-    static const bool one_thread = [] {
-        openblas_set_num_threads(1);  // a no-op in Debian's serial build; essential in the others
-        return true;
-    }();
-    (void)one_thread;
-    const auto ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
-    const auto lda = static_cast<blasint>(trans_a ? m : k), ldb = static_cast<blasint>(trans_b ? k : n);
-    const auto M = static_cast<blasint>(m), N = static_cast<blasint>(n), K = static_cast<blasint>(k);
-    if constexpr (sizeof(T) == 4)
-        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, c, static_cast<blasint>(n));
-    else
-        cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, 1.0, a, lda, b, ldb, 0.0, c, static_cast<blasint>(n));
-#else
-    using Map = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> out(c, m, n);
-    if (!trans_a && !trans_b)
-        out.noalias() = Map(a, m, k) * Map(b, k, n);
-    else if (trans_a && !trans_b)
-        out.noalias() = Map(a, k, m).transpose() * Map(b, k, n);
-    else if (!trans_a && trans_b)
-        out.noalias() = Map(a, m, k) * Map(b, n, k).transpose();
-    else
-        out.noalias() = Map(a, k, m).transpose() * Map(b, n, k).transpose();
-#endif
-}
-
-// A buffer per thread and purpose that only grows: the steady state of a training loop
-// allocates nothing (large fresh allocations would be fresh pages, a page fault each 4 KiB).
-template <class T, int Purpose>
-T* scratch(int64_t elements) {
-    thread_local std::vector<T> buffer;
-    if (static_cast<int64_t>(buffer.size()) < elements) buffer.resize(static_cast<size_t>(elements));
-    return buffer.data();
-}
 
 int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
@@ -160,13 +114,23 @@ void lay_out_rows(const RowLayout& l, int64_t rows, int64_t in_w, const T* x, T*
     }
 }
 
-// The inverse for the columns inside the image (the margins are dropped).
+// The inverse for the columns inside the image (the margins are dropped), phase by phase:
+// column e * s + b is phase b's element e - first. (A division and a remainder per pixel
+// by the run-time stride cost more than the rest of col2im.)
 template <class T>
 void gather_rows(const RowLayout& l, int64_t rows, int64_t in_w, const T* laid_out, T* x) {
+    const int64_t s = l.stride;
     for (int64_t r = 0; r < rows; ++r) {
-        const T* in = laid_out + r * l.row_size();
+        const T* in = laid_out + r * l.row_size() - l.first;
         T* o = x + r * in_w;
-        for (int64_t w = 0; w < in_w; ++w) o[w] = in[(w % l.stride) * l.length + w / l.stride - l.first];
+        for (int64_t b = 0; b < s && b < in_w; ++b) {
+            const T* phase = in + b * l.length;
+            const int64_t count = (in_w - b + s - 1) / s;
+            if (s == 2)
+                for (int64_t e = 0; e < count; ++e) o[2 * e + b] = phase[e];
+            else
+                for (int64_t e = 0; e < count; ++e) o[e * s + b] = phase[e];
+        }
     }
 }
 
@@ -296,6 +260,7 @@ void row_blocks(int64_t rows, const Block& block) {
 
 template <class T>
 void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
+    if (channels_last_pays(g)) return conv2d_forward_channels_last(g, x, w, bias, y);
     const int64_t k = g.in_channels * g.kernel_h * g.kernel_w, pixels = g.out_h * g.out_w;
     if (is_fully_connected(g)) {
         // y [N, K] = x [N, CRS] * w [K, CRS]^T
@@ -331,6 +296,7 @@ void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const
 
 template <class T>
 void conv2d_backward_input_batched(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
+    if (channels_last_pays(g)) return conv2d_backward_input_channels_last(g, dy, w, dx);
     const int64_t k = g.in_channels * g.kernel_h * g.kernel_w, pixels = g.out_h * g.out_w;
     if (is_fully_connected(g)) {
         // dx [N, CRS] = dy [N, K] * w [K, CRS]
@@ -355,6 +321,7 @@ void conv2d_backward_input_batched(const ConvGeometry& g, const T* dy, const T* 
 
 template <class T>
 void conv2d_backward_weight_batched(const ConvGeometry& g, const T* dy, const T* x, T* dw) {
+    if (channels_last_pays(g)) return conv2d_backward_weight_channels_last(g, dy, x, dw);
     const int64_t k = g.in_channels * g.kernel_h * g.kernel_w, pixels = g.out_h * g.out_w;
     if (is_fully_connected(g)) {
         // dw [K, CRS] = dy [N, K]^T * x [N, CRS]; one product (the batch is its inner dimension).
