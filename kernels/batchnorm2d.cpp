@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "checks.h"
+#include "cpu/batchnorm2d_activation.h"
 #include "cpu/reference.h"
 #include "cuda/kernels.h"
 
@@ -124,6 +125,60 @@ BatchNormGrads batchnorm2d_backward(const Tensor& dy, const Tensor& x, const Ten
                                      mean.data<T>(), invstd.data<T>(), d.n, d.c, d.hw, training,
                                      want_dx ? g.dx.data<T>() : nullptr, want_dweight ? g.dweight.data<T>() : nullptr,
                                      want_dbias ? g.dbias.data<T>() : nullptr);
+    });
+    return g;
+}
+
+BatchNormStats batchnorm2d_leaky_relu_forward_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                                    const Tensor& running_mean, const Tensor& running_var,
+                                                    double momentum, double eps, double slope) {
+    const char* op = "batchnorm2d + leaky_relu";
+    const Dims d = check_input(op, x, weight, bias, running_mean, running_var, eps);
+    GANOPS_CHECK(x.device() == Device::CPU, op, ": the fused op runs on the cpu only, got ", x.str());
+    GANOPS_CHECK(slope >= 0, op, ": negative_slope must be >= 0 to be fused, got ", slope);
+    GANOPS_CHECK(weight.defined() == bias.defined(), op, ": weight and bias must both be given or both be absent");
+    GANOPS_CHECK(running_mean.defined() == running_var.defined(), op,
+                 ": running_mean and running_var must both be given or both be absent");
+    GANOPS_CHECK(momentum >= 0 && momentum <= 1, op, ": momentum must be in [0, 1], got ", momentum);
+    GANOPS_CHECK(d.n * d.hw > 1, op, ": training needs more than one value per channel, input ", x.str());
+    BatchNormStats s{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty({d.c}, x.dtype(), x.device()),
+                     Tensor::empty({d.c}, x.dtype(), x.device())};
+    on_cpu_float_type(op, x, [&](auto t) {
+        using T = decltype(t);
+        Tensor batch_var = Tensor::empty({d.c}, x.dtype(), x.device());
+        cpu::batchnorm2d_leaky_relu_forward_train<T>(x.data<T>(), weight.defined() ? weight.data<T>() : nullptr,
+                                                     bias.defined() ? bias.data<T>() : nullptr, d.n, d.c, d.hw, eps,
+                                                     slope, s.y.data<T>(), s.mean.data<T>(), s.invstd.data<T>(),
+                                                     batch_var.data<T>());
+        if (running_mean.defined())
+            cpu::batchnorm2d_update_running<T>(running_mean.data<T>(), running_var.data<T>(), s.mean.data<T>(),
+                                               batch_var.data<T>(), d.c, d.n * d.hw, momentum);
+    });
+    return s;
+}
+
+BatchNormGrads batchnorm2d_leaky_relu_backward(const Tensor& dy, const Tensor& x, const Tensor& y,
+                                               const Tensor& weight, const Tensor& mean, const Tensor& invstd,
+                                               double slope, bool want_dx, bool want_dweight, bool want_dbias) {
+    const char* op = "batchnorm2d + leaky_relu backward";
+    check_defined(op, "grad_output", dy);
+    check_defined(op, "output", y);
+    check_same_shape(op, "grad_output", dy, "input", x);
+    check_same_shape(op, "output", y, "input", x);
+    check_compatible(op, {{"grad_output", &dy}, {"input", &x}, {"output", &y}});
+    GANOPS_CHECK(x.device() == Device::CPU, op, ": the fused op runs on the cpu only, got ", x.str());
+    GANOPS_CHECK(mean.defined() && invstd.defined(), op, ": mean and invstd are required");
+    const Dims d = check_input(op, x, weight, Tensor(), mean, invstd, /*eps, unused here*/ 1.0);
+    BatchNormGrads g;
+    if (want_dx) g.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+    if (want_dweight) g.dweight = Tensor::empty({d.c}, x.dtype(), x.device());
+    if (want_dbias) g.dbias = Tensor::empty({d.c}, x.dtype(), x.device());
+    on_cpu_float_type(op, x, [&](auto t) {
+        using T = decltype(t);
+        cpu::batchnorm2d_leaky_relu_backward<T>(
+            dy.data<T>(), x.data<T>(), y.data<T>(), weight.defined() ? weight.data<T>() : nullptr, mean.data<T>(),
+            invstd.data<T>(), d.n, d.c, d.hw, slope, want_dx ? g.dx.data<T>() : nullptr,
+            want_dweight ? g.dweight.data<T>() : nullptr, want_dbias ? g.dbias.data<T>() : nullptr);
     });
     return g;
 }

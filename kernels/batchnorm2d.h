@@ -32,4 +32,15 @@ BatchNormGrads batchnorm2d_backward(const Tensor& dy, const Tensor& x, const Ten
                                     const Tensor& invstd, bool training, bool want_dx, bool want_dweight,
                                     bool want_dbias);
 
+// batchnorm2d_forward_train followed by leaky_relu (slope >= 0; relu is slope 0) in one pass
+// over the data, on the CPU only (kernels/cpu/batchnorm2d_activation.cpp). `y` is the
+// activation's output; running statistics are updated as batchnorm2d_forward_train does.
+BatchNormStats batchnorm2d_leaky_relu_forward_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                                    const Tensor& running_mean, const Tensor& running_var,
+                                                    double momentum, double eps, double slope);
+// Its gradients from dy, given the input x and the forward's output y.
+BatchNormGrads batchnorm2d_leaky_relu_backward(const Tensor& dy, const Tensor& x, const Tensor& y,
+                                               const Tensor& weight, const Tensor& mean, const Tensor& invstd,
+                                               double slope, bool want_dx, bool want_dweight, bool want_dbias);
+
 }  // namespace ganops::kernels

@@ -31,4 +31,11 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     return batchnorm2d(x, weight, bias, running_mean, running_var, use_batch_stats, momentum, eps);
 }
 
+Tensor BatchNorm2d::forward_leaky_relu(const Tensor& x, double slope) {
+    const bool fused = is_training() && !stats_sync && slope >= 0 && x.defined() && x.device() == Device::CPU;
+    if (!fused) return slope == 0 ? relu(forward(x)) : leaky_relu(forward(x), slope);
+    if (running_mean.defined()) ++num_batches_tracked;
+    return batchnorm2d_leaky_relu(x, weight, bias, running_mean, running_var, slope, momentum, eps);
+}
+
 }  // namespace ganops::nn

@@ -18,6 +18,11 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
 // place. Evaluation: normalise with the running statistics.
 Tensor batchnorm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                    const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// leaky_relu(batchnorm2d(x, ..., training = true, ...), slope) in one pass each way: the
+// same results and gradients; CPU tensors and slope >= 0 only (relu is slope 0).
+Tensor batchnorm2d_leaky_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                              const Tensor& running_var, double negative_slope, double momentum = 0.1,
+                              double eps = 1e-5);
 
 Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
