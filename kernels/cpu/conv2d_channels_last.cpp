@@ -22,6 +22,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <vector>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "../../core/thread_pool.h"
 #include "row_major_matmul.h"
@@ -64,6 +69,56 @@ int64_t images_per_chunk(const ConvGeometry& g, int64_t bytes_per_element) {
     return b;
 }
 
+#if defined(__AVX512F__)
+// r[i] [j] = r[j] [i] for a 16x16 block of floats in sixteen registers: the
+// channels-by-pixels block of a chunk becomes pixels-by-channels in 64 shuffles, where a
+// scalar transpose moved one float per load and store (5% of a DCGAN step).
+inline void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; ++i) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    }
+}
+#endif
+
+// Where pixel h * W + w of an input image starts in the padded channels-last image.
+inline std::vector<int64_t> pixel_offsets(const ConvGeometry& g, const Padded& p) {
+    std::vector<int64_t> offsets(size_t(g.in_h * g.in_w));
+    for (int64_t h = 0; h < g.in_h; ++h)
+        for (int64_t w = 0; w < g.in_w; ++w)
+            offsets[size_t(h * g.in_w + w)] = ((h + g.opt.pad_h) * p.width + w + g.opt.pad_w) * p.channels;
+    return offsets;
+}
+
+// True when the AVX-512 block transposes apply: float, and channels and pixels in whole
+// blocks of 16 (DCGAN's layers all are).
+template <class T>
+bool whole_blocks(const ConvGeometry& g) {
+#if defined(__AVX512F__)
+    return std::is_same_v<T, float> && g.in_channels % 16 == 0 && (g.in_h * g.in_w) % 16 == 0;
+#else
+    (void)g;
+    return false;
+#endif
+}
+
 // xp [n, h + pad_h, w + pad_w, c] = x [n, c, h, w], zero elsewhere. Blocks of 16 channels
 // by 16 columns keep both the reads and the writes within a few cache lines.
 template <class T>
@@ -82,6 +137,25 @@ void to_channels_last(const ConvGeometry& g, const Padded& p, const T* x, int64_
         }
         std::memset(image + top + H * row_size, 0, sizeof(T) * size_t(p.image() - top - H * row_size));
     }
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+        if (whole_blocks<T>(g)) {
+            const std::vector<int64_t> offsets = pixel_offsets(g, p);
+            const int64_t HW = H * W;
+            for (int64_t n = 0; n < images; ++n)
+                for (int64_t c0 = 0; c0 < C; c0 += 16)
+                    for (int64_t pix = 0; pix < HW; pix += 16) {
+                        const float* in = x + (n * C + c0) * HW + pix;
+                        float* image = xp + n * p.image() + c0;
+                        __m512 r[16];
+                        for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(in + i * HW);
+                        transpose16(r);
+                        for (int i = 0; i < 16; ++i) _mm512_storeu_ps(image + offsets[size_t(pix + i)], r[i]);
+                    }
+            return;
+        }
+    }
+#endif
     for (int64_t n = 0; n < images; ++n)
         for (int64_t h = 0; h < H; ++h) {
             T* row = xp + n * p.image() + ((h + g.opt.pad_h) * p.width + g.opt.pad_w) * C;
@@ -100,6 +174,25 @@ void to_channels_last(const ConvGeometry& g, const Padded& p, const T* x, int64_
 template <class T>
 void from_channels_last(const ConvGeometry& g, const Padded& p, const T* dxp, int64_t images, T* dx) {
     const int64_t C = g.in_channels, H = g.in_h, W = g.in_w;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+        if (whole_blocks<T>(g)) {
+            const std::vector<int64_t> offsets = pixel_offsets(g, p);
+            const int64_t HW = H * W;
+            for (int64_t n = 0; n < images; ++n)
+                for (int64_t c0 = 0; c0 < C; c0 += 16)
+                    for (int64_t pix = 0; pix < HW; pix += 16) {
+                        const float* image = dxp + n * p.image() + c0;
+                        float* out = dx + (n * C + c0) * HW + pix;
+                        __m512 r[16];
+                        for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(image + offsets[size_t(pix + i)]);
+                        transpose16(r);
+                        for (int i = 0; i < 16; ++i) _mm512_storeu_ps(out + i * HW, r[i]);
+                    }
+            return;
+        }
+    }
+#endif
     for (int64_t n = 0; n < images; ++n)
         for (int64_t h = 0; h < H; ++h) {
             const T* row = dxp + n * p.image() + ((h + g.opt.pad_h) * p.width + g.opt.pad_w) * C;

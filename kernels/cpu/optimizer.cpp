@@ -13,14 +13,24 @@ void adam_update(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, int64_t n, 
     const double bias_correction1 = 1.0 - std::pow(beta1, static_cast<double>(step));
     const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(beta2, static_cast<double>(step)));
     const double step_size = lr / bias_correction1;
+    // In T, as PyTorch's float32 update: a float loop vectorises sixteen wide, where the same
+    // loop through double converted and divided eight at a time (3% of a DCGAN step).
+    const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2), one_minus_b1 = static_cast<T>(1.0 - beta1),
+            one_minus_b2 = static_cast<T>(1.0 - beta2), decay = static_cast<T>(weight_decay),
+            correction2 = static_cast<T>(bias_correction2_sqrt), epsilon = static_cast<T>(eps),
+            step_t = static_cast<T>(step_size);
     // Each element on its own: the split over the thread pool changes no result.
     parallel_ranges(n, int64_t(1) << 15, [&](int64_t begin, int64_t end) {
+        T* __restrict p = param;
+        T* __restrict m = exp_avg;
+        T* __restrict v = exp_avg_sq;
+        const T* __restrict gr = grad;
         for (int64_t i = begin; i < end; ++i) {
-            const T g = static_cast<T>(grad[i] + weight_decay * param[i]);
-            exp_avg[i] = static_cast<T>(beta1 * exp_avg[i] + (1.0 - beta1) * g);
-            exp_avg_sq[i] = static_cast<T>(beta2 * exp_avg_sq[i] + (1.0 - beta2) * g * g);
-            const double denom = std::sqrt(static_cast<double>(exp_avg_sq[i])) / bias_correction2_sqrt + eps;
-            param[i] = static_cast<T>(param[i] - step_size * exp_avg[i] / denom);
+            const T g = gr[i] + decay * p[i];
+            m[i] = b1 * m[i] + one_minus_b1 * g;
+            v[i] = b2 * v[i] + one_minus_b2 * g * g;
+            const T denom = std::sqrt(v[i]) / correction2 + epsilon;
+            p[i] = p[i] - step_t * m[i] / denom;
         }
     });
 }
