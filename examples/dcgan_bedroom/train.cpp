@@ -309,9 +309,10 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
         reduce_d.emplace(*comm, netD.parameters());
         if (root)
             std::printf("distributed: %d ranks over %s, %lld images per rank of each batch of %lld, %s batchnorm; "
-                        "gradients all-reduced: G %.1f MB, D %.1f MB a step\n",
+                        "gradients all-reduced: G %.1f MB in %zu buckets, D %.1f MB in %zu, a step\n",
                         ranks, dist::backend_name(comm->backend()), (long long)local_batch, (long long)o.batch_size,
-                        o.sync_bn ? "synchronised" : "per-replica", reduce_g->bytes() / 1e6, reduce_d->bytes() / 1e6);
+                        o.sync_bn ? "synchronised" : "per-replica", reduce_g->bytes() / 1e6, reduce_g->bucket_count(),
+                        reduce_d->bytes() / 1e6, reduce_d->bucket_count());
     }
 
     Generator fixed_gen{o.seed + 5, 0};

@@ -21,7 +21,10 @@ namespace ganops::dist {
 void broadcast_state(Communicator& comm, const nn::Module& module, int root = 0);
 
 // Averages the gradients of `parameters` over the ranks, in buckets of about bucket_bytes.
-// Buckets are packed last parameter first (backward produces those gradients first).
+// Buckets are packed last parameter first (backward produces those gradients first); a
+// bucket closes once it holds bucket_bytes. The default, 1 MB, splits each DCGAN network
+// (11-14 MB at 64x64) into 3 buckets, so that all but the last overlap backward, for 3
+// all-reduce latencies (about 20 us each over NVLink) instead of 1 (benchmarks/NOTES.md).
 //
 // Two ways to use it, with the same result bit for bit (the same buckets, packed from the
 // same gradients, all-reduced in the same order):
@@ -42,7 +45,7 @@ void broadcast_state(Communicator& comm, const nn::Module& module, int root = 0)
 // parameter has one. Every rank must hold parameters of the same shapes in the same order.
 class GradientReducer {
 public:
-    GradientReducer(Communicator& comm, std::vector<Tensor> parameters, int64_t bucket_bytes = int64_t(25) << 20);
+    GradientReducer(Communicator& comm, std::vector<Tensor> parameters, int64_t bucket_bytes = int64_t(1) << 20);
     void overlap_next_backward();
     void start();
     void finish();
