@@ -67,6 +67,7 @@ void backward(const Tensor& root, const Tensor& grad_output, const std::vector<T
 // do not lead to the leaf may still be waiting. A node that no gradient reached still counts
 // as run. "Final" is for this pass: a later backward() that reaches the leaf adds to .grad
 // again, so work started on it belongs in the last backward() before the gradients are used.
+// On a GPU, final in stream order: work queued on the current stream from the call on sees it.
 // Hooks are called in the order they were made; each is removed when it is destroyed.
 class GradientReadyHook {
 public:

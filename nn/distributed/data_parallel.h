@@ -46,6 +46,8 @@ void broadcast_state(Communicator& comm, const nn::Module& module, int root = 0)
 class GradientReducer {
 public:
     GradientReducer(Communicator& comm, std::vector<Tensor> parameters, int64_t bucket_bytes = int64_t(1) << 20);
+    GradientReducer(const GradientReducer&) = delete;  // the hook of overlap_next_backward holds `this`
+    GradientReducer& operator=(const GradientReducer&) = delete;
     void overlap_next_backward();
     void start();
     void finish();
