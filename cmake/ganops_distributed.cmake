@@ -56,7 +56,8 @@ else()
 endif()
 
 set(_dist ${PROJECT_SOURCE_DIR}/nn/distributed)
-add_library(ganops_distributed STATIC ${_dist}/communicator.cpp ${_dist}/data_parallel.cpp ${_dist}/sync_batchnorm.cpp)
+add_library(ganops_distributed STATIC ${_dist}/communicator.cpp ${_dist}/data_parallel.cpp ${_dist}/launch.cpp
+  ${_dist}/sync_batchnorm.cpp)
 target_link_libraries(ganops_distributed PUBLIC ganops::ganops)
 target_compile_options(ganops_distributed PRIVATE -ffp-contract=off)
 ganops_warnings(ganops_distributed)

@@ -1,5 +1,6 @@
 #include "autograd.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -9,6 +10,7 @@ namespace ganops {
 
 namespace {
 thread_local bool grad_mode = true;
+thread_local std::vector<const GradientReadyHook*> ready_hooks;  // in the order they were made
 
 // Out of place on purpose: a backward function may hand the same tensor to several
 // inputs (add does), so adding into a stored gradient could change another one.
@@ -41,6 +43,11 @@ bool grad_mode_enabled() { return grad_mode; }
 
 NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
 NoGradGuard::~NoGradGuard() { grad_mode = previous_; }
+
+GradientReadyHook::GradientReadyHook(std::function<void(const Tensor& leaf)> on_ready) : on_ready_(std::move(on_ready)) {
+    ready_hooks.push_back(this);
+}
+GradientReadyHook::~GradientReadyHook() { std::erase(ready_hooks, this); }
 
 Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, BackwardFn backward_fn) {
     if (!grad_mode) return output;
@@ -87,6 +94,29 @@ std::unordered_set<Node*> nodes_reaching(const std::vector<Node*>& order, const 
     return reaching;
 }
 
+// For the gradient-ready hooks: each leaf the pass delivers to, under the position in
+// `order` of the last node that takes it as an input (its gradient is final after that).
+std::vector<std::vector<Tensor>> leaves_by_last_use(const std::vector<Node*>& order, const Targets& targets,
+                                                    const std::unordered_set<Node*>& reaching) {
+    std::vector<std::vector<Tensor>> by_position(order.size());
+    std::vector<Tensor> seen;  // a few hundred leaves at most: a scan is cheap next to any op
+    for (size_t at = order.size(); at-- > 0;) {
+        if (!targets.all && !reaching.count(order[at])) continue;
+        for (const Tensor& input : order[at]->inputs) {
+            if (!input.defined() || !input.requires_grad() || !input.is_leaf()) continue;
+            if (!targets.all && !targets.contains(input)) continue;
+            if (std::any_of(seen.begin(), seen.end(), [&](const Tensor& t) { return t.is_same(input); })) continue;
+            seen.push_back(input);
+            by_position[at].push_back(input);
+        }
+    }
+    return by_position;
+}
+
+void announce_ready(const Tensor& leaf) {
+    for (size_t i = 0; i < ready_hooks.size(); ++i) (*ready_hooks[i])(leaf);  // a hook may add one
+}
+
 Tensor seed_gradient(const Tensor& root, const Tensor& grad_output, const char* op) {
     GANOPS_CHECK(root.defined(), op, ": called on an undefined tensor");
     GANOPS_CHECK(root.requires_grad(), op, ": tensor ", root.str(),
@@ -105,12 +135,17 @@ Tensor seed_gradient(const Tensor& root, const Tensor& grad_output, const char* 
 
 // The reverse pass shared by backward() and grad(). A gradient reaching a requested
 // tensor goes to `deliver(tensor, gradient)`: once per leaf input that receives one, and
-// once for an intermediate tensor, with the sum of everything that flowed into it.
+// once for an intermediate tensor, with the sum of everything that flowed into it. With
+// `announce`, the gradient-ready hooks hear of each leaf once its gradient is final.
 template <typename Deliver>
-void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets, Deliver deliver) {
+void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets, Deliver deliver, bool announce = false) {
     NoGradGuard no_grad;  // gradients are values, not new graphs
+    announce = announce && !ready_hooks.empty();
     if (root.is_leaf()) {
-        if (targets.all || targets.contains(root)) deliver(root, seed);
+        if (targets.all || targets.contains(root)) {
+            deliver(root, seed);
+            if (announce) announce_ready(root);
+        }
         return;
     }
     const std::vector<Node*> order = reverse_topological_order(root.grad_fn().get());
@@ -125,8 +160,18 @@ void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets
                 if (input.defined() && input.grad_fn() && targets.contains(input)) wanted[input.grad_fn().get()] = input;
     }
 
+    std::vector<std::vector<Tensor>> ready_after;  // leaves whose gradient is final after order[at]
+    if (announce) ready_after = leaves_by_last_use(order, targets, reaching);
+    size_t announced = 0;  // order[0, announced) have had their leaves announced
+    auto announce_until = [&](size_t end) {
+        for (; announce && announced < end; ++announced)
+            for (const Tensor& leaf : ready_after[announced]) announce_ready(leaf);
+    };
+
     std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), seed}};
-    for (Node* node : order) {
+    for (size_t at = 0; at < order.size(); ++at) {
+        announce_until(at);  // every node before this one has run (or had nothing to do)
+        Node* node = order[at];
         auto it = pending.find(node);
         if (it == pending.end()) continue;
         const Tensor grad = it->second;
@@ -159,6 +204,7 @@ void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets
                 deliver(input, input_grads[i]);
         }
     }
+    announce_until(order.size());
 }
 
 // A leaf's .grad must not alias a tensor the user or another node holds.
@@ -170,7 +216,7 @@ void add_to_grad(const Tensor& leaf, const Tensor& g) {
 
 void backward(const Tensor& root, const Tensor& grad_output) {
     const Tensor seed = seed_gradient(root, grad_output, "backward");
-    run_backward(root, seed, Targets{}, add_to_grad);
+    run_backward(root, seed, Targets{}, add_to_grad, /*announce=*/true);
 }
 
 void backward(const Tensor& root, const Tensor& grad_output, const std::vector<Tensor>& inputs) {
@@ -182,7 +228,7 @@ void backward(const Tensor& root, const Tensor& grad_output, const std::vector<T
                      ") is not a leaf tensor that requires grad");
         targets.tensors.push_back(inputs[i]);
     }
-    run_backward(root, seed, targets, add_to_grad);
+    run_backward(root, seed, targets, add_to_grad, /*announce=*/true);
 }
 
 std::vector<Tensor> grad(const Tensor& root, const std::vector<Tensor>& inputs, const Tensor& grad_output) {

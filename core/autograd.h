@@ -57,6 +57,30 @@ void backward(const Tensor& root, const Tensor& grad_output = Tensor());
 // gradients are never computed.
 void backward(const Tensor& root, const Tensor& grad_output, const std::vector<Tensor>& inputs);
 
+// Gradient-ready hooks, for work that can start on a leaf's gradient while backward()
+// goes on with the rest of the graph (a data-parallel all-reduce). While a
+// GradientReadyHook lives, backward() (not grad()) calls it on this thread once for every
+// leaf that requires a gradient and that the pass reaches (with `inputs`, only those), as
+// soon as the leaf's gradient in this pass is final: right after the last node of the pass
+// that takes the leaf as an input has run (the pass runs nodes in a fixed reverse
+// topological order), so leaf.grad() then holds everything this pass adds to it. Nodes that
+// do not lead to the leaf may still be waiting. A node that no gradient reached still counts
+// as run. "Final" is for this pass: a later backward() that reaches the leaf adds to .grad
+// again, so work started on it belongs in the last backward() before the gradients are used.
+// On a GPU, final in stream order: work queued on the current stream from the call on sees it.
+// Hooks are called in the order they were made; each is removed when it is destroyed.
+class GradientReadyHook {
+public:
+    explicit GradientReadyHook(std::function<void(const Tensor& leaf)> on_ready);
+    ~GradientReadyHook();
+    GradientReadyHook(const GradientReadyHook&) = delete;
+    GradientReadyHook& operator=(const GradientReadyHook&) = delete;
+    void operator()(const Tensor& leaf) const { on_ready_(leaf); }
+
+private:
+    std::function<void(const Tensor& leaf)> on_ready_;
+};
+
 // The gradients of `root` with respect to `inputs` (leaves or intermediate tensors that
 // `root` depends on through recorded ops), returned in order, like torch.autograd.grad:
 // no .grad is read or written anywhere, and only the work these gradients need is done.

@@ -43,7 +43,8 @@ DcganStep::DcganStep(nn::DcganGenerator& netG, Discriminator& netD, nn::Adam& op
     GANOPS_CHECK(d.ranks >= 1 && d.rank >= 0 && d.rank < d.ranks && options.batch_size % d.ranks == 0,
                  "DcganStep: the global batch ", options.batch_size, " does not split evenly over ", d.ranks,
                  " ranks (this is rank ", d.rank, ")");
-    GANOPS_CHECK(!d.on() || (d.reduce_d_gradients && d.reduce_g_gradients && d.mean_over_ranks),
+    GANOPS_CHECK(!d.on() || (d.overlap_d_gradients && d.overlap_g_gradients && d.reduce_d_gradients && d.reduce_g_gradients &&
+                             d.mean_over_ranks),
                  "DcganStep: a distributed step needs every function of StepRanks");
     if (options.device == Device::CUDA) {
         // Our stream is not ordered after the default one: let the work queued there so far
@@ -209,6 +210,7 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
         kernels::monitor_add_mean(monitor, kDGz1, out_fake);
         if (nonfinite_seen()) return false;
         const Tensor errD_fake = binary_cross_entropy(out_fake, d_labels(fake_label, real_label));
+        if (options_.distributed.on()) options_.distributed.overlap_d_gradients();
         errD_fake.backward();
         kernels::monitor_add_mean(monitor, kLossD, errD_fake);
     }
@@ -241,6 +243,7 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
             } else {
                 errG = binary_cross_entropy(out_g, ones_);
             }
+            if (options_.distributed.on()) options_.distributed.overlap_g_gradients();
             backward(errG, Tensor(), g_params_);
             kernels::monitor_add_mean(monitor, kLossG, errG);
         }

@@ -49,8 +49,12 @@ private:
 struct StepRanks {
     int rank = 0, ranks = 1;
     std::function<bool(bool)> all_true;         // a decision every rank takes together
-    std::function<void()> reduce_d_gradients;   // average D's gradients over the ranks
-    std::function<void()> reduce_g_gradients;   // average G's gradients over the ranks
+    // Called just before the last backward that adds to D's (G's) gradients, so that their
+    // average over the ranks starts during it (GradientReducer::overlap_next_backward) ...
+    std::function<void()> overlap_d_gradients;
+    std::function<void()> overlap_g_gradients;
+    std::function<void()> reduce_d_gradients;   // ... and finished here: D's gradients averaged over the ranks
+    std::function<void()> reduce_g_gradients;   // G's
     std::function<ganops::Tensor(const ganops::Tensor&)> mean_over_ranks;  // differentiable (dist::all_reduce_mean)
     bool on() const { return bool(all_true); }  // off: one process
 };

@@ -39,7 +39,7 @@
 #include <ganops/nn/checkpoint.h>
 #include <ganops/nn/distributed/communicator.h>
 #include <ganops/nn/distributed/data_parallel.h>
-#include <ganops/nn/distributed/sync_batchnorm.h>
+#include <ganops/nn/distributed/launch.h>
 
 #include "common/fashion_mnist.h"
 #include "datasets.h"
@@ -303,19 +303,16 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
 
     if (comm) {
         // Replicas start as rank 0's models (and continue from its checkpoint).
-        dist::broadcast_state(*comm, netG);
-        dist::broadcast_state(*comm, netD);
-        if (o.sync_bn) {
-            dist::convert_sync_batchnorm(netG, *comm);
-            dist::convert_sync_batchnorm(netD, *comm);
-        }
+        dist::make_replica(*comm, netG, o.sync_bn);
+        dist::make_replica(*comm, netD, o.sync_bn);
         reduce_g.emplace(*comm, netG.parameters());
         reduce_d.emplace(*comm, netD.parameters());
         if (root)
             std::printf("distributed: %d ranks over %s, %lld images per rank of each batch of %lld, %s batchnorm; "
-                        "gradients all-reduced: G %.1f MB, D %.1f MB a step\n",
+                        "gradients all-reduced: G %.1f MB in %zu buckets, D %.1f MB in %zu, a step\n",
                         ranks, dist::backend_name(comm->backend()), (long long)local_batch, (long long)o.batch_size,
-                        o.sync_bn ? "synchronised" : "per-replica", reduce_g->bytes() / 1e6, reduce_d->bytes() / 1e6);
+                        o.sync_bn ? "synchronised" : "per-replica", reduce_g->bytes() / 1e6, reduce_g->bucket_count(),
+                        reduce_d->bytes() / 1e6, reduce_d->bucket_count());
     }
 
     Generator fixed_gen{o.seed + 5, 0};
@@ -354,8 +351,10 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
         distributed = {.rank = rank,
                        .ranks = ranks,
                        .all_true = [&](bool mine) { return comm->all_true(mine); },
-                       .reduce_d_gradients = [&] { reduce_d->all_reduce(); },
-                       .reduce_g_gradients = [&] { reduce_g->all_reduce(); },
+                       .overlap_d_gradients = [&] { reduce_d->overlap_next_backward(); },
+                       .overlap_g_gradients = [&] { reduce_g->overlap_next_backward(); },
+                       .reduce_d_gradients = [&] { reduce_d->finish(); },
+                       .reduce_g_gradients = [&] { reduce_g->finish(); },
                        .mean_over_ranks = [&](const Tensor& x) { return dist::all_reduce_mean(*comm, x); }};
     }
     DcganStep step(netG, netD, optG, optD,
@@ -533,17 +532,8 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
 
 int train(const TrainOptions& opts) {
     if (!opts.distributed) return train_replica(opts, nullptr);
-    // Each rank of a machine drives its own GPU; chosen before the first CUDA call.
-    if (opts.device != "cpu") dist::assign_gpu_by_local_rank();
-    const bool on_gpu = opts.device == "cuda" || (opts.device.empty() && cuda::available());
-    const std::unique_ptr<dist::Communicator> comm =
-        dist::init({.device = on_gpu ? Device::CUDA : Device::CPU, .backend = opts.dist_backend, .program = "dcgan"});
-    try {
-        return train_replica(opts, comm.get());
-    } catch (const std::exception& e) {
-        if (comm->size() == 1) throw;
-        comm->abort_all(e.what(), 1);  // the other ranks may be waiting for this one: end them all
-    }
+    return dist::run_as_rank({.program = "dcgan", .device = opts.device, .backend = opts.dist_backend},
+                             [&](dist::Communicator& comm) { return train_replica(opts, &comm); });
 }
 
 }  // namespace dcgan

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
     app.add_option("--ngf", ngf, "generator width")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--ndf", ndf, "discriminator width")->check(CLI::PositiveNumber)->capture_default_str();
     CLI11_PARSE(app, argc, argv);
-    try {
+    return gan_family::launch("cdcgan", o, [&](gan_family::Ranks& ranks) {
         const Device device = gan_family::device_of(o);
         const int64_t s = o.image_size;
         manual_seed(o.seed);
@@ -26,8 +26,11 @@ int main(int argc, char** argv) {
         nn::dcgan_init(netD);
         netG.to(device);
         netD.to(device);
+        ranks.replicate(netG);
+        ranks.replicate(netD);
         nn::Adam optG(netG.parameters(), {.lr = o.lr, .beta1 = o.beta1});
         nn::Adam optD(netD.parameters(), {.lr = o.lr, .beta1 = o.beta1});
+        const auto average_g = ranks.reducer(netG.parameters()), average_d = ranks.reducer(netD.parameters());
         Generator noise{o.seed + 1, 0}, label_gen{o.seed + 2, 0};
 
         auto G = [&](const Tensor& z, const Tensor& labels) {
@@ -54,12 +57,13 @@ int main(int argc, char** argv) {
 
         gan_family::Model model;
         model.saved = {{"netG", &netG}, {"netD", &netD}};
+        // Random draws for the global batch, of which this rank takes its rows.
         model.step = [&](const Tensor& real, const Tensor& labels) {
-            const Tensor fake_labels = random_labels(o.batch_size, label_gen);
+            const Tensor fake_labels = ranks.my_rows(random_labels(o.batch_size, label_gen));
             return gan_family::adversarial_step(
                 optD, optG, [&] { return D(real, labels); },
-                [&] { return G(Tensor::normal({o.batch_size, o.nz, 1, 1}, 0, 1, noise, DType::F32, device), fake_labels); },
-                [&](const Tensor& x) { return D(x, fake_labels); });
+                [&] { return G(ranks.my_rows(Tensor::normal({o.batch_size, o.nz, 1, 1}, 0, 1, noise, DType::F32, device)), fake_labels); },
+                [&](const Tensor& x) { return D(x, fake_labels); }, average_d.get(), average_g.get());
         };
         model.sample = [&](int64_t n, Generator& gen) {
             netG.eval();
@@ -73,9 +77,6 @@ int main(int argc, char** argv) {
             netG.train();
             return images;
         };
-        return gan_family::run("cdcgan", o, model);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "cdcgan: %s\n", e.what());
-        return 1;
-    }
+        return gan_family::run("cdcgan", o, model, ranks);
+    });
 }

@@ -39,17 +39,20 @@ int main(int argc, char** argv) {
     o.image_size = 28;
     double dropout = 0.3;
     CLI::App app{"The fully connected GAN of Goodfellow et al. (2014) on Fashion-MNIST, on libganops"};
-    gan_family::add_options(app, o, /*image_size_fixed=*/true);
+    gan_family::add_options(app, o, /*image_size_fixed=*/true, /*has_batchnorm=*/false);
     app.add_option("--dropout", dropout, "dropout in D")->check(CLI::Range(0.0, 0.9))->capture_default_str();
     CLI11_PARSE(app, argc, argv);
-    try {
+    return gan_family::launch("gan_mlp", o, [&](gan_family::Ranks& ranks) {
         const Device device = gan_family::device_of(o);
         manual_seed(o.seed);
         auto netG = generator(o.nz), netD = discriminator(dropout);
         netG->to(device);
         netD->to(device);
+        ranks.replicate(*netG);
+        ranks.replicate(*netD);
         nn::Adam optG(netG->parameters(), {.lr = o.lr, .beta1 = o.beta1});
         nn::Adam optD(netD->parameters(), {.lr = o.lr, .beta1 = o.beta1});
+        const auto average_g = ranks.reducer(netG->parameters()), average_d = ranks.reducer(netD->parameters());
         Generator noise{o.seed + 1, 0};
         const Tensor fixed = Tensor::normal({64, o.nz}, 0, 1, noise, DType::F32, device);
         auto D = [&](const Tensor& x) { return (*netD)(x).reshape({x.size(0)}); };
@@ -57,18 +60,17 @@ int main(int argc, char** argv) {
 
         gan_family::Model model;
         model.saved = {{"netG", netG.get()}, {"netD", netD.get()}};
+        // The noise is drawn for the global batch, of which this rank takes its rows.
         model.step = [&](const Tensor& images, const Tensor&) {
             return gan_family::adversarial_step(
-                optD, optG, [&] { return D(images.reshape({o.batch_size, 784})); },
-                [&] { return G(Tensor::normal({o.batch_size, o.nz}, 0, 1, noise, DType::F32, device)); }, D);
+                optD, optG, [&] { return D(images.reshape({ranks.local_batch(), 784})); },
+                [&] { return G(ranks.my_rows(Tensor::normal({o.batch_size, o.nz}, 0, 1, noise, DType::F32, device))); }, D,
+                average_d.get(), average_g.get());
         };
         model.sample = [&](int64_t n, Generator& gen) {
             return G(Tensor::normal({n, o.nz}, 0, 1, gen, DType::F32, device)).reshape({n, 1, 28, 28});
         };
         model.grid = [&] { return G(fixed).reshape({64, 1, 28, 28}); };
-        return gan_family::run("gan_mlp", o, model);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "gan_mlp: %s\n", e.what());
-        return 1;
-    }
+        return gan_family::run("gan_mlp", o, model, ranks);
+    });
 }

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     app.add_option("--lambda-continuous", lambda_continuous, "weight of the continuous codes' information term")
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
-    try {
+    return gan_family::launch("infogan", o, [&](gan_family::Ranks& ranks) {
         const Device device = gan_family::device_of(o);
         manual_seed(o.seed);
         const nn::DcganConfig gc{.nz = o.nz + kCategories + kContinuous, .ngf = ngf, .ndf = ndf, .nc = 1, .image_size = o.image_size};
@@ -67,11 +67,14 @@ int main(int argc, char** argv) {
         nn::dcgan_init(netD);
         netG.to(device);
         netD.to(device);
+        ranks.replicate(netG);
+        ranks.replicate(netD);
         std::vector<Tensor> gq = netG.parameters();
         for (const Tensor& p : netD.q_category->parameters()) gq.push_back(p);
         for (const Tensor& p : netD.q_continuous->parameters()) gq.push_back(p);
         nn::Adam optG(gq, {.lr = o.lr, .beta1 = o.beta1});
         nn::Adam optD(netD.d->parameters(), {.lr = o.lr, .beta1 = o.beta1});
+        const auto average_gq = ranks.reducer(gq), average_d = ranks.reducer(netD.d->parameters());
         Generator noise{o.seed + 1, 0};
 
         auto make_codes = [&](const Tensor& z, std::vector<float> category, std::vector<float> continuous) {
@@ -101,8 +104,9 @@ int main(int argc, char** argv) {
             }
         const Codes grid = make_codes(Tensor::from_vector({8 * kCategories, o.nz, 1, 1}, grid_z, device), grid_category,
                                       grid_continuous);
-        const Tensor ones = Tensor::full({o.batch_size}, 1.0, DType::F32, device);
-        const Tensor zeros = Tensor::zeros({o.batch_size}, DType::F32, device);
+        const int64_t n = ranks.local_batch();
+        const Tensor ones = Tensor::full({n}, 1.0, DType::F32, device);
+        const Tensor zeros = Tensor::zeros({n}, DType::F32, device);
 
         gan_family::Model model;
         model.saved = {{"netG", &netG}, {"netD", &netD}};
@@ -111,23 +115,25 @@ int main(int argc, char** argv) {
             const Tensor out_real = netD(real);
             const Tensor err_real = binary_cross_entropy(out_real, ones);
             err_real.backward();
-            const Codes c = random_codes(o.batch_size, noise);
+            // Codes drawn for the global batch, of which this rank takes its rows.
+            Codes c = random_codes(o.batch_size, noise);
+            for (Tensor* t : {&c.category, &c.continuous, &c.input}) *t = ranks.my_rows(*t);
             const Tensor fake = netG(c.input);
             const Tensor out_fake = netD(fake.detach());
             const Tensor err_fake = binary_cross_entropy(out_fake, zeros);
-            err_fake.backward();
+            gan_family::backward_and_average(err_fake, average_d.get());
             optD.step();
 
             optG.zero_grad();
             const Tensor h = netD.features(fake);
             const Tensor out_g = netD.real_fake(h);
-            const Tensor category_logits = netD.q_category->forward(h).reshape({o.batch_size, kCategories});
-            const Tensor continuous_mean = netD.q_continuous->forward(h).reshape({o.batch_size, kContinuous});
+            const Tensor category_logits = netD.q_category->forward(h).reshape({n, kCategories});
+            const Tensor continuous_mean = netD.q_continuous->forward(h).reshape({n, kContinuous});
             const Tensor diff = sub(continuous_mean, c.continuous);
             const Tensor info = add(softmax_cross_entropy(category_logits, c.category),
                                     mul(mean(mul(diff, diff)), 0.5 * lambda_continuous * kContinuous));
             const Tensor err_g = add(binary_cross_entropy(out_g, ones), info);
-            err_g.backward();
+            gan_family::backward_and_average(err_g, average_gq.get());
             optG.step();
             return gan_family::StepResult{err_real.item() + err_fake.item(), err_g.item(), mean(out_real).item(),
                                           mean(out_fake).item(), mean(out_g).item()};
@@ -144,9 +150,6 @@ int main(int argc, char** argv) {
             netG.train();
             return images;
         };
-        return gan_family::run("infogan", o, model);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "infogan: %s\n", e.what());
-        return 1;
-    }
+        return gan_family::run("infogan", o, model, ranks);
+    });
 }

@@ -30,6 +30,9 @@ class PendingCollective {
 public:
     virtual ~PendingCollective() = default;
     virtual void wait() = 0;
+    // Lets it advance without waiting: MPI moves a non-blocking collective on only inside
+    // MPI calls, so a caller with other work polls now and then (NCCL and one process: no-op).
+    virtual void progress() {}
 };
 
 class Communicator {

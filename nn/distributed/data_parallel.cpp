@@ -1,5 +1,7 @@
 #include "data_parallel.h"
 
+#include <algorithm>
+
 #include "../../core/autograd.h"
 #include "../../core/error.h"
 #include "../functional.h"
@@ -14,6 +16,9 @@ void broadcast_state(Communicator& comm, const nn::Module& module, int root) {
 GradientReducer::GradientReducer(Communicator& comm, std::vector<Tensor> parameters, int64_t bucket_bytes)
     : comm_(comm), parameters_(std::move(parameters)) {
     GANOPS_CHECK(bucket_bytes > 0, "GradientReducer: bucket_bytes must be positive, got ", bucket_bytes);
+    bucket_of_.resize(parameters_.size());
+    offset_in_bucket_.resize(parameters_.size());
+    packed_.assign(parameters_.size(), false);
     for (size_t i = parameters_.size(); i-- > 0;) {
         const Tensor& p = parameters_[i];
         GANOPS_CHECK(p.defined() && p.dtype() == DType::F32, "GradientReducer: parameter ", i, " (",
@@ -21,6 +26,8 @@ GradientReducer::GradientReducer(Communicator& comm, std::vector<Tensor> paramet
         if (buckets_.empty() || buckets_.back().numel * 4 >= bucket_bytes ||
             parameters_[buckets_.back().params.front()].device() != p.device())
             buckets_.emplace_back();
+        bucket_of_[i] = buckets_.size() - 1;
+        offset_in_bucket_[i] = size_t(buckets_.back().numel);
         buckets_.back().params.push_back(i);
         buckets_.back().numel += p.numel();
     }
@@ -33,28 +40,65 @@ int64_t GradientReducer::bytes() const {
     return n;
 }
 
+void GradientReducer::pack(size_t i) {
+    const Tensor& p = parameters_[i];
+    const int64_t at = int64_t(offset_in_bucket_[i]);
+    const Tensor dst = buckets_[bucket_of_[i]].flat.slice_rows(at, at + p.numel());
+    const Tensor g = p.grad();
+    if (g.defined()) dst.copy_from(g.reshape({p.numel()}));
+    else dst.fill(0.0);
+    packed_[i] = true;
+}
+
+void GradientReducer::start_bucket(size_t k) {
+    Bucket& b = buckets_[k];
+    for (size_t i : b.params)
+        if (!packed_[i]) pack(i);
+    b.pending = comm_.start_all_reduce_sum(b.flat);
+    if (on_bucket_started) on_bucket_started(k);
+}
+
+void GradientReducer::overlap_next_backward() {
+    GANOPS_CHECK(phase_ == Phase::Idle, "GradientReducer: overlap_next_backward() called again before finish()");
+    phase_ = Phase::Overlapping;
+    if (comm_.size() == 1) return;  // nothing to send
+    hook_ = std::make_unique<GradientReadyHook>([this](const Tensor& leaf) { gradient_ready(leaf); });
+}
+
+// A leaf's gradient is final: pack it, then start every bucket, in order, that is complete.
+void GradientReducer::gradient_ready(const Tensor& leaf) {
+    size_t i = 0;
+    while (i < parameters_.size() && !parameters_[i].is_same(leaf)) ++i;
+    if (i == parameters_.size()) return;  // another model's parameter, or an input
+    GANOPS_CHECK(!packed_[i], "GradientReducer: parameter ", i, " (", parameters_[i].str(),
+                 ") received a gradient in a second backward() after overlap_next_backward(); only the last backward() "
+                 "before finish() may overlap with the all-reduce (its bucket may already be sent)");
+    NoGradGuard no_grad;
+    pack(i);
+    ++buckets_[bucket_of_[i]].packed;
+    while (next_bucket_ < buckets_.size() && buckets_[next_bucket_].packed == buckets_[next_bucket_].params.size())
+        start_bucket(next_bucket_++);
+    // MPI moves a non-blocking collective on only inside MPI calls: let the started ones
+    // advance while backward computes the next gradients.
+    for (size_t k = 0; k < next_bucket_; ++k) buckets_[k].pending->progress();
+}
+
 void GradientReducer::start() {
-    GANOPS_CHECK(!started_, "GradientReducer: start() called twice without finish()");
-    started_ = true;
+    GANOPS_CHECK(phase_ != Phase::Started, "GradientReducer: start() called twice without finish()");
+    phase_ = Phase::Started;
+    hook_.reset();
     if (comm_.size() == 1) return;
     NoGradGuard no_grad;
-    for (Bucket& b : buckets_) {
-        int64_t at = 0;
-        for (size_t i : b.params) {
-            const Tensor& p = parameters_[i];
-            const Tensor dst = b.flat.slice_rows(at, at + p.numel());
-            const Tensor g = p.grad();
-            if (g.defined()) dst.copy_from(g.reshape({p.numel()}));
-            else dst.fill(0.0);
-            at += p.numel();
-        }
-        b.pending = comm_.start_all_reduce_sum(b.flat);
-    }
+    while (next_bucket_ < buckets_.size()) start_bucket(next_bucket_++);
 }
 
 void GradientReducer::finish() {
-    GANOPS_CHECK(started_, "GradientReducer: finish() without start()");
-    started_ = false;
+    GANOPS_CHECK(phase_ != Phase::Idle, "GradientReducer: finish() without start() or overlap_next_backward()");
+    if (phase_ == Phase::Overlapping) start();  // the buckets backward did not complete
+    phase_ = Phase::Idle;
+    next_bucket_ = 0;
+    std::fill(packed_.begin(), packed_.end(), false);
+    for (Bucket& b : buckets_) b.packed = 0;
     NoGradGuard no_grad;
     if (comm_.size() == 1) {  // the gradients are the average already
         for (const Tensor& p : parameters_)
@@ -66,9 +110,9 @@ void GradientReducer::finish() {
         b.pending->wait();
         b.pending.reset();
         const Tensor mean = mul(b.flat, inv);
-        int64_t at = 0;
         for (size_t i : b.params) {
             const Tensor& p = parameters_[i];
+            const int64_t at = int64_t(offset_in_bucket_[i]);
             const Tensor src = mean.slice_rows(at, at + p.numel()).reshape(p.shape());
             Tensor g = p.grad();
             if (g.defined()) {
@@ -78,7 +122,6 @@ void GradientReducer::finish() {
                 g.copy_from(src);
                 p.set_grad(g);
             }
-            at += p.numel();
         }
     }
 }

@@ -43,9 +43,15 @@ public:
     MPI_Request* request() { return &request_; }
     void wait() override {
         if (done_) return;
-        MPI_Wait(&request_, MPI_STATUS_IGNORE);
-        done_ = true;
+        if (!arrived_) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+        arrived_ = done_ = true;
         if (tensor_.device() != Device::CPU) tensor_.copy_from(Tensor::from_vector(tensor_.shape(), staging_, Device::CPU));
+    }
+    void progress() override {
+        if (arrived_) return;
+        int flag = 0;
+        MPI_Test(&request_, &flag, MPI_STATUS_IGNORE);
+        arrived_ = flag != 0;
     }
     ~MpiPending() override { wait(); }  // MPI must not write into freed memory
 
@@ -54,7 +60,8 @@ public:
 
 private:
     MPI_Request request_ = MPI_REQUEST_NULL;
-    bool done_ = false;
+    bool arrived_ = false;  // MPI has the sum in place (MPI_Test said so, or MPI_Wait returned)
+    bool done_ = false;     // and wait() has copied it back
 };
 
 bool g_we_initialised = false;

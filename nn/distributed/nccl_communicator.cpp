@@ -1,5 +1,9 @@
-// The NCCL backend: GPU tensors all-reduced and broadcast by NCCL on the library's current
-// stream (ordered after the kernels that wrote them, before the ones that read them);
+// The NCCL backend: GPU tensors broadcast by NCCL on the library's current stream (ordered
+// after the kernels that wrote them, before the ones that read them) and all-reduced on a
+// side stream, so that a gradient bucket's all-reduce runs while the current stream goes on
+// with the rest of backward (GradientReducer::overlap_next_backward): the side stream waits
+// for the work queued so far, and wait() makes the current stream wait for the all-reduce,
+// with no host synchronisation either way;
 // CPU tensors, host vectors and barriers over MPI, which also hands every rank the NCCL
 // communicator's id. One GPU per rank: the ranks of a machine each see their own GPU as
 // device 0 (assign_gpu_by_local_rank, before the first CUDA call).
@@ -9,6 +13,7 @@
 #include <cstdio>
 
 #include "../../core/cuda_device.h"
+#include "../../core/cuda_event.h"
 #include "../../core/error.h"
 #include "backends.h"
 #include "mpi_communicator.h"
@@ -23,10 +28,20 @@ void check_nccl(ncclResult_t r, const char* what) {
 
 cudaStream_t stream() { return reinterpret_cast<cudaStream_t>(cuda::current_stream()); }
 
-// NCCL runs on the stream; the result is in place for every later op on it.
-class Ordered final : public PendingCollective {
+// An all-reduce on the side stream: after wait(), every op queued on the current stream
+// runs after it. Also on destruction, so that the tensor's memory is not reused under it.
+class OnSideStream final : public PendingCollective {
 public:
-    void wait() override {}
+    void wait() override {
+        if (waited_) return;
+        done.wait(cuda::current_stream());
+        waited_ = true;
+    }
+    ~OnSideStream() override { wait(); }
+    cuda::Event ready, done;  // the tensor written / the all-reduce finished
+
+private:
+    bool waited_ = false;
 };
 
 class NcclCommunicator final : public MpiCommunicator {
@@ -38,16 +53,24 @@ public:
         if (is_root()) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
         MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, comm_);
         check_nccl(ncclCommInitRank(&nccl_, size(), id, rank()), "ncclCommInitRank");
+        side_ = cuda::create_stream();
     }
-    ~NcclCommunicator() override { ncclCommDestroy(nccl_); }
+    ~NcclCommunicator() override {
+        cuda::destroy_stream(side_);  // waits for its all-reduces
+        ncclCommDestroy(nccl_);
+    }
     Backend backend() const override { return Backend::Nccl; }
 
     std::unique_ptr<PendingCollective> start_all_reduce_sum(const Tensor& t) override {
         if (t.device() == Device::CPU) return MpiCommunicator::start_all_reduce_sum(t);
         GANOPS_CHECK(t.dtype() == DType::F32, "all_reduce_sum: tensor ", t.str(), " is not float32");
-        check_nccl(ncclAllReduce(t.data_ptr(), t.data_ptr(), size_t(t.numel()), ncclFloat, ncclSum, nccl_, stream()),
+        auto pending = std::make_unique<OnSideStream>();
+        pending->ready.record(cuda::current_stream());
+        pending->ready.wait(side_);
+        check_nccl(ncclAllReduce(t.data_ptr(), t.data_ptr(), size_t(t.numel()), ncclFloat, ncclSum, nccl_, side_),
                    "ncclAllReduce");
-        return std::make_unique<Ordered>();
+        pending->done.record(side_);
+        return pending;
     }
     void broadcast(const Tensor& t, int root) override {
         if (t.device() == Device::CPU) return MpiCommunicator::broadcast(t, root);
@@ -64,6 +87,7 @@ private:
     }
 
     ncclComm_t nccl_ = nullptr;
+    cuda::Stream side_ = nullptr;  // the all-reduces' own stream
 };
 
 }  // namespace
