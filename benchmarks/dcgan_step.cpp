@@ -23,20 +23,37 @@
 //
 // `--predict` prints the model's prediction instead and needs no GPU: it is handled before
 // anything touches CUDA, and in a build without CUDA this program is only that (see
-// benchmarks/CMakeLists.txt).
+// benchmarks/CMakeLists.txt). The time model is followed by the memory model's predicted
+// peak next to PyTorch's (benchmarks/memory_model.h).
 //
 // Usage: dcgan_step [--batches 128,64] [--iters 200] [--warmup 20] [--modes tf32,fp32,bf16,fp32-accurate]
 //                   [--paths graph,eager] [--no-pytorch]
 //        dcgan_step --predict [--gpu h100-sxm|h100-pcie|h200|a100|all] [--batch 128] [--launch-us 3]
 //                   [--graph-node-us 1] [--eager]
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
+#include "memory_model.h"
 #include "roofline.h"
+
+namespace {
+// The time prediction (roofline.h), then the memory prediction at the same --batch.
+int predict(int argc, char** argv) {
+    const int status = roofline::predict_main(argc, argv);
+    if (status != 0) return status;
+    roofline::DcganShape shape;
+    for (int i = 1; i + 1 < argc; ++i)
+        if (std::strcmp(argv[i], "--batch") == 0) shape.batch = std::atoll(argv[i + 1]);
+    std::fputs(memory_model::memory_report(shape).c_str(), stdout);
+    return 0;
+}
+}  // namespace
 
 #if defined(GANOPS_DCGAN_STEP_PREDICT_ONLY)
 
 int main(int argc, char** argv) {
-    if (roofline::wants_predict(argc, argv)) return roofline::predict_main(argc, argv);
+    if (roofline::wants_predict(argc, argv)) return predict(argc, argv);
     std::fprintf(stderr,
                  "dcgan_step: built without CUDA; only the prediction is available:\n"
                  "  dcgan_step --predict [--gpu h100-sxm|h100-pcie|h200|a100|all] [--batch 128] [--launch-us 3] "
@@ -201,7 +218,7 @@ void print_measured_vs_predicted(const std::vector<Result>& results, const std::
 
 int main(int argc, char** argv) {
     // Before anything else: the prediction must not initialise CUDA (no GPU needed).
-    if (roofline::wants_predict(argc, argv)) return roofline::predict_main(argc, argv);
+    if (roofline::wants_predict(argc, argv)) return predict(argc, argv);
     const bench::Args args(argc, argv, {"--batches", "--iters", "--warmup", "--modes", "--paths"}, {"--predict", "--no-pytorch"});
     const std::vector<int> batches = args.get_ints("--batches", {128, 64});
     const int iters = std::max(1, args.get_int("--iters", 200));

@@ -24,9 +24,7 @@ std::vector<Node*> reverse_topological_order(Node* root) {
     while (!stack.empty()) {
         auto& [node, next_input] = stack.back();
         if (next_input < node->inputs.size()) {
-            const Tensor& input = node->inputs[next_input++];
-            if (!input.defined()) continue;
-            Node* child = input.grad_fn().get();
+            Node* child = node->inputs[next_input++].producer.get();
             if (child && seen.insert(child).second) stack.push_back({child, 0});
         } else {
             post_order.push_back(node);
@@ -49,7 +47,18 @@ Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, Backw
     if (!any) return output;
     auto node = std::make_shared<Node>();
     node->name = name;
-    node->inputs = std::move(inputs);
+    node->inputs.reserve(inputs.size());
+    for (const Tensor& t : inputs) {
+        Edge e;
+        if (t.defined() && t.requires_grad()) {
+            e.shape = t.shape();
+            if (t.is_leaf())
+                e.leaf = t;
+            else
+                e.producer = t.grad_fn();  // not the tensor: its data is freed when nothing else holds it
+        }
+        node->inputs.push_back(std::move(e));
+    }
     node->backward = std::move(backward_fn);
     output.set_grad_fn(std::move(node));
     return output;
@@ -67,6 +76,14 @@ struct Targets {
             if (p.is_same(t)) return true;
         return false;
     }
+    // A produced tensor is known by its node (one output per node): the edge keeps the node,
+    // not the tensor.
+    bool contains(const Edge& e) const {
+        if (e.leaf.defined()) return contains(e.leaf);
+        for (const Tensor& p : tensors)
+            if (e.producer && p.grad_fn() == e.producer) return true;
+        return false;
+    }
 };
 
 // Nodes whose backward leads to a requested tensor, so that gradients of other inputs
@@ -75,9 +92,9 @@ std::unordered_set<Node*> nodes_reaching(const std::vector<Node*>& order, const 
     std::unordered_set<Node*> reaching;
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
         Node* node = *it;
-        for (const Tensor& input : node->inputs) {
-            if (!input.defined() || !input.requires_grad()) continue;
-            Node* child = input.grad_fn().get();
+        for (const Edge& input : node->inputs) {
+            if (!input.flows()) continue;
+            Node* child = input.producer.get();
             if (targets.contains(input) || (child && reaching.count(child))) {
                 reaching.insert(node);
                 break;
@@ -107,7 +124,7 @@ Tensor seed_gradient(const Tensor& root, const Tensor& grad_output, const char* 
 // tensor goes to `deliver(tensor, gradient)`: once per leaf input that receives one, and
 // once for an intermediate tensor, with the sum of everything that flowed into it.
 template <typename Deliver>
-void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets, Deliver deliver) {
+void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets, SavedTensors saved, Deliver deliver) {
     NoGradGuard no_grad;  // gradients are values, not new graphs
     if (root.is_leaf()) {
         if (targets.all || targets.contains(root)) deliver(root, seed);
@@ -118,12 +135,9 @@ void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets
     if (!targets.all) reaching = nodes_reaching(order, targets);
     // An intermediate tensor asked for is known by its grad_fn (one output per node).
     std::unordered_map<Node*, Tensor> wanted;
-    if (!targets.all) {
-        if (targets.contains(root)) wanted[root.grad_fn().get()] = root;
-        for (Node* node : order)
-            for (const Tensor& input : node->inputs)
-                if (input.defined() && input.grad_fn() && targets.contains(input)) wanted[input.grad_fn().get()] = input;
-    }
+    if (!targets.all)
+        for (const Tensor& t : targets.tensors)
+            if (t.grad_fn()) wanted[t.grad_fn().get()] = t;  // a node not in `order` is never reached
 
     std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), seed}};
     for (Node* node : order) {
@@ -136,27 +150,31 @@ void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets
 
         std::vector<bool> needs(node->inputs.size());
         for (size_t i = 0; i < needs.size(); ++i) {
-            const Tensor& input = node->inputs[i];
-            needs[i] = input.defined() && input.requires_grad();
+            const Edge& input = node->inputs[i];
+            needs[i] = input.flows();
             if (needs[i] && !targets.all) {
-                Node* child = input.grad_fn().get();
+                Node* child = input.producer.get();
                 needs[i] = targets.contains(input) || (child && reaching.count(child));
             }
         }
+        GANOPS_CHECK(node->backward, "backward: the graph through ", node->name,
+                     " was freed by an earlier backward (SavedTensors::Free); keep it to go through it again");
         const std::vector<Tensor> input_grads = node->backward(grad, needs);
+        // Its saved tensors go now, not when the graph's last handle does.
+        if (saved == SavedTensors::Free) node->backward = nullptr;
         GANOPS_CHECK(input_grads.size() == node->inputs.size(), "backward of ", node->name,
                      ": returned ", input_grads.size(), " gradients for ", node->inputs.size(),
                      " inputs");
         for (size_t i = 0; i < needs.size(); ++i) {
             if (!needs[i] || !input_grads[i].defined()) continue;
-            const Tensor& input = node->inputs[i];
-            GANOPS_CHECK(input_grads[i].shape() == input.shape(), "backward of ", node->name,
+            const Edge& input = node->inputs[i];
+            GANOPS_CHECK(input_grads[i].shape() == input.shape, "backward of ", node->name,
                          ": gradient ", input_grads[i].shape(), " for input ", i, " of shape ",
-                         input.shape());
-            if (Node* producer = input.grad_fn().get())
+                         input.shape);
+            if (Node* producer = input.producer.get())
                 pending[producer] = accumulate(pending[producer], input_grads[i]);
             else
-                deliver(input, input_grads[i]);
+                deliver(input.leaf, input_grads[i]);
         }
     }
 }
@@ -168,12 +186,12 @@ void add_to_grad(const Tensor& leaf, const Tensor& g) {
 
 }  // namespace
 
-void backward(const Tensor& root, const Tensor& grad_output) {
+void backward(const Tensor& root, const Tensor& grad_output, SavedTensors saved) {
     const Tensor seed = seed_gradient(root, grad_output, "backward");
-    run_backward(root, seed, Targets{}, add_to_grad);
+    run_backward(root, seed, Targets{}, saved, add_to_grad);
 }
 
-void backward(const Tensor& root, const Tensor& grad_output, const std::vector<Tensor>& inputs) {
+void backward(const Tensor& root, const Tensor& grad_output, const std::vector<Tensor>& inputs, SavedTensors saved) {
     const Tensor seed = seed_gradient(root, grad_output, "backward");
     Targets targets{false, {}};
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -182,7 +200,7 @@ void backward(const Tensor& root, const Tensor& grad_output, const std::vector<T
                      ") is not a leaf tensor that requires grad");
         targets.tensors.push_back(inputs[i]);
     }
-    run_backward(root, seed, targets, add_to_grad);
+    run_backward(root, seed, targets, saved, add_to_grad);
 }
 
 std::vector<Tensor> grad(const Tensor& root, const std::vector<Tensor>& inputs, const Tensor& grad_output) {
@@ -194,7 +212,7 @@ std::vector<Tensor> grad(const Tensor& root, const std::vector<Tensor>& inputs, 
         targets.tensors.push_back(inputs[i]);
     }
     std::vector<Tensor> out(inputs.size());
-    run_backward(root, seed, targets, [&](const Tensor& t, const Tensor& g) {
+    run_backward(root, seed, targets, SavedTensors::Keep, [&](const Tensor& t, const Tensor& g) {
         for (size_t i = 0; i < inputs.size(); ++i)
             if (inputs[i].is_same(t)) out[i] = out[i].defined() ? kernels::add(out[i], g) : g;
     });

@@ -186,10 +186,12 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
     };
     const double real_label = options_.real_label, fake_label = options_.fake_label;
 
-    // Each pass sits in its own scope: its graph, and the activations the graph saved for
-    // backward, are freed as soon as its backward has run, so the next pass reuses that
-    // memory (the caching allocator hands the same blocks out again) and the peak is one
-    // pass's activations, not all of them at once.
+    // Each pass sits in its own scope, and its backward frees each node's saved tensors as
+    // soon as that node's backward has run (SavedTensors::Free): the activations go back to
+    // the caching allocator during the pass, the gradients of the earlier layers reuse their
+    // blocks, and the next pass reuses the rest. Gradients are dropped right after their
+    // optimizer step (nothing reads them later), so G's do not stand through D's step nor
+    // D's through G's. benchmarks/memory_model.h counts what is left at the peak.
 
     // (1) D: maximise log D(x) + log(1 - D(G(z)))
     optD_.zero_grad();
@@ -198,7 +200,7 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
         kernels::monitor_add_mean(monitor, kDx, out_real);
         if (nonfinite_seen()) return false;  // the BCE would reject it
         const Tensor errD_real = binary_cross_entropy(out_real, d_labels(real_label, fake_label));
-        errD_real.backward();
+        backward(errD_real, Tensor(), SavedTensors::Free);
         kernels::monitor_add_mean(monitor, kLossD, errD_real);
     }
     // G's graph stays until the generator step's backward has run through it.
@@ -209,11 +211,12 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
         kernels::monitor_add_mean(monitor, kDGz1, out_fake);
         if (nonfinite_seen()) return false;
         const Tensor errD_fake = binary_cross_entropy(out_fake, d_labels(fake_label, real_label));
-        errD_fake.backward();
+        backward(errD_fake, Tensor(), SavedTensors::Free);
         kernels::monitor_add_mean(monitor, kLossD, errD_fake);
     }
     if (options_.distributed.on()) options_.distributed.reduce_d_gradients();
     optD_.step();
+    optD_.zero_grad();
 
     // (2) G: maximise log D(G(z)) on the same fake batch, every d_steps-th iteration. Only
     // G's parameters receive gradients: D's weight gradients are never computed here.
@@ -241,11 +244,12 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
             } else {
                 errG = binary_cross_entropy(out_g, ones_);
             }
-            backward(errG, Tensor(), g_params_);
+            backward(errG, Tensor(), g_params_, SavedTensors::Free);
             kernels::monitor_add_mean(monitor, kLossG, errG);
         }
         if (options_.distributed.on()) options_.distributed.reduce_g_gradients();
         optG_.step();
+        optG_.zero_grad();
     }
     kernels::monitor_next_iteration(monitor);
     return true;
