@@ -193,7 +193,9 @@ struct Phase {
 // them), the ones the pass creates accumulate on top.
 Phase backward_peak(const Graph& g, int64_t grads_before, bool grads_exist) {
     Phase p;
-    int64_t grads = grads_before;
+    // The loss (which the step keeps for the monitor) and backward's seed gradient of 1
+    // stand throughout.
+    int64_t grads = grads_before + 2 * allocator_block(4);
     for (size_t k = g.ops.size(); k-- > 0;) {
         std::vector<bool> held(g.bytes.size(), false);
         for (size_t j = 0; j <= k; ++j)
@@ -260,8 +262,9 @@ DcganMemory dcgan_step_memory(const roofline::DcganShape& s, GemmPath path, bool
     m.persistent = {{"parameters", g_params + d_params},
                     {"Adam's two moments", 2 * (g_params + d_params)},
                     {"batchnorm running statistics", running_stats_bytes(g) + running_stats_bytes(d)},
-                    // DcganStep's targets (real, fake, ones) and the monitor's slots (kernels/training_monitor.h).
-                    {"targets and training monitor", 3 * block_of_floats(s.batch) + allocator_block(8 * 8 * 16)}};
+                    // DcganStep's targets (real, fake, ones) and the monitor's doubles (kernels/training_monitor.cpp:
+                    // 2 + (capacity + 1) * fields, train.cpp's capacity 16 on a GPU).
+                    {"targets and training monitor", 3 * block_of_floats(s.batch) + allocator_block(8 * (2 + 17 * 5))}};
     m.batch = block_of_floats(s.batch * s.nc * s.image * s.image) * (graph ? 2 : 1);
     const int64_t base = m.persistent_bytes() + m.batch, loss = allocator_block(4);
     auto consider = [&](int64_t bytes, const std::string& where) {

@@ -196,10 +196,11 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
     // (1) D: maximise log D(x) + log(1 - D(G(z)))
     optD_.zero_grad();
     {
-        const Tensor out_real = netD_(d_input(real));
+        Tensor out_real = netD_(d_input(real));
         kernels::monitor_add_mean(monitor, kDx, out_real);
         if (nonfinite_seen()) return false;  // the BCE would reject it
         const Tensor errD_real = binary_cross_entropy(out_real, d_labels(real_label, fake_label));
+        out_real = Tensor();  // the graph holds what backward needs; here only the loss stands through it
         backward(errD_real, Tensor(), SavedTensors::Free);
         kernels::monitor_add_mean(monitor, kLossD, errD_real);
     }
@@ -207,10 +208,11 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
     Tensor fake_in =
         d_input(netG_(my_rows(Tensor::normal({options_.batch_size, options_.nz, 1, 1}, 0, 1, noise_, DType::F32, options_.device))));
     {
-        const Tensor out_fake = netD_(fake_in.detach());
+        Tensor out_fake = netD_(fake_in.detach());
         kernels::monitor_add_mean(monitor, kDGz1, out_fake);
         if (nonfinite_seen()) return false;
         const Tensor errD_fake = binary_cross_entropy(out_fake, d_labels(fake_label, real_label));
+        out_fake = Tensor();
         backward(errD_fake, Tensor(), SavedTensors::Free);
         kernels::monitor_add_mean(monitor, kLossD, errD_fake);
     }
@@ -223,9 +225,9 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
     if (g_step(iteration)) {
         optG_.zero_grad();
         {
-            const Tensor fake_features = netD_.features(fake_in);
+            Tensor fake_features = netD_.features(fake_in);
             fake_in = Tensor();  // held by the graph from here on, and freed with it
-            const Tensor out_g = netD_.head(fake_features);
+            Tensor out_g = netD_.head(fake_features);
             kernels::monitor_add_mean(monitor, kDGz2, out_g);
             if (nonfinite_seen()) return false;
             Tensor errG;
@@ -244,6 +246,7 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
             } else {
                 errG = binary_cross_entropy(out_g, ones_);
             }
+            fake_features = out_g = Tensor();
             backward(errG, Tensor(), g_params_, SavedTensors::Free);
             kernels::monitor_add_mean(monitor, kLossG, errG);
         }
