@@ -52,7 +52,11 @@ BatchLoader::BatchLoader(const Dataset& data, const LoaderOptions& options, std:
             released_.push_back(std::make_unique<cuda::Event>());
         }
         ever_uploaded_.assign(size_t(depth_), false);
-        ever_released_.assign(size_t(depth_), false);
+        // The ring's blocks come from the caller's stream, whose earlier work (a previous
+        // owner's kernels, the allocation's poison fill) may still touch them: the first
+        // copies wait for it, as later ones wait for the caller's work on the slot.
+        for (const auto& e : released_) e->record(cuda::current_stream());
+        ever_released_.assign(size_t(depth_), true);
     }
     for (int w = 0; w < std::max(1, options.workers); ++w) workers_.emplace_back([this] { work(); });
 }

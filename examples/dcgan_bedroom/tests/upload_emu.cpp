@@ -7,6 +7,7 @@
 // The test runs again with the emulator's streams deferred and interleaved (CMakeLists.txt),
 // where an upload not ordered before the step, or a buffer overwritten while a copy or a
 // kernel still reads it, gives other bits.
+#include <cstdlib>
 #include <cstring>
 
 #include "catch_compat.h"
@@ -136,7 +137,11 @@ TEST_CASE("batches uploaded from pinned memory on the loader's streams reach the
                 }
                 INFO("host syncs " << after.host_syncs - steady.host_syncs << ", cudaMalloc "
                                    << after.device_allocations - steady.device_allocations << " over iterations 4 to 6");
-                CHECK(after.host_syncs == steady.host_syncs);
+                // With the emulator's streams deferred, nothing runs until the host waits, so a
+                // worker finds its slot's previous copy not run yet and waits for it: the
+                // counts are checked where work runs as issued, the bits in both modes.
+                const char* streams = std::getenv("GANOPS_EMU_STREAMS");
+                if (!streams || std::string(streams) != "deferred") CHECK(after.host_syncs == steady.host_syncs);
                 CHECK(after.device_allocations == steady.device_allocations);
             }
             CHECK(step.graph_replays() == (graph ? kBatches - 2 : 0));
