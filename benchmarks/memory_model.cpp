@@ -68,7 +68,7 @@ int64_t largest_workspace(const std::vector<Gemm>& gemms, GemmPath path) {
 struct Layer {
     std::string name;
     Conv conv;
-    bool transposed, batchnorm, input_grad;
+    bool transposed, batchnorm;
     int64_t in() const { return transposed ? conv.y() : conv.x(); }    // the layer's input elements
     int64_t out() const { return transposed ? conv.x() : conv.y(); }   // its output elements
     int64_t out_channels() const { return transposed ? conv.c : conv.k; }
@@ -91,10 +91,10 @@ std::vector<Layer> generator(const roofline::DcganShape& s) {
     std::vector<Layer> out;
     int64_t width = s.ngf << (n - 1), size = 4;
     // G1: nz x 1x1 -> width x 4x4, stride 1; in conv2d's terms x is the 4x4 output.
-    out.push_back({"G1", {s.batch, width, 4, s.nz, 1, 4, 1, 0}, true, true, false});  // noise: no input gradient
+    out.push_back({"G1", {s.batch, width, 4, s.nz, 1, 4, 1, 0}, true, true});
     for (int i = 1; i < n; ++i, width /= 2, size *= 2)
-        out.push_back({layer_name('G', i + 1), {s.batch, width / 2, size * 2, width, size, 4, 2, 1}, true, true, true});
-    out.push_back({layer_name('G', n + 1), {s.batch, s.nc, size * 2, width, size, 4, 2, 1}, true, false, true});
+        out.push_back({layer_name('G', i + 1), {s.batch, width / 2, size * 2, width, size, 4, 2, 1}, true, true});
+    out.push_back({layer_name('G', n + 1), {s.batch, s.nc, size * 2, width, size, 4, 2, 1}, true, false});
     return out;
 }
 
@@ -102,11 +102,11 @@ std::vector<Layer> discriminator(const roofline::DcganShape& s) {
     const int n = doublings(s.image);
     std::vector<Layer> out;
     int64_t width = s.ndf, size = s.image;
-    out.push_back({"D1", {s.batch, s.nc, size, width, size / 2, 4, 2, 1}, false, false, true});
+    out.push_back({"D1", {s.batch, s.nc, size, width, size / 2, 4, 2, 1}, false, false});
     size /= 2;
     for (int i = 1; i < n; ++i, width *= 2, size /= 2)
-        out.push_back({layer_name('D', i + 1), {s.batch, width, size, width * 2, size / 2, 4, 2, 1}, false, true, true});
-    out.push_back({layer_name('D', n + 1), {s.batch, width, 4, 1, 1, 4, 1, 0}, false, false, true});
+        out.push_back({layer_name('D', i + 1), {s.batch, width, size, width * 2, size / 2, 4, 2, 1}, false, true});
+    out.push_back({layer_name('D', n + 1), {s.batch, width, 4, 1, 1, 4, 1, 0}, false, false});
     return out;
 }
 
@@ -217,16 +217,9 @@ Phase backward_peak(const Graph& g, int64_t grads_before, bool grads_exist) {
     return p;
 }
 
-int64_t params_bytes(const std::vector<Layer>& net, int64_t& tensors) {
+int64_t params_bytes(const std::vector<Layer>& net) {
     int64_t bytes = 0;
-    for (const Layer& l : net) {
-        bytes += block_of_floats(l.conv.w());
-        ++tensors;
-        if (l.batchnorm) {
-            bytes += 2 * block_of_floats(l.out_channels());
-            tensors += 2;
-        }
-    }
+    for (const Layer& l : net) bytes += block_of_floats(l.conv.w()) + (l.batchnorm ? 2 * block_of_floats(l.out_channels()) : 0);
     return bytes;
 }
 
@@ -256,8 +249,7 @@ int64_t DcganMemory::persistent_bytes() const {
 DcganMemory dcgan_step_memory(const roofline::DcganShape& s, GemmPath path, bool graph) {
     const std::vector<Layer> g = generator(s), d = discriminator(s);
     DcganMemory m;
-    int64_t tensors = 0;
-    const int64_t g_params = params_bytes(g, tensors), d_params = params_bytes(d, tensors);
+    const int64_t g_params = params_bytes(g), d_params = params_bytes(d);
     // Gradients stand only from a backward to its optimizer step (step.cpp drops them then).
     m.persistent = {{"parameters", g_params + d_params},
                     {"Adam's two moments", 2 * (g_params + d_params)},
