@@ -11,7 +11,9 @@
 // and host synchronisations per timed iteration (ganops::cuda_counters(); the batch's
 // uniform fill is one of the launches), cudaMalloc calls while timed, and the peak device
 // memory held by tensors from the first warm-up iteration on (the caching allocator's
-// peak_bytes_in_use; a graph's replays allocate nothing, its capture did as one iteration).
+// peak_bytes_requested, which counts what PyTorch's max_memory_allocated does; a graph's
+// replays allocate nothing, its capture did as one iteration), with, below the table, the
+// blocks serving it (peak_bytes_in_use) and the memory model's prediction.
 // The losses must stay finite, else the program fails.
 //
 // Unless --no-pytorch, it then runs benchmarks/pytorch_dcgan_step.py (PyTorch eager, fused
@@ -23,20 +25,37 @@
 //
 // `--predict` prints the model's prediction instead and needs no GPU: it is handled before
 // anything touches CUDA, and in a build without CUDA this program is only that (see
-// benchmarks/CMakeLists.txt).
+// benchmarks/CMakeLists.txt). The time model is followed by the memory model's predicted
+// peak next to PyTorch's (benchmarks/memory_model.h).
 //
 // Usage: dcgan_step [--batches 128,64] [--iters 200] [--warmup 20] [--modes tf32,fp32,bf16,fp32-accurate]
 //                   [--paths graph,eager] [--no-pytorch]
 //        dcgan_step --predict [--gpu h100-sxm|h100-pcie|h200|a100|all] [--batch 128] [--launch-us 3]
 //                   [--graph-node-us 1] [--eager]
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
+#include "memory_model.h"
 #include "roofline.h"
+
+namespace {
+// The time prediction (roofline.h), then the memory prediction at the same --batch.
+int predict(int argc, char** argv) {
+    const int status = roofline::predict_main(argc, argv);
+    if (status != 0) return status;
+    roofline::DcganShape shape;
+    for (int i = 1; i + 1 < argc; ++i)
+        if (std::strcmp(argv[i], "--batch") == 0) shape.batch = std::atoll(argv[i + 1]);
+    std::fputs(memory_model::memory_report(shape).c_str(), stdout);
+    return 0;
+}
+}  // namespace
 
 #if defined(GANOPS_DCGAN_STEP_PREDICT_ONLY)
 
 int main(int argc, char** argv) {
-    if (roofline::wants_predict(argc, argv)) return roofline::predict_main(argc, argv);
+    if (roofline::wants_predict(argc, argv)) return predict(argc, argv);
     std::fprintf(stderr,
                  "dcgan_step: built without CUDA; only the prediction is available:\n"
                  "  dcgan_step --predict [--gpu h100-sxm|h100-pcie|h200|a100|all] [--batch 128] [--launch-us 3] "
@@ -67,7 +86,7 @@ namespace {
 struct Result {
     std::string mode, path;
     int batch = 0;
-    double median_ms = 0, min_ms = 0, wall_ms = 0, peak_mib = 0;
+    double median_ms = 0, min_ms = 0, wall_ms = 0, peak_mib = 0, peak_block_mib = 0;
     double launches = 0, graph_launches = 0, host_syncs = 0;  // per timed iteration
     int64_t mallocs_while_timed = 0;
     double loss_d = 0, loss_g = 0;
@@ -133,7 +152,8 @@ Result run(Precision precision, bool graph, int batch, int warmup, int iters) {
     r.graph_launches = double(after.graph_launches - before.graph_launches) / iters;
     r.host_syncs = double(after.host_syncs - before.host_syncs) / iters;
     r.mallocs_while_timed = after.device_allocations - before.device_allocations;
-    r.peak_mib = double(cuda::allocator_stats().peak_bytes_in_use) / (1 << 20);
+    r.peak_mib = double(cuda::allocator_stats().peak_bytes_requested) / (1 << 20);
+    r.peak_block_mib = double(cuda::allocator_stats().peak_bytes_in_use) / (1 << 20);
     const kernels::MonitorReadout m = kernels::read_monitor(step.monitor);
     r.loss_d = m.slots.back()[dcgan::kLossD];
     r.loss_g = m.slots.back()[dcgan::kLossG];
@@ -201,7 +221,7 @@ void print_measured_vs_predicted(const std::vector<Result>& results, const std::
 
 int main(int argc, char** argv) {
     // Before anything else: the prediction must not initialise CUDA (no GPU needed).
-    if (roofline::wants_predict(argc, argv)) return roofline::predict_main(argc, argv);
+    if (roofline::wants_predict(argc, argv)) return predict(argc, argv);
     const bench::Args args(argc, argv, {"--batches", "--iters", "--warmup", "--modes", "--paths"}, {"--predict", "--no-pytorch"});
     const std::vector<int> batches = args.get_ints("--batches", {128, 64});
     const int iters = std::max(1, args.get_int("--iters", 200));
@@ -241,8 +261,14 @@ int main(int argc, char** argv) {
                     r.launches, r.graph_launches, r.host_syncs);
     std::printf("\n");
     for (const Result& r : results)
-        std::printf("%s %s batch %d: final Loss_D %.4f, Loss_G %.4f; cudaMalloc calls during the timed loop: %lld\n",
-                    r.mode.c_str(), r.path.c_str(), r.batch, r.loss_d, r.loss_g, static_cast<long long>(r.mallocs_while_timed));
+        std::printf("%s %s batch %d: final Loss_D %.4f, Loss_G %.4f; cudaMalloc calls during the timed loop: %lld; peak "
+                    "%.1f MiB requested (%.1f MiB in blocks), predicted %.1f MiB (benchmarks/memory_model.h)\n",
+                    r.mode.c_str(), r.path.c_str(), r.batch, r.loss_d, r.loss_g, static_cast<long long>(r.mallocs_while_timed),
+                    r.peak_mib, r.peak_block_mib,
+                    double(memory_model::dcgan_step_memory({.batch = r.batch}, r.mode == "fp32" ? memory_model::GemmPath::Simt
+                                                                                                 : memory_model::GemmPath::TensorCore,
+                                                           r.path == "graph")
+                               .peak()) / (1 << 20));
     print_measured_vs_predicted(results, device_name);
     if (!args.flag("--no-pytorch")) run_pytorch(batches, iters, warmup);
     bench::print_validation_summary("dcgan_step");

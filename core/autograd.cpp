@@ -26,9 +26,7 @@ std::vector<Node*> reverse_topological_order(Node* root) {
     while (!stack.empty()) {
         auto& [node, next_input] = stack.back();
         if (next_input < node->inputs.size()) {
-            const Tensor& input = node->inputs[next_input++];
-            if (!input.defined()) continue;
-            Node* child = input.grad_fn().get();
+            Node* child = node->inputs[next_input++].producer.get();
             if (child && seen.insert(child).second) stack.push_back({child, 0});
         } else {
             post_order.push_back(node);
@@ -56,7 +54,18 @@ Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, Backw
     if (!any) return output;
     auto node = std::make_shared<Node>();
     node->name = name;
-    node->inputs = std::move(inputs);
+    node->inputs.reserve(inputs.size());
+    for (const Tensor& t : inputs) {
+        Edge e;
+        if (t.defined() && t.requires_grad()) {
+            e.shape = t.shape();
+            if (t.is_leaf())
+                e.leaf = t;
+            else
+                e.producer = t.grad_fn();  // not the tensor: its data is freed when nothing else holds it
+        }
+        node->inputs.push_back(std::move(e));
+    }
     node->backward = std::move(backward_fn);
     output.set_grad_fn(std::move(node));
     return output;
@@ -74,6 +83,14 @@ struct Targets {
             if (p.is_same(t)) return true;
         return false;
     }
+    // A produced tensor is known by its node (one output per node): the edge keeps the node,
+    // not the tensor.
+    bool contains(const Edge& e) const {
+        if (e.leaf.defined()) return contains(e.leaf);
+        for (const Tensor& p : tensors)
+            if (e.producer && p.grad_fn() == e.producer) return true;
+        return false;
+    }
 };
 
 // Nodes whose backward leads to a requested tensor, so that gradients of other inputs
@@ -82,9 +99,9 @@ std::unordered_set<Node*> nodes_reaching(const std::vector<Node*>& order, const 
     std::unordered_set<Node*> reaching;
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
         Node* node = *it;
-        for (const Tensor& input : node->inputs) {
-            if (!input.defined() || !input.requires_grad()) continue;
-            Node* child = input.grad_fn().get();
+        for (const Edge& input : node->inputs) {
+            if (!input.flows()) continue;
+            Node* child = input.producer.get();
             if (targets.contains(input) || (child && reaching.count(child))) {
                 reaching.insert(node);
                 break;
@@ -102,8 +119,9 @@ std::vector<std::vector<Tensor>> leaves_by_last_use(const std::vector<Node*>& or
     std::vector<Tensor> seen;  // a few hundred leaves at most: a scan is cheap next to any op
     for (size_t at = order.size(); at-- > 0;) {
         if (!targets.all && !reaching.count(order[at])) continue;
-        for (const Tensor& input : order[at]->inputs) {
-            if (!input.defined() || !input.requires_grad() || !input.is_leaf()) continue;
+        for (const Edge& edge : order[at]->inputs) {
+            const Tensor& input = edge.leaf;  // defined only for a leaf that requires a gradient
+            if (!input.defined()) continue;
             if (!targets.all && !targets.contains(input)) continue;
             if (std::any_of(seen.begin(), seen.end(), [&](const Tensor& t) { return t.is_same(input); })) continue;
             seen.push_back(input);
@@ -138,7 +156,8 @@ Tensor seed_gradient(const Tensor& root, const Tensor& grad_output, const char* 
 // once for an intermediate tensor, with the sum of everything that flowed into it. With
 // `announce`, the gradient-ready hooks hear of each leaf once its gradient is final.
 template <typename Deliver>
-void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets, Deliver deliver, bool announce = false) {
+void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets, SavedTensors saved, Deliver deliver,
+                  bool announce = false) {
     NoGradGuard no_grad;  // gradients are values, not new graphs
     announce = announce && !ready_hooks.empty();
     if (root.is_leaf()) {
@@ -153,12 +172,9 @@ void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets
     if (!targets.all) reaching = nodes_reaching(order, targets);
     // An intermediate tensor asked for is known by its grad_fn (one output per node).
     std::unordered_map<Node*, Tensor> wanted;
-    if (!targets.all) {
-        if (targets.contains(root)) wanted[root.grad_fn().get()] = root;
-        for (Node* node : order)
-            for (const Tensor& input : node->inputs)
-                if (input.defined() && input.grad_fn() && targets.contains(input)) wanted[input.grad_fn().get()] = input;
-    }
+    if (!targets.all)
+        for (const Tensor& t : targets.tensors)
+            if (t.grad_fn()) wanted[t.grad_fn().get()] = t;  // a node not in `order` is never reached
 
     std::vector<std::vector<Tensor>> ready_after;  // leaves whose gradient is final after order[at]
     if (announce) ready_after = leaves_by_last_use(order, targets, reaching);
@@ -181,27 +197,31 @@ void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets
 
         std::vector<bool> needs(node->inputs.size());
         for (size_t i = 0; i < needs.size(); ++i) {
-            const Tensor& input = node->inputs[i];
-            needs[i] = input.defined() && input.requires_grad();
+            const Edge& input = node->inputs[i];
+            needs[i] = input.flows();
             if (needs[i] && !targets.all) {
-                Node* child = input.grad_fn().get();
+                Node* child = input.producer.get();
                 needs[i] = targets.contains(input) || (child && reaching.count(child));
             }
         }
+        GANOPS_CHECK(node->backward, "backward: the graph through ", node->name,
+                     " was freed by an earlier backward (SavedTensors::Free); keep it to go through it again");
         const std::vector<Tensor> input_grads = node->backward(grad, needs);
+        // Its saved tensors go now, not when the graph's last handle does.
+        if (saved == SavedTensors::Free) node->backward = nullptr;
         GANOPS_CHECK(input_grads.size() == node->inputs.size(), "backward of ", node->name,
                      ": returned ", input_grads.size(), " gradients for ", node->inputs.size(),
                      " inputs");
         for (size_t i = 0; i < needs.size(); ++i) {
             if (!needs[i] || !input_grads[i].defined()) continue;
-            const Tensor& input = node->inputs[i];
-            GANOPS_CHECK(input_grads[i].shape() == input.shape(), "backward of ", node->name,
+            const Edge& input = node->inputs[i];
+            GANOPS_CHECK(input_grads[i].shape() == input.shape, "backward of ", node->name,
                          ": gradient ", input_grads[i].shape(), " for input ", i, " of shape ",
-                         input.shape());
-            if (Node* producer = input.grad_fn().get())
+                         input.shape);
+            if (Node* producer = input.producer.get())
                 pending[producer] = accumulate(pending[producer], input_grads[i]);
             else
-                deliver(input, input_grads[i]);
+                deliver(input.leaf, input_grads[i]);
         }
     }
     announce_until(order.size());
@@ -214,12 +234,12 @@ void add_to_grad(const Tensor& leaf, const Tensor& g) {
 
 }  // namespace
 
-void backward(const Tensor& root, const Tensor& grad_output) {
+void backward(const Tensor& root, const Tensor& grad_output, SavedTensors saved) {
     const Tensor seed = seed_gradient(root, grad_output, "backward");
-    run_backward(root, seed, Targets{}, add_to_grad, /*announce=*/true);
+    run_backward(root, seed, Targets{}, saved, add_to_grad, /*announce=*/true);
 }
 
-void backward(const Tensor& root, const Tensor& grad_output, const std::vector<Tensor>& inputs) {
+void backward(const Tensor& root, const Tensor& grad_output, const std::vector<Tensor>& inputs, SavedTensors saved) {
     const Tensor seed = seed_gradient(root, grad_output, "backward");
     Targets targets{false, {}};
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -228,7 +248,7 @@ void backward(const Tensor& root, const Tensor& grad_output, const std::vector<T
                      ") is not a leaf tensor that requires grad");
         targets.tensors.push_back(inputs[i]);
     }
-    run_backward(root, seed, targets, add_to_grad, /*announce=*/true);
+    run_backward(root, seed, targets, saved, add_to_grad, /*announce=*/true);
 }
 
 std::vector<Tensor> grad(const Tensor& root, const std::vector<Tensor>& inputs, const Tensor& grad_output) {
@@ -240,7 +260,7 @@ std::vector<Tensor> grad(const Tensor& root, const std::vector<Tensor>& inputs, 
         targets.tensors.push_back(inputs[i]);
     }
     std::vector<Tensor> out(inputs.size());
-    run_backward(root, seed, targets, [&](const Tensor& t, const Tensor& g) {
+    run_backward(root, seed, targets, SavedTensors::Keep, [&](const Tensor& t, const Tensor& g) {
         for (size_t i = 0; i < inputs.size(); ++i)
             if (inputs[i].is_same(t)) out[i] = out[i].defined() ? kernels::add(out[i], g) : g;
     });

@@ -5,8 +5,14 @@
 // backward() walks the nodes reachable from a tensor in reverse topological order, so a
 // tensor used by several ops (or by several graphs, as the fake batch is in a GAN step)
 // receives the sum of its gradients, and leaves accumulate into .grad across calls until
-// zeroed. Graphs are not freed by backward(): calling it again through the same graph is
-// allowed and accumulates again.
+// zeroed. Graphs are not freed by backward() unless asked (SavedTensors::Free): calling it
+// again through the same graph is allowed and accumulates again.
+//
+// Memory: a node keeps only what its backward function captured (the tensors saved for
+// backward) and, per input, an Edge: the node that produced it, or the leaf itself. It
+// does not keep a produced input's data, so an activation that no backward needs is freed
+// as soon as the forward pass drops it (a ReLU that saves its output frees its input,
+// which batchnorm's backward does not need either).
 #pragma once
 #include <functional>
 #include <string>
@@ -21,9 +27,20 @@ namespace ganops {
 using BackwardFn =
     std::function<std::vector<Tensor>(const Tensor& grad_output, const std::vector<bool>& needs_grad)>;
 
+struct Node;
+
+// Where the gradient of one input of a node goes. Neither set: no gradient flows (an absent
+// optional input, or one that did not require a gradient when the op ran).
+struct Edge {
+    Tensor leaf;                     // a leaf that requires a gradient: its .grad receives it
+    std::shared_ptr<Node> producer;  // a recorded op's output: that op's node receives it
+    Shape shape;                     // the input's shape, which its gradient must have
+    bool flows() const { return leaf.defined() || producer != nullptr; }
+};
+
 struct Node {
-    std::string name;            // the op, for messages
-    std::vector<Tensor> inputs;  // may hold undefined tensors (absent optional inputs)
+    std::string name;           // the op, for messages
+    std::vector<Edge> inputs;   // one per input of the op, in order
     BackwardFn backward;
 };
 
@@ -45,9 +62,17 @@ private:
 // mode is on and some input requires a gradient. Returns the output.
 Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, BackwardFn backward);
 
+// What a backward pass does with the tensors each node saved for backward once that node's
+// backward has run. Keep (the default) allows another backward through the same graph;
+// Free releases them at once, as PyTorch does without retain_graph, so the memory of the
+// activations goes back to the caching allocator while the pass runs and the input and
+// weight gradients of the earlier layers reuse it. A later backward through a freed node
+// fails, naming it.
+enum class SavedTensors { Keep, Free };
+
 // Gradient of `root` with respect to every leaf that requires one. grad_output defaults
 // to 1 for a one-element root.
-void backward(const Tensor& root, const Tensor& grad_output = Tensor());
+void backward(const Tensor& root, const Tensor& grad_output = Tensor(), SavedTensors saved = SavedTensors::Keep);
 
 // As above, but only the leaves in `inputs` receive a gradient (added to their .grad), as
 // torch.autograd.backward(inputs=...) does: every other leaf's .grad is left as it is, and
@@ -55,7 +80,8 @@ void backward(const Tensor& root, const Tensor& grad_output = Tensor());
 // for an input unless a gradient to one of `inputs` flows through it; a convolution then
 // skips its weight gradient). In a GAN's generator step, pass G's parameters: D's weight
 // gradients are never computed.
-void backward(const Tensor& root, const Tensor& grad_output, const std::vector<Tensor>& inputs);
+void backward(const Tensor& root, const Tensor& grad_output, const std::vector<Tensor>& inputs,
+              SavedTensors saved = SavedTensors::Keep);
 
 // Gradient-ready hooks, for work that can start on a leaf's gradient while backward()
 // goes on with the rest of the graph (a data-parallel all-reduce). While a

@@ -31,6 +31,7 @@ struct Block {
     Stream stream;                 // allocated on; its pool takes the block back
     bool orphan = false;           // `stream` has been destroyed: free to the driver
     std::vector<Stream> used_on;   // other streams recorded by record_stream
+    size_t requested = 0;          // the rounded size asked for: at most `size`, less when a larger cached block served it
 };
 
 // A freed block waiting for the work its other streams had queued when it was freed.
@@ -56,6 +57,11 @@ struct Cache {
     std::unordered_map<void*, int> graph_owner;  // block -> pool
     std::map<int, std::vector<std::pair<void*, Block>>> graph_free;  // free blocks held by each pool
     int next_pool = 1;
+
+    void count_requested(size_t size) {
+        stats.bytes_requested += size;
+        stats.peak_bytes_requested = std::max(stats.peak_bytes_requested, stats.bytes_requested);
+    }
 
     cudaEvent_t new_event() {
         if (!spare_events.empty()) {
@@ -145,10 +151,11 @@ void* allocate(size_t bytes) {
         const size_t block_size = it->first.second;
         c.free_blocks.erase(it);
         c.stats.bytes_cached -= block_size;
-        c.in_use[ptr] = Block{block_size, stream, false, {}};
+        c.in_use[ptr] = Block{block_size, stream, false, {}, size};
         if (c.capture_active && stream == c.capturing) c.captured[ptr] = c.in_use[ptr];
         c.stats.bytes_in_use += block_size;
         c.stats.cache_hits++;
+        c.count_requested(size);
         if (c.stats.bytes_in_use > c.stats.peak_bytes_in_use) c.stats.peak_bytes_in_use = c.stats.bytes_in_use;
         return ptr;
     }
@@ -166,9 +173,10 @@ void* allocate(size_t bytes) {
              "); in use by tensors: ", c.stats.bytes_in_use, " bytes");
     }
     c.stats.device_allocations++;
-    c.in_use[ptr] = Block{size, stream, false, {}};
+    c.in_use[ptr] = Block{size, stream, false, {}, size};
     if (c.capture_active && stream == c.capturing) c.captured[ptr] = c.in_use[ptr];
     c.stats.bytes_in_use += size;
+    c.count_requested(size);
     if (c.stats.bytes_in_use > c.stats.peak_bytes_in_use) c.stats.peak_bytes_in_use = c.stats.bytes_in_use;
     return ptr;
 }
@@ -182,6 +190,7 @@ void release(void* ptr) noexcept {
     Block block = std::move(it->second);
     c.in_use.erase(it);
     c.stats.bytes_in_use -= block.size;
+    c.stats.bytes_requested -= block.requested;
     if (block.used_on.empty()) {
         c.make_free(ptr, block);
     } else {
@@ -296,6 +305,7 @@ void reset_peak_stats() {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
     c.stats.peak_bytes_in_use = c.stats.bytes_in_use;
+    c.stats.peak_bytes_requested = c.stats.bytes_requested;
 }
 
 void empty_cache() {

@@ -29,6 +29,12 @@ namespace ganops::cuda {
 struct AllocatorStats {
     size_t bytes_in_use = 0;       // held by live tensors (rounded sizes)
     size_t peak_bytes_in_use = 0;  // since start or reset_peak_stats()
+    // What the tensors asked for, each rounded to the allocator's granule (512 bytes below
+    // 1 MiB, 2 MiB above): bytes_in_use less what a larger cached block wasted on a smaller
+    // request (a block serves requests down to half its size). PyTorch's
+    // torch.cuda.memory_allocated counts the same (it splits blocks instead of wasting them).
+    size_t bytes_requested = 0;
+    size_t peak_bytes_requested = 0;  // since start or reset_peak_stats()
     size_t bytes_cached = 0;       // freed by tensors, kept for reuse (pending ones included)
     size_t bytes_pending = 0;      // of bytes_cached: waiting for recorded streams' work
     int64_t device_allocations = 0;  // cudaMalloc calls made

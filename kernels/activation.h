@@ -5,6 +5,8 @@
 namespace ganops::kernels {
 
 Tensor relu_forward(const Tensor& x);
+// `x` is the input or, as autograd passes it, the output: the backward reads only whether
+// it is > 0, which y = relu(x) and y = leaky_relu(x, slope >= 0) say exactly where x does.
 Tensor relu_backward(const Tensor& dy, const Tensor& x);
 Tensor leaky_relu_forward(const Tensor& x, double slope);
 Tensor leaky_relu_backward(const Tensor& dy, const Tensor& x, double slope);

@@ -1,4 +1,8 @@
 #include "test_util.h"
+#include <cstring>
+
+#include "kernels/activation.h"
+#include "kernels/elementwise.h"
 
 using namespace ganops;
 
@@ -190,4 +194,48 @@ TEST_CASE("backward with inputs and grad refuse what they cannot do, naming the 
     CHECK_THROWS_CONTAINING(backward(y, Tensor(), {test::randn({3})}), "inputs[0]");
     CHECK_THROWS_CONTAINING(grad(y, {test::randn({3})}), "does not require grad");
     CHECK_THROWS_CONTAINING(grad(test::randn({1}), {a}), "does not require grad");
+}
+
+TEST_CASE("ReLU and LeakyReLU differentiate through their saved output, bit for bit as through their input") {
+    // Autograd keeps the activation's output (nn/functional/activation.cpp), which the next
+    // layer saves anyway; the kernels read only its sign. Zeros and negatives included.
+    Tensor x = test::randn({257}, DType::F32);
+    std::vector<float> v = x.to_vector();
+    for (size_t i = 0; i < v.size(); i += 7) v[i] = 0.0f;
+    v[1] = -0.0f;
+    v[2] = 1e-42f;   // subnormal: its product with the slope underflows
+    v[3] = -1e-42f;
+    x = Tensor::from_vector({257}, v).set_requires_grad(true);
+    const Tensor dy = test::randn({257}, DType::F32);
+    for (double slope : {0.2, 0.0, 1e-3}) {
+        const Tensor y = slope == 0.0 ? relu(x) : leaky_relu(x, slope);
+        y.backward(dy);
+        const Tensor expected = slope == 0.0 ? kernels::relu_backward(dy, x.detach()) : kernels::leaky_relu_backward(dy, x.detach(), slope);
+        const std::vector<float> got = x.grad().to_vector(), want = expected.to_vector();
+        CHECK(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0);
+        x.set_grad(Tensor());
+    }
+    // A negative slope flips the sign: that LeakyReLU keeps its input, and is still right.
+    const Tensor y = leaky_relu(x, -0.5);
+    y.backward(dy);
+    CHECK(test::rel_error(x.grad(), kernels::leaky_relu_backward(dy, x.detach(), -0.5)) == 0.0);
+}
+
+TEST_CASE("backward with SavedTensors::Free gives the same gradients and refuses a second pass through the freed graph") {
+    const Tensor w = test::randn({6, 5}).set_requires_grad(true);
+    const Tensor x = test::randn({3, 5});
+    auto loss = [&] { return sum(mul(sigmoid(relu(linear(x, w, Tensor()))), test::randn({3, 6}))); };
+    Generator saved = test::rng();
+    const Tensor kept = loss();
+    kept.backward();
+    const Tensor g_keep = w.grad();
+    w.set_grad(Tensor());
+    test::rng() = saved;  // the same random weights in the loss
+    const Tensor freed = loss();
+    backward(freed, Tensor(), SavedTensors::Free);
+    CHECK(test::rel_error(w.grad(), g_keep) == 0.0);
+    CHECK_THROWS_CONTAINING(backward(freed, Tensor(), SavedTensors::Free), "was freed by an earlier backward");
+    // A kept graph can be walked again, and accumulates.
+    kept.backward();
+    CHECK(test::rel_error(w.grad(), kernels::add(g_keep, g_keep)) == 0.0);
 }

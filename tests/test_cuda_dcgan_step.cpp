@@ -272,6 +272,59 @@ TEST_CASE("iterations a graph cannot express run eagerly, and the graph is captu
     CHECK(host_counters(graphed) == host_counters(eager));
 }
 
+namespace {
+// Everything a checkpoint carries (examples/dcgan_bedroom/train.cpp), through the same
+// safetensors encoding: weights, batchnorm statistics and counts, Adam's moments and step
+// counts, and the random streams' positions.
+void resume_from(Run& from, Run& to) {
+    cuda::StreamGuard on(from.stream);
+    for (auto [src, dst] : {std::pair<nn::Module*, nn::Module*>{&from.g, &to.g}, {&from.d, &to.d}}) {
+        const std::vector<uint8_t> bytes = nn::encode_safetensors(nn::state_dict(*src));
+        nn::load_state_dict(*dst, nn::decode_safetensors(bytes.data(), bytes.size(), "checkpoint"), "checkpoint");
+    }
+    for (auto [src, dst] : {std::pair<nn::Adam*, nn::Adam*>{&from.opt_g, &to.opt_g}, {&from.opt_d, &to.opt_d}}) {
+        for (size_t i = 0; i < src->exp_avg().size(); ++i) {
+            dst->exp_avg()[i].copy_from(src->exp_avg()[i]);
+            dst->exp_avg_sq()[i].copy_from(src->exp_avg_sq()[i]);
+        }
+        dst->steps_taken = src->steps_taken;
+    }
+    to.noise = from.noise;
+    to.tricks = from.tricks;
+    to.dropout = from.dropout;
+    to.data = from.data;
+}
+}  // namespace
+
+TEST_CASE("a run resumed from its state mid-way, replayed as a CUDA graph, ends with the straight run's bits") {
+    REQUIRE(cuda::available());
+    constexpr int kIterations = 7, kStop = 3;
+    Run straight(2e-3, 0.3), first(2e-3, 0.3), resumed(2e-3, 0.3);
+    {
+        dcgan::DcganStep step(straight.g, straight.d, straight.opt_g, straight.opt_d, step_options(true), straight.noise,
+                              straight.tricks, 0, 8);
+        straight.stream = step.stream();
+        for (int it = 0; it < kIterations; ++it) REQUIRE(step.run(straight.batch(kBatch), it, 0.0));
+        CHECK(step.graph_replays() == kIterations - 2);
+    }
+    {
+        dcgan::DcganStep step(first.g, first.d, first.opt_g, first.opt_d, step_options(true), first.noise, first.tricks, 0, 8);
+        first.stream = step.stream();
+        for (int it = 0; it < kStop; ++it) REQUIRE(step.run(first.batch(kBatch), it, 0.0));
+        resume_from(first, resumed);
+    }
+    // A new step (new stream, new graph: two eager iterations, then a capture) from iteration kStop.
+    dcgan::DcganStep step(resumed.g, resumed.d, resumed.opt_g, resumed.opt_d, step_options(true), resumed.noise, resumed.tricks,
+                          kStop, 8);
+    resumed.stream = step.stream();
+    for (int it = kStop; it < kIterations; ++it) REQUIRE(step.run(resumed.batch(kBatch), it, 0.0));
+    CHECK(step.graph_replays() == kIterations - kStop - 2);
+    straight.stream = first.stream = resumed.stream;  // their steps (and streams) are gone: read on a live one
+    CHECK(same_bits(resumed.weights(), straight.weights()));
+    CHECK(host_counters(resumed) == host_counters(straight));
+    CHECK_FALSE(same_bits(first.weights(), straight.weights()));  // the second half did train
+}
+
 #if defined(GANOPS_WITH_ROOFLINE)
 TEST_CASE("the roofline model's iteration launches the kernels the step launches") {
     REQUIRE(cuda::available());

@@ -1,9 +1,17 @@
 // Batches for the training loop, prepared ahead of it: worker threads read, decode, resize
 // and (on a GPU) upload whole batches while the current one trains, so that the loop only
-// waits when decoding is slower than training. On a GPU each worker decodes into pinned host
-// memory (two buffers, used in turn) and uploads on its own stream without waiting; an event
-// recorded after the copy orders the training stream's use of the batch after it, and is
-// checked before the worker writes that pinned buffer again.
+// waits when decoding is slower than training.
+//
+// On a GPU the loader owns a ring of slots, each a pinned host buffer and a device batch,
+// allocated once: a steady-state iteration allocates nothing and never waits on the host.
+// A worker decodes batch b into slot b % depth's pinned buffer and uploads it on its own
+// stream, so the copy overlaps the step that trains on the previous batch. Events order
+// the three parties on the device: the caller's stream waits for the upload ("uploaded")
+// before its kernels read the batch, and the worker's stream waits until the caller's work
+// on the slot's previous batch has run ("released", recorded when the caller asks for the
+// next batch) before the copy overwrites it. The pinned buffer is rewritten only once the
+// slot's previous upload has run (checked with a query; a host wait in the worker thread
+// only when it has not, which a copy of microseconds finished batches ago never is).
 //
 // Batches come out in order and each is a function of the sample order alone, never of
 // thread timing, so a seed fixes the run and a resumed run sees the same data.
@@ -62,11 +70,11 @@ public:
     BatchLoader& operator=(const BatchLoader&) = delete;
 
     // The next batch [batch_size, channels, size, size] on the device. Blocks until it is
-    // decoded; rethrows a worker's error. On a GPU the batch is uploaded on a worker's stream:
-    // work the caller queues on its current stream from now on runs after the upload (an
-    // event, no host wait), and the batch is recorded on that stream (Tensor::record_stream),
-    // so its memory is reused only after the work queued there until it is freed has
-    // finished, whenever the caller drops it.
+    // decoded; rethrows a worker's error. On a GPU the batch is the loader's memory: work the
+    // caller queues on its current stream from now on runs after its upload (an event, no
+    // host wait), and the work queued there until the next call to next() may read it; the
+    // slot is refilled after that work (the caller must not use the batch past that call,
+    // and must make every call on the same stream). On the CPU each batch is a new tensor.
     ganops::Tensor next();
 
 private:
@@ -77,14 +85,20 @@ private:
     std::vector<int64_t> order_;
     SkipLog& skips_;
     int64_t end_batch_;
-    int depth_;  // batches in flight at most
+    int depth_;  // slots: batches decoded ahead, plus the one the caller holds
 
     std::mutex mutex_;
     std::condition_variable changed_;
     int64_t next_to_claim_, next_to_serve_;
     std::vector<ganops::Tensor> slots_;  // batch b waits in slots_[b % depth_]
-    std::vector<std::shared_ptr<ganops::cuda::Event>> uploaded_;  // recorded after its upload (GPU)
     std::vector<int64_t> slot_batch_;
+    // GPU: per slot, the pinned buffer, the device batch (allocated once, on the caller's
+    // stream) and the events that order its reuse (see the top of this file).
+    std::vector<std::unique_ptr<ganops::cuda::PinnedBuffer>> pinned_;
+    std::vector<ganops::Tensor> device_;
+    std::vector<std::unique_ptr<ganops::cuda::Event>> uploaded_, released_;
+    std::vector<bool> ever_uploaded_, ever_released_;
+    int64_t held_slot_ = -1;  // the slot of the batch the caller holds (GPU)
     std::exception_ptr error_;
     bool stopping_ = false;
     std::vector<std::thread> workers_;

@@ -187,44 +187,49 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
     };
     const double real_label = options_.real_label, fake_label = options_.fake_label;
 
-    // Each pass sits in its own scope: its graph, and the activations the graph saved for
-    // backward, are freed as soon as its backward has run, so the next pass reuses that
-    // memory (the caching allocator hands the same blocks out again) and the peak is one
-    // pass's activations, not all of them at once.
+    // Each pass sits in its own scope, and its backward frees each node's saved tensors as
+    // soon as that node's backward has run (SavedTensors::Free): the activations go back to
+    // the caching allocator during the pass, the gradients of the earlier layers reuse their
+    // blocks, and the next pass reuses the rest. Gradients are dropped right after their
+    // optimizer step (nothing reads them later), so G's do not stand through D's step nor
+    // D's through G's. benchmarks/memory_model.h counts what is left at the peak.
 
     // (1) D: maximise log D(x) + log(1 - D(G(z)))
     optD_.zero_grad();
     {
-        const Tensor out_real = netD_(d_input(real));
+        Tensor out_real = netD_(d_input(real));
         kernels::monitor_add_mean(monitor, kDx, out_real);
         if (nonfinite_seen()) return false;  // the BCE would reject it
         const Tensor errD_real = binary_cross_entropy(out_real, d_labels(real_label, fake_label));
-        errD_real.backward();
+        out_real = Tensor();  // the graph holds what backward needs; here only the loss stands through it
+        backward(errD_real, Tensor(), SavedTensors::Free);
         kernels::monitor_add_mean(monitor, kLossD, errD_real);
     }
     // G's graph stays until the generator step's backward has run through it.
     Tensor fake_in =
         d_input(netG_(my_rows(Tensor::normal({options_.batch_size, options_.nz, 1, 1}, 0, 1, noise_, DType::F32, options_.device))));
     {
-        const Tensor out_fake = netD_(fake_in.detach());
+        Tensor out_fake = netD_(fake_in.detach());
         kernels::monitor_add_mean(monitor, kDGz1, out_fake);
         if (nonfinite_seen()) return false;
         const Tensor errD_fake = binary_cross_entropy(out_fake, d_labels(fake_label, real_label));
+        out_fake = Tensor();
         if (options_.distributed.on()) options_.distributed.overlap_d_gradients();
-        errD_fake.backward();
+        backward(errD_fake, Tensor(), SavedTensors::Free);
         kernels::monitor_add_mean(monitor, kLossD, errD_fake);
     }
     if (options_.distributed.on()) options_.distributed.reduce_d_gradients();
     optD_.step();
+    optD_.zero_grad();
 
     // (2) G: maximise log D(G(z)) on the same fake batch, every d_steps-th iteration. Only
     // G's parameters receive gradients: D's weight gradients are never computed here.
     if (g_step(iteration)) {
         optG_.zero_grad();
         {
-            const Tensor fake_features = netD_.features(fake_in);
+            Tensor fake_features = netD_.features(fake_in);
             fake_in = Tensor();  // held by the graph from here on, and freed with it
-            const Tensor out_g = netD_.head(fake_features);
+            Tensor out_g = netD_.head(fake_features);
             kernels::monitor_add_mean(monitor, kDGz2, out_g);
             if (nonfinite_seen()) return false;
             Tensor errG;
@@ -243,12 +248,14 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
             } else {
                 errG = binary_cross_entropy(out_g, ones_);
             }
+            fake_features = out_g = Tensor();
             if (options_.distributed.on()) options_.distributed.overlap_g_gradients();
-            backward(errG, Tensor(), g_params_);
+            backward(errG, Tensor(), g_params_, SavedTensors::Free);
             kernels::monitor_add_mean(monitor, kLossG, errG);
         }
         if (options_.distributed.on()) options_.distributed.reduce_g_gradients();
         optG_.step();
+        optG_.zero_grad();
     }
     kernels::monitor_next_iteration(monitor);
     return true;
