@@ -235,7 +235,8 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
     // so a run resumes in either format.
     const bool channels_last = o.channels_last != 0 ? o.channels_last > 0
                                                     : device == Device::CUDA && (precision == Precision::TF32 || precision == Precision::BF16);
-    if (root && channels_last) std::printf("memory format: channels-last activations\n");
+    if (root && (channels_last || o.channels_last != 0))
+        std::printf("memory format: %s activations\n", channels_last ? "channels-last (NHWC)" : "contiguous (NCHW)");
     auto in_run_format = [&](const Tensor& x) { return channels_last ? x.to_memory_format(MemoryFormat::ChannelsLast) : x; };
 
     // Fail now, not after the first epoch, when results cannot be written.
