@@ -80,6 +80,40 @@ TEST_CASE("channels-last convolutions equal the contiguous ones in every precisi
     }
 }
 
+TEST_CASE("batchnorm2d on channels-last input (coalesced NHWC reductions) equals the float64 reference") {
+    REQUIRE(cuda::available());
+    // Channel counts that are no multiple of the 32 channels a block takes, rows enough for
+    // several splits, and a large common offset (Welford's merge keeps the variance).
+    for (const auto& [s, offset] : {std::pair<Shape, double>{{3, 100, 7, 5}, 0.0}, {{64, 40, 8, 8}, 0.0}, {{2, 64, 8, 8}, 1000.0}}) {
+        INFO(s << " offset " << offset);
+        const int64_t c = s[1];
+        const Tensor x64 = test::randn(s, DType::F64, 3.0);
+        const Tensor x = Tensor::from_vector(s, [&] {
+            std::vector<float> v = x64.to_vector();
+            for (float& e : v) e += float(offset);
+            return v;
+        }());
+        const Tensor w = test::rand({c}, 0.5, 1.5, DType::F32), b = test::randn({c}, DType::F32), dy = test::randn(s, DType::F32);
+        Tensor out[2], grads[2][3], running[2];
+        for (int gpu = 0; gpu < 2; ++gpu) {
+            const Device dev = gpu ? Device::CUDA : Device::CPU;
+            const DType t = gpu ? DType::F32 : DType::F64;
+            const Tensor xi = x.to(t).to(dev).to_memory_format(MemoryFormat::ChannelsLast).set_requires_grad(true);
+            const Tensor wi = w.to(t).to(dev).set_requires_grad(true), bi = b.to(t).to(dev).set_requires_grad(true);
+            running[gpu] = Tensor::full({c}, 1.0, t, dev);
+            out[gpu] = batchnorm2d(xi, wi, bi, Tensor::zeros({c}, t, dev), running[gpu], true);
+            CHECK(out[gpu].is_channels_last());
+            out[gpu].backward(dy.to(t).to(dev).to_memory_format(MemoryFormat::ChannelsLast));
+            grads[gpu][0] = xi.grad();
+            grads[gpu][1] = wi.grad();
+            grads[gpu][2] = bi.grad();
+        }
+        CHECK(test::rel_error(out[1], out[0]) < 1e-5);
+        CHECK(test::rel_error(running[1], running[0]) < 1e-6);
+        for (int k = 0; k < 3; ++k) CHECK(test::rel_error(grads[1][k], grads[0][k]) < 1e-5);
+    }
+}
+
 namespace {
 // A tiny DCGAN (32x32, 4 channels wide) with its optimizers, seeded as in test_cuda_dcgan_step.
 struct Run {
@@ -138,11 +172,12 @@ double worst(const std::vector<std::vector<double>>& a, const std::vector<std::v
 
 TEST_CASE("DCGAN steps train the same weights channels-last and contiguous, and may switch format between iterations") {
     REQUIRE(cuda::available());
-    // Strict fp32, so that what differs is the summation order alone: the NHWC convolution
-    // kernels may order their sums otherwise (batchnorm visits each channel's values in the
-    // same order in both formats, and the temporary NCHW fallback of the NHWC API computes
-    // the same bits: 0 measured today). Stated tolerance: after 2 iterations every weight and
-    // running statistic within 1e-4 relative of the contiguous run (printed: the worst).
+    // Strict fp32, so that what differs is the summation order alone: batchnorm's NHWC
+    // statistics merge their values in another order (in double, so the float results
+    // rarely move), and the NHWC convolution kernels may order their sums otherwise (the
+    // temporary NCHW fallback of the NHWC API computes the same bits: 0 measured today).
+    // Stated tolerance: after 2 iterations every weight and running statistic within 1e-4
+    // relative of the contiguous run (printed: the worst).
     const PrecisionScope strict(Precision::FP32);
     Run plain, last, switched_to_last, switched_to_plain;
     const int64_t conversions_before = kernel_launches("batched_transpose_kernel");
@@ -152,6 +187,8 @@ TEST_CASE("DCGAN steps train the same weights channels-last and contiguous, and 
     // The channels-last run converted (the batch at the boundary, KCRS weights to KRSC, and,
     // until the NHWC kernels land, the temporary fallback's operands).
     CHECK(kernel_launches("batched_transpose_kernel") > conversions_before);
+    CHECK(kernel_launches("moments_rows_kernel") > 0);    // batchnorm's coalesced NHWC statistics
+    CHECK(kernel_launches("grad_sums_rows_kernel") > 0);  // and gradient sums
     switched_to_last.train(0, 1, false);  // a contiguous run resumed channels-last
     switched_to_last.train(1, 2, true);
     switched_to_plain.train(0, 1, true);  // and the other way round

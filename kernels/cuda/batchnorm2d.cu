@@ -1,4 +1,5 @@
-// batchnorm2d on x [n, c, hw] (NCHW). Training statistics come from one read of x:
+// batchnorm2d on x [n, c, hw] (NCHW; channels-last storage is this with n = N*H*W and
+// hw = 1, which has its own coalesced reduction kernels below). Training statistics come from one read of x:
 // every thread runs Welford's update over its elements, threads and then blocks are merged
 // with Chan's formula (no sum of squares, so no cancellation), and one thread per channel
 // merges its blocks in a fixed order (bit-reproducible). A second pass normalises. The
@@ -165,6 +166,79 @@ __global__ void dx_eval_kernel(const float* dy, const float* weight, const float
 
 int channel_blocks(int64_t channels) { return static_cast<int>((channels + kThreads - 1) / kThreads); }
 
+// ---- hw == 1: x is [rows, channels] row-major (channels-last [N, H, W, C], or 2-d) ----
+// The per-channel kernels above would read one channel's values `channels` floats apart:
+// a sector per element. Here a block takes 32 channels and a share of the rows; lane l of
+// every warp reads channel c0 + l, so a warp loads 128 consecutive bytes of a row (channel
+// = index % C), and the block's warps take its rows in turn. Their summaries are merged
+// through shared memory (one array per field, so 32 lanes read 32 consecutive doubles) in
+// a fixed order, and the partials per (channel, split) feed the same finishing kernels:
+// bit-reproducible, like the rest of this file.
+constexpr int kRowWarps = kThreads / 32;
+
+int row_splits_for(int64_t rows, int64_t channels) {
+    const int64_t chunks = (channels + 31) / 32;
+    const int64_t by_work = (rows + 4 * kRowWarps - 1) / (4 * kRowWarps);  // at least ~4 rows per warp
+    const int64_t by_fill = (1024 + chunks - 1) / chunks;
+    return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(std::min(by_work, by_fill), 256)));
+}
+
+dim3 row_grid(int64_t channels, int splits) { return dim3(unsigned((channels + 31) / 32), unsigned(splits)); }
+
+// The rows [begin, end) of this block's split.
+__device__ inline void split_rows(int64_t rows, int64_t& begin, int64_t& end) {
+    const int64_t per_split = (rows + gridDim.y - 1) / gridDim.y;
+    begin = blockIdx.y * per_split;
+    end = begin + per_split < rows ? begin + per_split : rows;
+}
+
+__global__ void moments_rows_kernel(const float* x, int64_t rows, int64_t channels, Moments* partials) {
+    __shared__ double count[kRowWarps][32], mean[kRowWarps][32], m2[kRowWarps][32];
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int64_t c = blockIdx.x * int64_t(32) + lane;
+    int64_t begin, end;
+    split_rows(rows, begin, end);
+    Moments m{0, 0, 0};
+    if (c < channels)
+        for (int64_t r = begin + warp; r < end; r += kRowWarps) m = add(m, x[r * channels + c]);
+    count[warp][lane] = m.count;
+    mean[warp][lane] = m.mean;
+    m2[warp][lane] = m.m2;
+    __syncthreads();
+    if (warp == 0 && c < channels) {
+        for (int w = 1; w < kRowWarps; ++w) m = merge(m, Moments{count[w][lane], mean[w][lane], m2[w][lane]});
+        partials[c * gridDim.y + blockIdx.y] = m;
+    }
+}
+
+__global__ void grad_sums_rows_kernel(const float* dy, const float* x, const float* mean, int64_t rows, int64_t channels,
+                                      GradSums* partials) {
+    __shared__ double sum_dy[kRowWarps][32], sum_dy_xmu[kRowWarps][32];
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int64_t c = blockIdx.x * int64_t(32) + lane;
+    int64_t begin, end;
+    split_rows(rows, begin, end);
+    double s_dy = 0, s_dy_xmu = 0;
+    if (c < channels) {
+        const double m = mean[c];
+        for (int64_t r = begin + warp; r < end; r += kRowWarps) {
+            const int64_t k = r * channels + c;
+            s_dy += dy[k];
+            s_dy_xmu += double(dy[k]) * (x[k] - m);
+        }
+    }
+    sum_dy[warp][lane] = s_dy;
+    sum_dy_xmu[warp][lane] = s_dy_xmu;
+    __syncthreads();
+    if (warp == 0 && c < channels) {
+        for (int w = 1; w < kRowWarps; ++w) {
+            s_dy += sum_dy[w][lane];
+            s_dy_xmu += sum_dy_xmu[w][lane];
+        }
+        partials[c * gridDim.y + blockIdx.y] = {s_dy, s_dy_xmu};
+    }
+}
+
 }  // namespace
 
 void batchnorm2d_forward_train(const float* x, const float* weight, const float* bias, int64_t n, int64_t c,
@@ -172,11 +246,14 @@ void batchnorm2d_forward_train(const float* x, const float* weight, const float*
                                float* running_mean, float* running_var) {
     // No channel, no work: a grid of 0 blocks is a launch error (and splits_for divides by c).
     if (c == 0) return;
-    const int splits = splits_for(n * hw, c);
+    const int splits = hw == 1 ? row_splits_for(n, c) : splits_for(n * hw, c);
     Tensor partials = Tensor::empty(Shape{c * splits * 3}, DType::F64, Device::CUDA);
     Tensor affine = Tensor::empty(Shape{4 * c}, DType::F32, Device::CUDA);
     auto* moments = reinterpret_cast<Moments*>(partials.data<double>());
-    GANOPS_LAUNCH(moments_kernel, dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream())(x, n, c, hw, moments);
+    if (hw == 1)
+        GANOPS_LAUNCH(moments_rows_kernel, row_grid(c, splits), kThreads, 0, current_stream())(x, n, c, moments);
+    else
+        GANOPS_LAUNCH(moments_kernel, dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream())(x, n, c, hw, moments);
     GANOPS_LAUNCH(finish_moments_kernel, channel_blocks(c), kThreads, 0, current_stream())(
         moments, splits, c, eps, momentum, weight, bias, mean, invstd, running_mean, running_var, affine.data<float>());
     GANOPS_LAUNCH(affine_kernel, grid_for(n * c * hw), kThreads, 0, current_stream())(x, affine.data<float>(), n * c * hw, c, hw, y);
@@ -205,11 +282,15 @@ void batchnorm2d_backward(const float* dy, const float* x, const float* weight, 
         if (dx) GANOPS_LAUNCH(dx_eval_kernel, grid_for(total), kThreads, 0, current_stream())(dy, weight, invstd, total, c, hw, dx);
         return;
     }
-    const int splits = splits_for(n * hw, c);
+    const int splits = hw == 1 ? row_splits_for(n, c) : splits_for(n * hw, c);
     Tensor partials = Tensor::empty(Shape{c * splits * 2}, DType::F64, Device::CUDA);
     Tensor coeffs = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
     auto* sums = reinterpret_cast<GradSums*>(partials.data<double>());
-    GANOPS_LAUNCH(grad_sums_kernel, dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream())(dy, x, mean, n, c, hw, sums);
+    if (hw == 1)
+        GANOPS_LAUNCH(grad_sums_rows_kernel, row_grid(c, splits), kThreads, 0, current_stream())(dy, x, mean, n, c, sums);
+    else
+        GANOPS_LAUNCH(grad_sums_kernel, dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream())(dy, x, mean, n, c, hw,
+                                                                                                       sums);
     GANOPS_LAUNCH(finish_grad_kernel, channel_blocks(c), kThreads, 0, current_stream())(sums, splits, c, double(n * hw), weight, invstd,
                                                                              training, dweight, dbias, coeffs.data<float>());
     if (dx) {
