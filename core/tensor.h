@@ -1,7 +1,7 @@
 // A dense tensor on the CPU or a CUDA device, with what reverse-mode autograd needs to hang
 // on it. Its storage is contiguous in NCHW order, or, for a 4-d tensor marked channels-last
-// (core/memory_format.h), in NHWC order; shape() is [N, C, H, W] either way. Tensor is a cheap handle: copies share the same tensor, as in
-// PyTorch; clone() makes an independent one.
+// (core/memory_format.h), in NHWC order; shape() is [N, C, H, W] either way. Tensor is a
+// cheap handle: copies share the same tensor, as in PyTorch; clone() makes an independent one.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -68,6 +68,7 @@ public:
     // channels-last support accept exactly these (kernels/checks.h).
     bool storage_is_nchw() const;
 
+    // The storage, in storage order: NHWC for a channels-last tensor.
     void* data_ptr() const;
     template <class T>
     T* data() const;  // checks that T matches the dtype
@@ -77,6 +78,7 @@ public:
     std::vector<double> to_double_vector() const;
     double item() const;                   // the single element of a one-element tensor
 
+    // These three keep the memory format.
     Tensor to(Device device) const;  // not recorded by autograd: use on leaves and data
     Tensor to(DType dtype) const;
     Tensor clone() const;
