@@ -29,7 +29,8 @@
 // peak next to PyTorch's (benchmarks/memory_model.h).
 //
 // Usage: dcgan_step [--batches 128,64] [--iters 200] [--warmup 20] [--modes tf32,fp32,bf16,fp32-accurate]
-//                   [--paths graph,eager] [--no-pytorch]
+//                   [--paths graph,eager] [--no-pytorch] [--channels-last]
+// --channels-last runs the step on NHWC activations (dcgan_bedroom's default in tf32/bf16).
 //        dcgan_step --predict [--gpu h100-sxm|h100-pcie|h200|a100|all] [--batch 128] [--launch-us 3]
 //                   [--graph-node-us 1] [--eager]
 #include <cstdio>
@@ -90,9 +91,10 @@ struct Result {
     double launches = 0, graph_launches = 0, host_syncs = 0;  // per timed iteration
     int64_t mallocs_while_timed = 0;
     double loss_d = 0, loss_g = 0;
+    bool channels_last = false;  // --channels-last: NHWC activations (step.h)
 };
 
-Result run(Precision precision, bool graph, int batch, int warmup, int iters) {
+Result run(Precision precision, bool graph, int batch, int warmup, int iters, bool channels_last) {
     PrecisionScope scope(precision);
     const nn::DcganConfig config{.nz = 100, .ngf = 64, .ndf = 64, .nc = 3, .image_size = 64};
     manual_seed(1);
@@ -107,7 +109,9 @@ Result run(Precision precision, bool graph, int batch, int warmup, int iters) {
     nn::Adam opt_d(d->parameters(), {.lr = 2e-4, .beta1 = 0.5});
     cuda::reset_peak_stats();
     dcgan::DcganStep step(*g, *d, opt_g, opt_d,
-                          {.batch_size = batch, .nz = config.nz, .device = Device::CUDA, .cuda_graph = graph}, noise,
+                          {.batch_size = batch, .nz = config.nz, .device = Device::CUDA, .cuda_graph = graph,
+                           .channels_last = channels_last},
+                          noise,
                           tricks, 0, warmup + iters);
     cuda::StreamGuard on(step.stream());
     auto iteration = [&](int i) {
@@ -136,6 +140,7 @@ Result run(Precision precision, bool graph, int batch, int warmup, int iters) {
     r.mode = precision_name(precision);
     r.path = graph ? "graph" : "eager";
     r.batch = batch;
+    r.channels_last = channels_last;
     std::vector<double> ms;
     for (int i = 0; i < iters; ++i) {
         float elapsed = 0;
@@ -222,7 +227,7 @@ void print_measured_vs_predicted(const std::vector<Result>& results, const std::
 int main(int argc, char** argv) {
     // Before anything else: the prediction must not initialise CUDA (no GPU needed).
     if (roofline::wants_predict(argc, argv)) return predict(argc, argv);
-    const bench::Args args(argc, argv, {"--batches", "--iters", "--warmup", "--modes", "--paths"}, {"--predict", "--no-pytorch"});
+    const bench::Args args(argc, argv, {"--batches", "--iters", "--warmup", "--modes", "--paths"}, {"--predict", "--no-pytorch", "--channels-last"});
     const std::vector<int> batches = args.get_ints("--batches", {128, 64});
     const int iters = std::max(1, args.get_int("--iters", 200));
     const int warmup = std::max(3, args.get_int("--warmup", 20));  // two eager iterations and the capture at least
@@ -243,7 +248,7 @@ int main(int argc, char** argv) {
         for (const std::string& mode : modes)
             for (const std::string& path : paths) {
                 if (path != "graph" && path != "eager") fail("dcgan_step: --paths takes graph and eager, got ", path);
-                for (const int batch : batches) results.push_back(run(parse_precision(mode), path == "graph", batch, warmup, iters));
+                for (const int batch : batches) results.push_back(run(parse_precision(mode), path == "graph", batch, warmup, iters, args.flag("--channels-last")));
             }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "dcgan_step: %s\n", e.what());
@@ -256,7 +261,8 @@ int main(int argc, char** argv) {
                 "launches/iter | graph launches/iter | host syncs/iter |\n");
     std::printf("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (const Result& r : results)
-        std::printf("| libganops (%s) | %s | %d | %.3f | %.3f | %.3f | %.0f | %.0f | %.1f | %.1f | %.2f |\n", r.path.c_str(),
+        std::printf("| libganops (%s%s) | %s | %d | %.3f | %.3f | %.3f | %.0f | %.0f | %.1f | %.1f | %.2f |\n", r.path.c_str(),
+                    r.channels_last ? ", channels-last" : "",
                     r.mode.c_str(), r.batch, r.median_ms, r.min_ms, r.wall_ms, 1000.0 * r.batch / r.median_ms, r.peak_mib,
                     r.launches, r.graph_launches, r.host_syncs);
     std::printf("\n");

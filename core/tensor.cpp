@@ -7,12 +7,15 @@
 #include "cuda_device.h"
 #include "philox.h"
 #include "../kernels/cuda/kernels.h"
+#include "../kernels/layout.h"
 
 namespace ganops {
 
 namespace {
 
-Tensor make(const Shape& shape, DType dtype, Device device) {
+Tensor make(const Shape& shape, DType dtype, Device device, MemoryFormat format = MemoryFormat::Contiguous) {
+    GANOPS_CHECK(format == MemoryFormat::Contiguous || shape.ndim() == 4, "Tensor: ", memory_format_name(format),
+                 " needs a 4-d [N, C, H, W] shape, got ", shape);
     GANOPS_CHECK(dtype != DType::BF16, "Tensor: bfloat16 storage is not available yet (shape ",
                  shape, ")");
     if (device == Device::CUDA)
@@ -29,6 +32,7 @@ Tensor make(const Shape& shape, DType dtype, Device device) {
     }
     impl->shape = shape;
     impl->dtype = dtype;
+    impl->memory_format = format;
     return Tensor(std::move(impl));
 }
 
@@ -64,7 +68,9 @@ Tensor random_tensor(const Shape& shape, DType dtype, Device device, Generator& 
 
 }  // namespace
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) { return make(shape, dtype, device); }
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device, MemoryFormat format) {
+    return make(shape, dtype, device, format);
+}
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
     Tensor t = make(shape, dtype, device);
@@ -125,7 +131,12 @@ std::string Tensor::str() const {
     if (!defined()) return "(undefined)";
     std::ostringstream s;
     s << shape() << ' ' << dtype_name(dtype()) << ' ' << device_name(device());
+    if (is_channels_last()) s << " channels_last";
     return s.str();
+}
+
+bool Tensor::storage_is_nchw() const {
+    return !is_channels_last() || size(1) == 1 || size(2) * size(3) == 1;
 }
 
 void* Tensor::data_ptr() const {
@@ -134,13 +145,13 @@ void* Tensor::data_ptr() const {
 }
 
 std::vector<double> Tensor::to_double_vector() const {
-    const Tensor host = to(Device::CPU).to(DType::F64);
+    const Tensor host = kernels::convert_memory_format(to(Device::CPU), MemoryFormat::Contiguous).to(DType::F64);
     const double* p = host.data<double>();
     return std::vector<double>(p, p + numel());
 }
 
 std::vector<float> Tensor::to_vector() const {
-    const Tensor host = to(Device::CPU).to(DType::F32);
+    const Tensor host = kernels::convert_memory_format(to(Device::CPU), MemoryFormat::Contiguous).to(DType::F32);
     const float* p = host.data<float>();
     return std::vector<float>(p, p + numel());
 }
@@ -152,7 +163,7 @@ double Tensor::item() const {
 
 Tensor Tensor::to(Device target) const {
     if (target == device()) return *this;
-    Tensor out = make(shape(), dtype(), target);
+    Tensor out = make(shape(), dtype(), target, memory_format());
     cuda::copy_bytes(out.data_ptr(), target, data_ptr(), device(), static_cast<size_t>(numel()) * dtype_size(dtype()));
     return out;
 }
@@ -161,18 +172,41 @@ Tensor Tensor::to(DType target) const {
     if (target == dtype()) return *this;
     GANOPS_CHECK(device() == Device::CPU, "Tensor::to: converting ", str(), " to ",
                  dtype_name(target), " is only supported on the cpu");
-    if (dtype() == DType::F32) return from_host(shape(), data<float>(), target, Device::CPU);
-    return from_host(shape(), data<double>(), target, Device::CPU);
+    // Element by element in storage order, so the memory format is kept.
+    Tensor out = dtype() == DType::F32 ? from_host(shape(), data<float>(), target, Device::CPU)
+                                       : from_host(shape(), data<double>(), target, Device::CPU);
+    out.impl_->memory_format = memory_format();
+    return out;
 }
 
 Tensor Tensor::clone() const {
-    Tensor out = make(shape(), dtype(), device());
+    Tensor out = make(shape(), dtype(), device(), memory_format());
     out.copy_from(*this);
     return out;
 }
 
+Tensor Tensor::to_memory_format(MemoryFormat format) const {
+    const MemoryFormat from = memory_format();
+    if (from == format) return *this;
+    // With one channel or one pixel, NCHW and NHWC orders coincide: relabel, do not copy
+    // (a DCGAN's noise [N, nz, 1, 1] enters a channels-last generator for free).
+    Tensor out;
+    if (ndim() == 4 && (size(1) == 1 || size(2) * size(3) == 1)) {
+        out = detach();
+        out.impl_->memory_format = format;
+    } else {
+        out = kernels::convert_memory_format(*this, format);
+    }
+    return record("to_memory_format", out, {*this},
+                  [from](const Tensor& dy, const std::vector<bool>&) {
+                      return std::vector<Tensor>{kernels::convert_memory_format(dy, from)};
+                  });
+}
+
 Tensor Tensor::reshape(const Shape& new_shape) const {
     GANOPS_CHECK(new_shape.numel() == numel(), "reshape: cannot view tensor ", str(), " as ", new_shape);
+    // A view reinterprets the storage, which must then be in NCHW order.
+    if (!storage_is_nchw()) return to_memory_format(MemoryFormat::Contiguous).reshape(new_shape);
     auto view = std::make_shared<TensorImpl>();
     view->storage = impl().storage;
     view->offset = impl().offset;
@@ -194,12 +228,14 @@ Tensor Tensor::slice_rows(int64_t begin, int64_t end) const {
     view->offset = impl().offset + begin * (size(0) == 0 ? 0 : numel() / size(0));
     view->shape = shape().with(0, end - begin);
     view->dtype = dtype();
+    view->memory_format = memory_format();
     return Tensor(std::move(view));
 }
 
-void Tensor::copy_from(const Tensor& src) const {
-    GANOPS_CHECK(src.shape() == shape() && src.dtype() == dtype(), "copy_from: source ", src.str(),
+void Tensor::copy_from(const Tensor& source) const {
+    GANOPS_CHECK(source.shape() == shape() && source.dtype() == dtype(), "copy_from: source ", source.str(),
                  " does not match destination ", str());
+    const Tensor src = kernels::in_format_of(*this, source);
     cuda::copy_bytes(data_ptr(), device(), src.data_ptr(), src.device(),
                      static_cast<size_t>(numel()) * dtype_size(dtype()));
 }
@@ -255,6 +291,7 @@ Tensor Tensor::detach() const {
     view->offset = impl().offset;
     view->shape = shape();
     view->dtype = dtype();
+    view->memory_format = memory_format();
     return Tensor(std::move(view));
 }
 

@@ -1,6 +1,7 @@
-// A dense, contiguous tensor on the CPU or a CUDA device, with what reverse-mode autograd
-// needs to hang on it. Tensor is a cheap handle: copies share the same tensor, as in
-// PyTorch; clone() makes an independent one.
+// A dense tensor on the CPU or a CUDA device, with what reverse-mode autograd needs to hang
+// on it. Its storage is contiguous in NCHW order, or, for a 4-d tensor marked channels-last
+// (core/memory_format.h), in NHWC order; shape() is [N, C, H, W] either way. Tensor is a
+// cheap handle: copies share the same tensor, as in PyTorch; clone() makes an independent one.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "device.h"
 #include "dtype.h"
 #include "error.h"
+#include "memory_format.h"
 #include "shape.h"
 #include "storage.h"
 
@@ -23,6 +25,7 @@ struct TensorImpl {
     int64_t offset = 0;  // in elements, for views into a larger storage
     Shape shape;
     DType dtype = DType::F32;
+    MemoryFormat memory_format = MemoryFormat::Contiguous;  // ChannelsLast only when 4-d
 
     bool requires_grad = false;           // set by the user on leaves
     std::shared_ptr<TensorImpl> grad;     // accumulated by backward() on leaves
@@ -34,7 +37,8 @@ public:
     Tensor() = default;  // undefined: no storage (e.g. an absent bias)
     explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
-    static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
+    static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU,
+                        MemoryFormat format = MemoryFormat::Contiguous);
     static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
     static Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
                        Device device = Device::CPU);
@@ -57,23 +61,40 @@ public:
     DType dtype() const { return impl().dtype; }
     Device device() const { return impl().storage->device; }
     std::string str() const;  // "[128, 3, 64, 64] float32 cuda", for messages
+    MemoryFormat memory_format() const { return impl().memory_format; }
+    bool is_channels_last() const { return memory_format() == MemoryFormat::ChannelsLast; }
+    // True when the storage holds the elements in NCHW order: a contiguous tensor, or a
+    // channels-last one whose NHWC order is the same (C == 1, or H == W == 1). Ops without
+    // channels-last support accept exactly these (kernels/checks.h).
+    bool storage_is_nchw() const;
 
+    // The storage, in storage order: NHWC for a channels-last tensor.
     void* data_ptr() const;
     template <class T>
     T* data() const;  // checks that T matches the dtype
 
-    std::vector<float> to_vector() const;  // any dtype and device, copied to the host
+    // Any dtype, device and memory format, copied to the host in logical (NCHW) order.
+    std::vector<float> to_vector() const;
     std::vector<double> to_double_vector() const;
     double item() const;                   // the single element of a one-element tensor
 
+    // These three keep the memory format.
     Tensor to(Device device) const;  // not recorded by autograd: use on leaves and data
     Tensor to(DType dtype) const;
     Tensor clone() const;
-    Tensor reshape(const Shape& shape) const;  // a view; differentiable
+    // This tensor with its storage in `format`: itself when it already is, else a copy
+    // converted by the layout kernels (kernels/layout.h). Differentiable: the gradient
+    // is converted back to this tensor's format. ChannelsLast needs a 4-d tensor.
+    Tensor to_memory_format(MemoryFormat format) const;
+    // A view; differentiable. A channels-last tensor is first converted to contiguous (a
+    // copy), so the view always reads NCHW order.
+    Tensor reshape(const Shape& shape) const;
     // Rows [begin, end) of dimension 0 as a view sharing storage, outside autograd
-    // (for batching data). Writes through it reach the original.
+    // (for batching data). Writes through it reach the original. Keeps the memory format
+    // (N is the outermost dimension of NCHW and NHWC alike).
     Tensor slice_rows(int64_t begin, int64_t end) const;
-    void copy_from(const Tensor& src) const;  // same shape and dtype, any devices
+    // Same shape and dtype, any devices and memory formats (converted to this one's).
+    void copy_from(const Tensor& src) const;
     void fill(double value) const;
     bool shares_storage_with(const Tensor& other) const;
     bool is_same(const Tensor& other) const { return impl_ == other.impl_; }

@@ -3,6 +3,7 @@
 #include "checks.h"
 #include "cpu/reference.h"
 #include "cuda/kernels.h"
+#include "layout.h"
 
 namespace ganops::kernels {
 
@@ -11,8 +12,8 @@ using cpu::Activation;
 
 Tensor forward(const char* op, Activation a, double slope, const Tensor& x) {
     check_defined(op, "input", x);
-    check_compatible(op, {{"input", &x}});
-    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+    check_compatible(op, {{"input", &x}}, Formats::Any);  // element-wise: the output keeps x's format
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device(), x.memory_format());
     if (on_cuda(op, x)) {
         cuda::activation_forward(static_cast<cuda::Activation>(a), static_cast<float>(slope), x.data<float>(),
                                  y.data<float>(), x.numel());
@@ -25,12 +26,15 @@ Tensor forward(const char* op, Activation a, double slope, const Tensor& x) {
     return y;
 }
 
-Tensor backward(const char* op, Activation a, double slope, const Tensor& dy, const Tensor& saved) {
-    check_defined(op, "grad_output", dy);
+// The input gradient comes out in the saved tensor's (the forward input's or output's)
+// format, so a channels-last network gets channels-last gradients.
+Tensor backward(const char* op, Activation a, double slope, const Tensor& dy_any, const Tensor& saved) {
+    check_defined(op, "grad_output", dy_any);
     check_defined(op, "saved tensor", saved);
-    check_compatible(op, {{"grad_output", &dy}, {"saved tensor", &saved}});
-    check_same_shape(op, "grad_output", dy, "saved tensor", saved);
-    Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+    check_compatible(op, {{"grad_output", &dy_any}, {"saved tensor", &saved}}, Formats::Any);
+    check_same_shape(op, "grad_output", dy_any, "saved tensor", saved);
+    const Tensor dy = in_format_of(saved, dy_any);
+    Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device(), saved.memory_format());
     if (on_cuda(op, dy)) {
         cuda::activation_backward(static_cast<cuda::Activation>(a), static_cast<float>(slope), dy.data<float>(),
                                   saved.data<float>(), dx.data<float>(), dy.numel());

@@ -6,6 +6,7 @@
 #include "cpu/batchnorm2d_activation.h"
 #include "cpu/reference.h"
 #include "cuda/kernels.h"
+#include "layout.h"
 
 namespace ganops::kernels {
 
@@ -19,8 +20,12 @@ Dims check_input(const char* op, const Tensor& x, const Tensor& weight, const Te
     check_defined(op, "input", x);
     GANOPS_CHECK(x.ndim() == 4 || x.ndim() == 2, op, ": input must be [N, C, H, W] or [N, C], got ", x.str());
     check_compatible(op, {{"input", &x}, {"weight", &weight}, {"bias", &bias},
-                          {"running_mean", &running_mean}, {"running_var", &running_var}});
-    const Dims d{x.size(0), x.size(1), x.ndim() == 4 ? x.size(2) * x.size(3) : 1};
+                          {"running_mean", &running_mean}, {"running_var", &running_var}}, Formats::Any);
+    // The kernels see x as [n, c, hw]; channels-last storage [N, H, W, C] is that with
+    // n = N*H*W and hw = 1 (the channel of element i is i % C), so one set of kernels serves
+    // both formats, and the output keeps x's.
+    const Dims d = x.is_channels_last() ? Dims{x.size(0) * x.size(2) * x.size(3), x.size(1), 1}
+                                        : Dims{x.size(0), x.size(1), x.ndim() == 4 ? x.size(2) * x.size(3) : 1};
     for (const auto& [name, t] : {std::pair<const char*, const Tensor*>{"weight", &weight}, {"bias", &bias},
                                   {"running_mean", &running_mean}, {"running_var", &running_var}})
         if (t->defined())
@@ -42,7 +47,7 @@ BatchNormStats batchnorm2d_forward_train(const Tensor& x, const Tensor& weight, 
     GANOPS_CHECK(momentum >= 0 && momentum <= 1, op, ": momentum must be in [0, 1], got ", momentum);
     // One value per channel has no variance to normalise by (PyTorch refuses it too).
     GANOPS_CHECK(d.n * d.hw > 1, op, ": training needs more than one value per channel, input ", x.str());
-    BatchNormStats s{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty({d.c}, x.dtype(), x.device()),
+    BatchNormStats s{Tensor::empty(x.shape(), x.dtype(), x.device(), x.memory_format()), Tensor::empty({d.c}, x.dtype(), x.device()),
                      Tensor::empty({d.c}, x.dtype(), x.device())};
     if (on_cuda(op, x)) {
         cuda::batchnorm2d_forward_train(x.data<float>(), f32_or_null(weight), f32_or_null(bias), d.n, d.c, d.hw, eps,
@@ -70,7 +75,7 @@ Tensor batchnorm2d_forward_eval(const Tensor& x, const Tensor& weight, const Ten
     GANOPS_CHECK(weight.defined() == bias.defined(), op, ": weight and bias must both be given or both be absent");
     GANOPS_CHECK(running_mean.defined() && running_var.defined(), op,
                  ": evaluation needs running_mean and running_var");
-    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device(), x.memory_format());
     if (on_cuda(op, x)) {
         cuda::batchnorm2d_forward_eval(x.data<float>(), f32_or_null(weight), f32_or_null(bias), running_mean.data<float>(),
                                        running_var.data<float>(), d.n, d.c, d.hw, eps, y.data<float>());
@@ -100,17 +105,18 @@ Tensor batchnorm2d_invstd(const Tensor& running_var, double eps) {
     return out;
 }
 
-BatchNormGrads batchnorm2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+BatchNormGrads batchnorm2d_backward(const Tensor& dy_any, const Tensor& x, const Tensor& weight, const Tensor& mean,
                                     const Tensor& invstd, bool training, bool want_dx, bool want_dweight,
                                     bool want_dbias) {
     const char* op = "batchnorm2d_backward";
-    check_defined(op, "grad_output", dy);
-    check_same_shape(op, "grad_output", dy, "input", x);
-    check_compatible(op, {{"grad_output", &dy}, {"input", &x}});
+    check_defined(op, "grad_output", dy_any);
+    check_same_shape(op, "grad_output", dy_any, "input", x);
+    check_compatible(op, {{"grad_output", &dy_any}, {"input", &x}}, Formats::Any);
+    const Tensor dy = in_format_of(x, dy_any);  // read in x's order; dx comes out in it
     GANOPS_CHECK(mean.defined() && invstd.defined(), op, ": mean and invstd are required");
     const Dims d = check_input(op, x, weight, Tensor(), mean, invstd, /*eps, unused here*/ 1.0);
     BatchNormGrads g;
-    if (want_dx) g.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+    if (want_dx) g.dx = Tensor::empty(x.shape(), x.dtype(), x.device(), x.memory_format());
     if (want_dweight) g.dweight = Tensor::empty({d.c}, x.dtype(), x.device());
     if (want_dbias) g.dbias = Tensor::empty({d.c}, x.dtype(), x.device());
     if (on_cuda(op, x)) {

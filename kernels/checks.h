@@ -19,12 +19,25 @@ inline void check_ndim(const char* op, const char* name, const Tensor& t, int nd
     GANOPS_CHECK(t.ndim() == ndim, op, ": ", name, " must be ", ndim, "-d, got ", t.str());
 }
 
+// Whether an op reads channels-last storage (core/memory_format.h) itself.
+enum class Formats {
+    NchwOnly,  // the op indexes storage as NCHW: channels-last tensors are refused
+    Any,       // the op handles both (element-wise, or a kernel per format)
+};
+
 // All defined tensors share the first one's device and dtype, and the dtype is one the
-// library computes in.
-inline void check_compatible(const char* op, std::initializer_list<NamedTensor> tensors) {
+// library computes in. This is where every op checks its inputs, so it is also where a
+// channels-last tensor is stopped before an NCHW-only op would read its NHWC storage as
+// NCHW: such ops fail naming the op and the tensor (a channels-last tensor whose storage
+// order is NCHW anyway, C == 1 or H == W == 1, passes).
+inline void check_compatible(const char* op, std::initializer_list<NamedTensor> tensors,
+                             Formats formats = Formats::NchwOnly) {
     const NamedTensor* first = nullptr;
     for (const NamedTensor& t : tensors) {
         if (!t.second->defined()) continue;
+        GANOPS_CHECK(formats == Formats::Any || t.second->storage_is_nchw(), op, ": ", t.first, " ",
+                     t.second->str(), " is channels-last, and ", op,
+                     " takes contiguous (NCHW) tensors: convert it with to_memory_format(MemoryFormat::Contiguous)");
         if (!first) {
             first = &t;
             GANOPS_CHECK(t.second->dtype() != DType::BF16, op, ": ", t.first, " ", t.second->str(),

@@ -2,11 +2,43 @@
 
 #include "checks.h"
 #include "cpu/conv2d_batched.h"
+#include "cuda/conv2d_nhwc.h"
 #include "cuda/kernels.h"
+#include "layout.h"
 
 namespace ganops::kernels {
 
-void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y) {
+// Memory formats. The pass's output tensor, allocated by the caller, decides: a
+// channels-last output runs the channels-last pass, with the activation inputs converted to
+// channels-last where they are not (a no-op in a network that is channels-last throughout).
+// On the GPU that is the NHWC kernels (cuda/conv2d_nhwc.h), which take KRSC weights;
+// parameters stay KCRS, PyTorch's layout, so checkpoints and optimizers are unchanged, and
+// each pass converts the weight into a KRSC scratch tensor (a weight gradient is computed
+// in KRSC and converted back). That costs 8 bytes of DRAM traffic per weight per pass: the
+// largest 64x64 DCGAN layer (512x256x4x4, 8 MiB) takes about 5 us at an H100's 3.35 TB/s,
+// and one training step's conversions, about 0.25 GB (every G and D weight, ~25 MB, in
+// about ten passes), roughly 75 us: small beside the step, and a later change can keep KRSC
+// parameters instead. On the CPU a channels-last pass converts to NCHW, runs the NCHW
+// code and converts back (the batched CPU kernels are written for NCHW).
+namespace {
+Tensor channels_last(const Tensor& t) { return convert_memory_format(t, MemoryFormat::ChannelsLast); }
+Tensor contiguous(const Tensor& t) { return convert_memory_format(t, MemoryFormat::Contiguous); }
+Tensor nchw_like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), t.device()); }
+}  // namespace
+
+void conv2d_forward(const ConvGeometry& g, const Tensor& x_any, const Tensor& w_any, const Tensor& bias, const Tensor& y) {
+    if (y.is_channels_last()) {
+        if (on_cuda("conv2d_forward", y)) {
+            cuda::conv2d_forward_nhwc(g, channels_last(x_any).data<float>(), channels_last(w_any).data<float>(),
+                                      f32_or_null(bias), y.data<float>());
+        } else {
+            const Tensor y_nchw = nchw_like(y);
+            conv2d_forward(g, x_any, w_any, bias, y_nchw);
+            y.copy_from(y_nchw);
+        }
+        return;
+    }
+    const Tensor x = contiguous(x_any), w = contiguous(w_any);
     if (on_cuda("conv2d_forward", x)) {
         cuda::conv2d_forward(g, x.data<float>(), w.data<float>(), f32_or_null(bias), y.data<float>());
         return;
@@ -17,7 +49,19 @@ void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, con
     });
 }
 
-void conv2d_backward_input(const ConvGeometry& g, const Tensor& dy, const Tensor& w, const Tensor& dx) {
+void conv2d_backward_input(const ConvGeometry& g, const Tensor& dy_any, const Tensor& w_any, const Tensor& dx) {
+    if (dx.is_channels_last()) {
+        if (on_cuda("conv2d_backward_input", dx)) {
+            cuda::conv2d_backward_input_nhwc(g, channels_last(dy_any).data<float>(), channels_last(w_any).data<float>(),
+                                             dx.data<float>());
+        } else {
+            const Tensor dx_nchw = nchw_like(dx);
+            conv2d_backward_input(g, dy_any, w_any, dx_nchw);
+            dx.copy_from(dx_nchw);
+        }
+        return;
+    }
+    const Tensor dy = contiguous(dy_any), w = contiguous(w_any);
     if (on_cuda("conv2d_backward_input", dy)) {
         cuda::conv2d_backward_input(g, dy.data<float>(), w.data<float>(), dx.data<float>());
         return;
@@ -28,7 +72,16 @@ void conv2d_backward_input(const ConvGeometry& g, const Tensor& dy, const Tensor
     });
 }
 
-void conv2d_backward_weight(const ConvGeometry& g, const Tensor& dy, const Tensor& x, const Tensor& dw) {
+void conv2d_backward_weight(const ConvGeometry& g, const Tensor& dy_any, const Tensor& x_any, const Tensor& dw) {
+    // dw is a parameter's gradient: KCRS. The channels-last pass runs when the activations are.
+    if ((dy_any.is_channels_last() || x_any.is_channels_last()) && on_cuda("conv2d_backward_weight", dy_any)) {
+        const Tensor dw_krsc = Tensor::empty(dw.shape(), dw.dtype(), dw.device(), MemoryFormat::ChannelsLast);
+        cuda::conv2d_backward_weight_nhwc(g, channels_last(dy_any).data<float>(), channels_last(x_any).data<float>(),
+                                          dw_krsc.data<float>());
+        dw.copy_from(dw_krsc);
+        return;
+    }
+    const Tensor dy = contiguous(dy_any), x = contiguous(x_any);
     if (on_cuda("conv2d_backward_weight", dy)) {
         cuda::conv2d_backward_weight(g, dy.data<float>(), x.data<float>(), dw.data<float>());
         return;
@@ -42,30 +95,30 @@ void conv2d_backward_weight(const ConvGeometry& g, const Tensor& dy, const Tenso
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& opt) {
     check_defined("conv2d", "input", x);
     check_defined("conv2d", "weight", w);
-    check_compatible("conv2d", {{"input", &x}, {"weight", &w}, {"bias", &bias}});
+    check_compatible("conv2d", {{"input", &x}, {"weight", &w}, {"bias", &bias}}, Formats::Any);
     const ConvGeometry g = conv2d_geometry("conv2d", x.shape(), w.shape(), opt);
     if (bias.defined())
         GANOPS_CHECK(bias.ndim() == 1 && bias.size(0) == g.out_channels, "conv2d: bias ", bias.str(),
                      " does not match weight ", w.str(), " (expected [", g.out_channels, "])");
-    Tensor y = Tensor::empty(g.y_shape(), x.dtype(), x.device());
+    Tensor y = Tensor::empty(g.y_shape(), x.dtype(), x.device(), x.memory_format());
     conv2d_forward(g, x, w, bias, y);
     return y;
 }
 
 Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dOptions& opt) {
     check_defined("conv2d_backward_input", "grad_output", dy);
-    check_compatible("conv2d_backward_input", {{"grad_output", &dy}, {"weight", &w}});
+    check_compatible("conv2d_backward_input", {{"grad_output", &dy}, {"weight", &w}}, Formats::Any);
     const ConvGeometry g = conv2d_geometry("conv2d_backward_input", x_shape, w.shape(), opt);
     GANOPS_CHECK(dy.shape() == g.y_shape(), "conv2d_backward_input: grad_output ", dy.str(),
                  " does not match the output ", g.y_shape(), " of input ", x_shape, " and weight ", w.str());
-    Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+    Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device(), dy.memory_format());
     conv2d_backward_input(g, dy, w, dx);
     return dx;
 }
 
 Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape, const Conv2dOptions& opt) {
     check_defined("conv2d_backward_weight", "grad_output", dy);
-    check_compatible("conv2d_backward_weight", {{"grad_output", &dy}, {"input", &x}});
+    check_compatible("conv2d_backward_weight", {{"grad_output", &dy}, {"input", &x}}, Formats::Any);
     const ConvGeometry g = conv2d_geometry("conv2d_backward_weight", x.shape(), w_shape, opt);
     GANOPS_CHECK(dy.shape() == g.y_shape(), "conv2d_backward_weight: grad_output ", dy.str(),
                  " does not match the output ", g.y_shape(), " of input ", x.str(), " and weight ", w_shape);

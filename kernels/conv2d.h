@@ -1,6 +1,9 @@
 // conv2d: forward, and the gradients with respect to input and weight.
 // x [N, C, H, W], w [K, C, R, S], bias [K] or undefined -> y [N, K, P, Q].
 // Shapes and options are checked here; bad ones throw ganops::Error naming "conv2d".
+// Activations may be contiguous or channels-last (core/memory_format.h): the output takes
+// the format of the activation it is computed from (x forward, dy backward); weights are
+// [K, C, R, S] parameters in either format.
 #pragma once
 #include "../core/tensor.h"
 #include "conv_geometry.h"

@@ -10,12 +10,12 @@ Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
                                 const ConvTranspose2dOptions& opt) {
     check_defined("conv_transpose2d", "input", x);
     check_defined("conv_transpose2d", "weight", w);
-    check_compatible("conv_transpose2d", {{"input", &x}, {"weight", &w}, {"bias", &bias}});
+    check_compatible("conv_transpose2d", {{"input", &x}, {"weight", &w}, {"bias", &bias}}, Formats::Any);
     const ConvGeometry g = conv_transpose2d_geometry("conv_transpose2d", x.shape(), w.shape(), opt);
     if (bias.defined())
         GANOPS_CHECK(bias.ndim() == 1 && bias.size(0) == g.in_channels, "conv_transpose2d: bias ",
                      bias.str(), " does not match weight ", w.str(), " (expected [", g.in_channels, "])");
-    Tensor y = Tensor::empty(g.x_shape(), x.dtype(), x.device());
+    Tensor y = Tensor::empty(g.x_shape(), x.dtype(), x.device(), x.memory_format());
     conv2d_backward_input(g, x, w, y);
     if (bias.defined()) add_channel_bias(y, bias);
     return y;
@@ -24,11 +24,11 @@ Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
 Tensor conv_transpose2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& x_shape,
                                        const ConvTranspose2dOptions& opt) {
     check_defined("conv_transpose2d_backward_input", "grad_output", dy);
-    check_compatible("conv_transpose2d_backward_input", {{"grad_output", &dy}, {"weight", &w}});
+    check_compatible("conv_transpose2d_backward_input", {{"grad_output", &dy}, {"weight", &w}}, Formats::Any);
     const ConvGeometry g = conv_transpose2d_geometry("conv_transpose2d_backward_input", x_shape, w.shape(), opt);
     GANOPS_CHECK(dy.shape() == g.x_shape(), "conv_transpose2d_backward_input: grad_output ", dy.str(),
                  " does not match the output ", g.x_shape(), " of input ", x_shape, " and weight ", w.str());
-    Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+    Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device(), dy.memory_format());
     conv2d_forward(g, dy, w, Tensor(), dx);
     return dx;
 }
@@ -36,7 +36,7 @@ Tensor conv_transpose2d_backward_input(const Tensor& dy, const Tensor& w, const 
 Tensor conv_transpose2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape,
                                         const ConvTranspose2dOptions& opt) {
     check_defined("conv_transpose2d_backward_weight", "grad_output", dy);
-    check_compatible("conv_transpose2d_backward_weight", {{"grad_output", &dy}, {"input", &x}});
+    check_compatible("conv_transpose2d_backward_weight", {{"grad_output", &dy}, {"input", &x}}, Formats::Any);
     const ConvGeometry g = conv_transpose2d_geometry("conv_transpose2d_backward_weight", x.shape(), w_shape, opt);
     GANOPS_CHECK(dy.shape() == g.x_shape(), "conv_transpose2d_backward_weight: grad_output ", dy.str(),
                  " does not match the output ", g.x_shape(), " of input ", x.str(), " and weight ", w_shape);

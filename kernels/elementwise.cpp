@@ -3,16 +3,20 @@
 #include "checks.h"
 #include "cpu/reference.h"
 #include "cuda/kernels.h"
+#include "layout.h"
 
 namespace ganops::kernels {
 
 namespace {
-Tensor binary(const char* op, cpu::Binary kind, const Tensor& a, const Tensor& b) {
+// Element-wise ops work on either memory format: the result takes a's, and b is read in
+// the same order (converted when it differs).
+Tensor binary(const char* op, cpu::Binary kind, const Tensor& a, const Tensor& b_any) {
     check_defined(op, "a", a);
-    check_defined(op, "b", b);
-    check_compatible(op, {{"a", &a}, {"b", &b}});
-    check_same_shape(op, "a", a, "b", b);
-    Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
+    check_defined(op, "b", b_any);
+    check_compatible(op, {{"a", &a}, {"b", &b_any}}, Formats::Any);
+    check_same_shape(op, "a", a, "b", b_any);
+    const Tensor b = in_format_of(a, b_any);
+    Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device(), a.memory_format());
     if (on_cuda(op, a)) {
         cuda::binary(static_cast<cuda::Binary>(kind), a.data<float>(), b.data<float>(), out.data<float>(), a.numel());
         return out;
@@ -31,8 +35,8 @@ Tensor mul(const Tensor& a, const Tensor& b) { return binary("mul", cpu::Binary:
 
 Tensor scale(const Tensor& a, double s) {
     check_defined("scale", "input", a);
-    check_compatible("scale", {{"input", &a}});
-    Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
+    check_compatible("scale", {{"input", &a}}, Formats::Any);
+    Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device(), a.memory_format());
     if (on_cuda("scale", a)) {
         cuda::scale(a.data<float>(), static_cast<float>(s), out.data<float>(), a.numel());
         return out;

@@ -8,7 +8,8 @@
 namespace ganops::kernels {
 
 namespace {
-// [outer, channels, inner] view of an [n, c, ...] tensor.
+// [outer, channels, inner] view of an [n, c, ...] tensor's storage. Channels-last storage
+// [n, h, w, c] is [n*h*w, c, 1]: the channel of element i is i % c.
 struct ChannelView {
     int64_t outer, channels, inner;
 };
@@ -16,13 +17,14 @@ struct ChannelView {
 ChannelView channel_view(const char* op, const Tensor& x) {
     GANOPS_CHECK(x.ndim() >= 2, op, ": expects at least 2 dimensions [batch, channels, ...], got ", x.str());
     const int64_t outer = x.size(0), channels = x.size(1);
+    if (x.is_channels_last()) return {outer * x.size(2) * x.size(3), channels, 1};
     return {outer, channels, outer * channels == 0 ? 0 : x.numel() / (outer * channels)};
 }
 }  // namespace
 
 Tensor sum_all(const Tensor& x) {
     check_defined("sum", "input", x);
-    check_compatible("sum", {{"input", &x}});
+    check_compatible("sum", {{"input", &x}}, Formats::Any);  // every element, in any order
     Tensor out = Tensor::empty(Shape{}, x.dtype(), x.device());
     if (on_cuda("sum", x)) {
         cuda::sum(x.data<float>(), x.numel(), out.data<float>());
@@ -48,7 +50,7 @@ Tensor expand_scalar(const Tensor& scalar, const Shape& shape, double factor) {
 
 Tensor channel_sum(const Tensor& x) {
     check_defined("channel_sum", "input", x);
-    check_compatible("channel_sum", {{"input", &x}});
+    check_compatible("channel_sum", {{"input", &x}}, Formats::Any);
     const ChannelView v = channel_view("channel_sum", x);
     Tensor out = Tensor::empty({v.channels}, x.dtype(), x.device());
     if (on_cuda("channel_sum", x)) {
@@ -87,7 +89,7 @@ Tensor repeat_rows(const Tensor& row, int64_t n, double factor) {
 }
 
 void add_channel_bias(const Tensor& y, const Tensor& bias) {
-    check_compatible("add_channel_bias", {{"output", &y}, {"bias", &bias}});
+    check_compatible("add_channel_bias", {{"output", &y}, {"bias", &bias}}, Formats::Any);
     const ChannelView v = channel_view("add_channel_bias", y);
     GANOPS_CHECK(bias.ndim() == 1 && bias.size(0) == v.channels, "add_channel_bias: bias ", bias.str(),
                  " for output ", y.str());

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "../core/autograd.h"
+#include "../kernels/layout.h"
 #include "batchnorm2d.h"
 
 namespace ganops::nn {
@@ -265,7 +266,8 @@ std::string StoredTensor::shape_str() const {
 StoredTensor stored_from_tensor(const Tensor& t) {
     GANOPS_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::F64, "stored_from_tensor: tensor ", t.str(),
                  " is neither float32 nor float64");
-    const Tensor host = t.detach().to(Device::CPU);
+    // Files hold PyTorch's contiguous NCHW order whatever the tensor's memory format.
+    const Tensor host = kernels::convert_memory_format(t.detach().to(Device::CPU), MemoryFormat::Contiguous);
     StoredTensor s;
     s.dtype = t.dtype() == DType::F32 ? "F32" : "F64";
     s.shape.assign(t.shape().begin(), t.shape().end());

@@ -56,6 +56,8 @@ Command parse_command_line(int argc, const char* const* argv, std::ostream& out,
     app.add_option("--d-steps", o.d_steps, "discriminator steps per generator step")->check(CLI::PositiveNumber);
     app.add_flag("--feature-matching", o.feature_matching,
                  "generator loss: match the batch mean of D's last hidden features on real data (Salimans et al. 2016)");
+    app.add_flag("--channels-last,!--no-channels-last", o.channels_last,
+                 "activations in NHWC order inside the nets (default: on for --device cuda in tf32 and bf16, off otherwise)");
     app.add_flag("!--no-cuda-graph", o.cuda_graph,
                  "run every iteration eagerly instead of replaying it as a captured CUDA graph (GPU only)");
 

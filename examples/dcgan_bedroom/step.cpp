@@ -179,8 +179,10 @@ bool DcganStep::run(const Tensor& real, int64_t iteration, double sigma) {
     return true;
 }
 
-bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma) {
+bool DcganStep::run_eagerly(const Tensor& real_batch, int64_t iteration, double sigma) {
     ++eager_runs_;
+    auto boundary = [&](const Tensor& x) { return options_.channels_last ? x.to_memory_format(MemoryFormat::ChannelsLast) : x; };
+    const Tensor real = boundary(real_batch);
     auto d_input = [&](const Tensor& x) {
         if (sigma <= 0) return x;
         return add(x, my_rows(Tensor::normal(x.shape().with(0, options_.batch_size), 0, sigma, tricks_, DType::F32, options_.device)));
@@ -207,7 +209,7 @@ bool DcganStep::run_eagerly(const Tensor& real, int64_t iteration, double sigma)
     }
     // G's graph stays until the generator step's backward has run through it.
     Tensor fake_in =
-        d_input(netG_(my_rows(Tensor::normal({options_.batch_size, options_.nz, 1, 1}, 0, 1, noise_, DType::F32, options_.device))));
+        d_input(netG_(boundary(my_rows(Tensor::normal({options_.batch_size, options_.nz, 1, 1}, 0, 1, noise_, DType::F32, options_.device)))));
     {
         Tensor out_fake = netD_(fake_in.detach());
         kernels::monitor_add_mean(monitor, kDGz1, out_fake);

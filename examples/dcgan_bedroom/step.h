@@ -67,6 +67,9 @@ struct StepOptions {
     bool feature_matching = false;
     ganops::Device device = ganops::Device::CPU;
     bool cuda_graph = true;  // on a GPU: capture the iteration once and replay it
+    // The real batch and the noise enter the nets in channels-last (NHWC) order, converted
+    // once here; every layer keeps the format, and D's outputs come out [N] as before.
+    bool channels_last = false;
     // Data parallelism; off in a one-process run. When on, batch_size is the global batch:
     // every random draw (noise, flipped labels, instance noise) is made for the global batch
     // and this rank takes its rows, so the random streams advance as in one process

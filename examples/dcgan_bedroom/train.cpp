@@ -229,6 +229,15 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
         std::printf("precision: %s for the CUDA convolutions\n", precision_name(precision));
     else if (root && !opts.precision.empty())
         std::printf("precision: --precision %s does not apply on the CPU, which computes in fp32\n", opts.precision.c_str());
+    // Channels-last pays where the convolutions run NHWC tensor-core kernels: a GPU in TF32
+    // or BF16. The CPU's batched convolution and the GPU's SIMT fp32 paths are NCHW, so there
+    // it would only add conversions. Not in the checkpoint: weights keep PyTorch's layout,
+    // so a run resumes in either format.
+    const bool channels_last = o.channels_last != 0 ? o.channels_last > 0
+                                                    : device == Device::CUDA && (precision == Precision::TF32 || precision == Precision::BF16);
+    if (root && (channels_last || o.channels_last != 0))
+        std::printf("memory format: %s activations\n", channels_last ? "channels-last (NHWC)" : "contiguous (NCHW)");
+    auto in_run_format = [&](const Tensor& x) { return channels_last ? x.to_memory_format(MemoryFormat::ChannelsLast) : x; };
 
     // Fail now, not after the first epoch, when results cannot be written.
     if (root) {
@@ -321,7 +330,7 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
     auto save_samples = [&](const std::string& name) {
         NoGradGuard no_grad;
         netG.eval();  // as in the reference: BN uses running statistics for the fixed-noise grid
-        const Tensor samples = netG(fixed_noise);
+        const Tensor samples = netG(in_run_format(fixed_noise)).to_memory_format(MemoryFormat::Contiguous);
         netG.train();
         const std::string path = out_path(name);
         save_image_grid(samples, 8, path);
@@ -367,6 +376,7 @@ int train_replica(const TrainOptions& opts, dist::Communicator* comm) {
                     .feature_matching = o.feature_matching,
                     .device = device,
                     .cuda_graph = o.cuda_graph,
+                    .channels_last = channels_last,
                     .distributed = distributed},
                    rng.noise, rng.tricks, state.iteration, check_every);
     // Everything from here on (batches, samples, checkpoints) is ordered with the step's work.

@@ -39,6 +39,7 @@ struct TrainOptions {
     int64_t eval_samples = 2000;
     bool feature_matching = false;  // G matches the mean of D's last hidden features (Salimans et al.)
     bool cuda_graph = true;         // on a GPU, replay the iteration as a captured CUDA graph (step.h)
+    int channels_last = 0;          // --channels-last 1, --no-channels-last -1, 0: by device and precision
     // Data-parallel over the ranks mpirun started: batch_size is the global batch.
     bool distributed = false;
     bool sync_bn = false;               // batchnorm statistics over the global batch (else per rank)

@@ -1,4 +1,5 @@
-// batchnorm2d on x [n, c, hw] (NCHW). Training statistics come from one read of x:
+// batchnorm2d on x [n, c, hw] (NCHW; channels-last storage is this with n = N*H*W and
+// hw = 1, which has its own coalesced reduction kernels below). Training statistics come from one read of x:
 // every thread runs Welford's update over its elements, threads and then blocks are merged
 // with Chan's formula (no sum of squares, so no cancellation), and one thread per channel
 // merges its blocks in a fixed order (bit-reproducible). A second pass normalises. The
@@ -53,7 +54,7 @@ __global__ void moments_kernel(const float* x, int64_t n, int64_t channels, int6
         m = add(m, v);
     }
     m = block_merge(m);
-    if (threadIdx.x == 0) partials[c * gridDim.y + blockIdx.y] = m;
+    if (threadIdx.x == 0) partials[blockIdx.y * channels + c] = m;
 }
 
 // One thread per channel: statistics, running-statistics update, and the map
@@ -68,7 +69,7 @@ __global__ void finish_moments_kernel(const Moments* partials, int splits, int64
     const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (c >= channels) return;
     Moments m{0, 0, 0};
-    for (int s = 0; s < splits; ++s) m = merge(m, partials[c * splits + s]);
+    for (int s = 0; s < splits; ++s) m = merge(m, partials[s * channels + c]);
     const double var = m.m2 / m.count, inv = 1.0 / sqrt(var + eps);
     mean[c] = static_cast<float>(m.mean);
     invstd[c] = static_cast<float>(inv);
@@ -124,7 +125,7 @@ __global__ void grad_sums_kernel(const float* dy, const float* x, const float* m
     }
     s_dy = block_sum(s_dy);
     s_dy_xmu = block_sum(s_dy_xmu);
-    if (threadIdx.x == 0) partials[c * gridDim.y + blockIdx.y] = {s_dy, s_dy_xmu};
+    if (threadIdx.x == 0) partials[blockIdx.y * channels + c] = {s_dy, s_dy_xmu};
 }
 
 // Per channel: dweight, dbias and the coefficients of dx = k1 * (dy - k2 - (x - mean) * k3).
@@ -135,8 +136,8 @@ __global__ void finish_grad_kernel(const GradSums* partials, int splits, int64_t
     if (c >= channels) return;
     double s_dy = 0, s_dy_xmu = 0;
     for (int s = 0; s < splits; ++s) {
-        s_dy += partials[c * splits + s].dy;
-        s_dy_xmu += partials[c * splits + s].dy_xmu;
+        s_dy += partials[s * channels + c].dy;
+        s_dy_xmu += partials[s * channels + c].dy_xmu;
     }
     const double inv = invstd[c];
     if (dweight) dweight[c] = static_cast<float>(s_dy_xmu * inv);
@@ -165,6 +166,83 @@ __global__ void dx_eval_kernel(const float* dy, const float* weight, const float
 
 int channel_blocks(int64_t channels) { return static_cast<int>((channels + kThreads - 1) / kThreads); }
 
+// ---- hw == 1: x is [rows, channels] row-major (channels-last [N, H, W, C], or 2-d) ----
+// The per-channel kernels above would read one channel's values `channels` floats apart:
+// a sector per element. Here a block takes 32 channels and a share of the rows; lane l of
+// every warp reads channel c0 + l, so a warp loads 128 consecutive bytes of a row (channel
+// = index % C), and the block's warps take its rows in turn. Their summaries are merged
+// through shared memory (one array per field, so 32 lanes read 32 consecutive doubles) in
+// a fixed order, and the partials per (split, channel) feed the same finishing kernels:
+// bit-reproducible, like the rest of this file. Partials are stored split-major (channel
+// fastest) by every kernel here, so these stores and the finishing kernels' loads (a thread
+// per channel) are coalesced.
+constexpr int kRowWarps = kThreads / 32;
+
+// Splits of the rows: at least ~16 rows per warp, and about 512 blocks in all (4 per SM of
+// an H100), so that the partials (24 bytes per channel and split) stay a few percent of x.
+int row_splits_for(int64_t rows, int64_t channels) {
+    const int64_t chunks = (channels + 31) / 32;
+    const int64_t by_work = (rows + 16 * kRowWarps - 1) / (16 * kRowWarps);
+    const int64_t by_fill = (512 + chunks - 1) / chunks;
+    return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(std::min(by_work, by_fill), 256)));
+}
+
+dim3 row_grid(int64_t channels, int splits) { return dim3(unsigned((channels + 31) / 32), unsigned(splits)); }
+
+// The rows [begin, end) of this block's split.
+__device__ inline void split_rows(int64_t rows, int64_t& begin, int64_t& end) {
+    const int64_t per_split = (rows + gridDim.y - 1) / gridDim.y;
+    begin = blockIdx.y * per_split;
+    end = begin + per_split < rows ? begin + per_split : rows;
+}
+
+__global__ void moments_rows_kernel(const float* x, int64_t rows, int64_t channels, Moments* partials) {
+    __shared__ double count[kRowWarps][32], mean[kRowWarps][32], m2[kRowWarps][32];
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int64_t c = blockIdx.x * int64_t(32) + lane;
+    int64_t begin, end;
+    split_rows(rows, begin, end);
+    Moments m{0, 0, 0};
+    if (c < channels)
+        for (int64_t r = begin + warp; r < end; r += kRowWarps) m = add(m, x[r * channels + c]);
+    count[warp][lane] = m.count;
+    mean[warp][lane] = m.mean;
+    m2[warp][lane] = m.m2;
+    __syncthreads();
+    if (warp == 0 && c < channels) {
+        for (int w = 1; w < kRowWarps; ++w) m = merge(m, Moments{count[w][lane], mean[w][lane], m2[w][lane]});
+        partials[blockIdx.y * channels + c] = m;
+    }
+}
+
+__global__ void grad_sums_rows_kernel(const float* dy, const float* x, const float* mean, int64_t rows, int64_t channels,
+                                      GradSums* partials) {
+    __shared__ double sum_dy[kRowWarps][32], sum_dy_xmu[kRowWarps][32];
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int64_t c = blockIdx.x * int64_t(32) + lane;
+    int64_t begin, end;
+    split_rows(rows, begin, end);
+    double s_dy = 0, s_dy_xmu = 0;
+    if (c < channels) {
+        const double m = mean[c];
+        for (int64_t r = begin + warp; r < end; r += kRowWarps) {
+            const int64_t k = r * channels + c;
+            s_dy += dy[k];
+            s_dy_xmu += double(dy[k]) * (x[k] - m);
+        }
+    }
+    sum_dy[warp][lane] = s_dy;
+    sum_dy_xmu[warp][lane] = s_dy_xmu;
+    __syncthreads();
+    if (warp == 0 && c < channels) {
+        for (int w = 1; w < kRowWarps; ++w) {
+            s_dy += sum_dy[w][lane];
+            s_dy_xmu += sum_dy_xmu[w][lane];
+        }
+        partials[blockIdx.y * channels + c] = {s_dy, s_dy_xmu};
+    }
+}
+
 }  // namespace
 
 void batchnorm2d_forward_train(const float* x, const float* weight, const float* bias, int64_t n, int64_t c,
@@ -172,11 +250,14 @@ void batchnorm2d_forward_train(const float* x, const float* weight, const float*
                                float* running_mean, float* running_var) {
     // No channel, no work: a grid of 0 blocks is a launch error (and splits_for divides by c).
     if (c == 0) return;
-    const int splits = splits_for(n * hw, c);
+    const int splits = hw == 1 ? row_splits_for(n, c) : splits_for(n * hw, c);
     Tensor partials = Tensor::empty(Shape{c * splits * 3}, DType::F64, Device::CUDA);
     Tensor affine = Tensor::empty(Shape{4 * c}, DType::F32, Device::CUDA);
     auto* moments = reinterpret_cast<Moments*>(partials.data<double>());
-    GANOPS_LAUNCH(moments_kernel, dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream())(x, n, c, hw, moments);
+    if (hw == 1)
+        GANOPS_LAUNCH(moments_rows_kernel, row_grid(c, splits), kThreads, 0, current_stream())(x, n, c, moments);
+    else
+        GANOPS_LAUNCH(moments_kernel, dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream())(x, n, c, hw, moments);
     GANOPS_LAUNCH(finish_moments_kernel, channel_blocks(c), kThreads, 0, current_stream())(
         moments, splits, c, eps, momentum, weight, bias, mean, invstd, running_mean, running_var, affine.data<float>());
     GANOPS_LAUNCH(affine_kernel, grid_for(n * c * hw), kThreads, 0, current_stream())(x, affine.data<float>(), n * c * hw, c, hw, y);
@@ -205,11 +286,15 @@ void batchnorm2d_backward(const float* dy, const float* x, const float* weight, 
         if (dx) GANOPS_LAUNCH(dx_eval_kernel, grid_for(total), kThreads, 0, current_stream())(dy, weight, invstd, total, c, hw, dx);
         return;
     }
-    const int splits = splits_for(n * hw, c);
+    const int splits = hw == 1 ? row_splits_for(n, c) : splits_for(n * hw, c);
     Tensor partials = Tensor::empty(Shape{c * splits * 2}, DType::F64, Device::CUDA);
     Tensor coeffs = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
     auto* sums = reinterpret_cast<GradSums*>(partials.data<double>());
-    GANOPS_LAUNCH(grad_sums_kernel, dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream())(dy, x, mean, n, c, hw, sums);
+    if (hw == 1)
+        GANOPS_LAUNCH(grad_sums_rows_kernel, row_grid(c, splits), kThreads, 0, current_stream())(dy, x, mean, n, c, sums);
+    else
+        GANOPS_LAUNCH(grad_sums_kernel, dim3(unsigned(c), unsigned(splits)), kThreads, 0, current_stream())(dy, x, mean, n, c, hw,
+                                                                                                       sums);
     GANOPS_LAUNCH(finish_grad_kernel, channel_blocks(c), kThreads, 0, current_stream())(sums, splits, c, double(n * hw), weight, invstd,
                                                                              training, dweight, dbias, coeffs.data<float>());
     if (dx) {

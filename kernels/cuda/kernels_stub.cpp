@@ -1,8 +1,10 @@
 // Compiled instead of the .cu files when the build has no CUDA: no tensor can then live on
 // a GPU, so these are unreachable, and say so if reached.
 #include "../../core/error.h"
+#include "conv2d_nhwc.h"
 #include "graph_replay.h"
 #include "kernels.h"
+#include "layout.h"
 #include "training_monitor.h"
 
 namespace ganops::cuda {
@@ -81,4 +83,18 @@ void adaptive_max_pool2d_backward(const float*, const float*, int64_t, int64_t, 
     no_cuda("adaptive_max_pool2d_backward");
 }
 
+}  // namespace ganops::cuda
+
+// Memory formats (layout.h) and channels-last convolution (conv2d_nhwc.h).
+namespace ganops::cuda {
+void batched_transpose(const float*, int64_t, int64_t, int64_t, float*) { no_cuda("batched_transpose"); }
+void conv2d_forward_nhwc(const ConvGeometry&, const float*, const float*, const float*, float*) {
+    no_cuda("conv2d_forward_nhwc");
+}
+void conv2d_backward_input_nhwc(const ConvGeometry&, const float*, const float*, float*) {
+    no_cuda("conv2d_backward_input_nhwc");
+}
+void conv2d_backward_weight_nhwc(const ConvGeometry&, const float*, const float*, float*) {
+    no_cuda("conv2d_backward_weight_nhwc");
+}
 }  // namespace ganops::cuda
