@@ -41,8 +41,14 @@
 // divides nothing per element. What the functors do per element is theirs: the conv passes
 // come here in the FastDivmod forms of conv_mma.h (4 to 6 multiply-high splits per element,
 // no hardware division); other problems as they are (conv_problems.h's plain forms divide in
-// 32 bits). Not yet done: per-thread iterators that carry a row's and a k's split from stage
-// to stage, and cp.async for operands that are contiguous in memory (the weights).
+// 32 bits). The NCHW problems keep this register-staged path: their gathers are not contiguous
+// along k.
+//
+// Second path, the cp.async pipeline (mma_gemm_async_kernel, run_async; described further
+// down): for problems whose operand rows are contiguous along k in 16-byte chunks (the
+// channels-last convolutions, conv_nhwc_problems.h), kAsyncStages = 3 shared buffers filled by
+// cp.async with zero-fill, per-thread chunk cursors split once per tile and stepped per stage
+// without division, and the operands rounded at the fragment (cp.async bypasses registers).
 #pragma once
 #include <cstdint>
 #include <cstring>
