@@ -62,11 +62,15 @@ namespace ganops::cuda::mma {
 
 enum class Mode { TF32, BF16, TF32x3 };
 
-// Which index of each operand is contiguous in global memory (see the header comment).
+// Which index of each operand is contiguous in global memory (see the header comment), and
+// whether the output is contiguous along n (channels-last outputs) rather than m: split-K's
+// partial tiles then follow the output's order, so that their reduction reads and writes
+// whole sectors.
 template <class Problem>
 struct OperandOrder {
     static constexpr bool a_k_fast = false;
     static constexpr bool b_k_fast = true;
+    static constexpr bool c_n_fast = false;
 };
 
 // What each mode keeps in shared memory and how a float becomes it.
@@ -277,10 +281,12 @@ GANOPS_UNROLL
                 const int row = wm0 + mi * 16 + g + (i / 2) * 8, col = wn0 + ni * 8 + 2 * t + i % 2;
                 if (row >= m_left || col >= n_left) continue;
                 const int64_t m = m0 + row, n = n0 + col;
-                if (partial)
-                    partial[(int64_t(blockIdx.z) * p.N + n) * p.M + m] = acc[mi][ni][i];
-                else
+                if (!partial)
                     p.store(m, n, acc[mi][ni][i]);
+                else if constexpr (OperandOrder<Problem>::c_n_fast)
+                    partial[(int64_t(blockIdx.z) * p.M + m) * p.N + n] = acc[mi][ni][i];
+                else
+                    partial[(int64_t(blockIdx.z) * p.N + n) * p.M + m] = acc[mi][ni][i];
             }
 }
 
@@ -603,6 +609,18 @@ void launch_tile(const Problem& p, const MmaPlan& plan, float* partial) {
     }
 }
 
+// gemm::reduce_splits_kernel for outputs contiguous along n (OperandOrder::c_n_fast): the
+// partial tiles are [split][m][n], and consecutive threads take consecutive n.
+template <class Problem>
+__global__ void reduce_splits_n_fast_kernel(Problem p, const float* partial, int splits) {
+    const int64_t total = p.M * p.N;
+    GANOPS_GRID_STRIDE(i, total) {
+        float s = partial[i];
+        for (int z = 1; z < splits; ++z) s = __fadd_rn(s, partial[int64_t(z) * total + i]);
+        p.store(i / p.N, i % p.N, s);
+    }
+}
+
 // Runs the problem on the tensor cores in mode Md, split-K as mma_plan() says; the splits'
 // partial tiles are added in a fixed order (gemm::reduce_splits_kernel): deterministic.
 template <Mode Md, bool Async = false, class Problem>
@@ -614,8 +632,12 @@ void run_with_plan(const Problem& p, const MmaPlan& plan) {
     }
     Tensor partial = Tensor::empty(ganops::Shape{plan.splits * p.M * p.N}, DType::F32, Device::CUDA);
     launch_tile<Md, Async>(p, plan, partial.data<float>());
-    GANOPS_LAUNCH(gemm::reduce_splits_kernel<Problem>, grid_for(p.M * p.N), kThreads, 0, current_stream())(
-        p, partial.data<float>(), int(plan.splits));
+    if constexpr (OperandOrder<Problem>::c_n_fast)
+        GANOPS_LAUNCH(reduce_splits_n_fast_kernel<Problem>, grid_for(p.M * p.N), kThreads, 0, current_stream())(
+            p, partial.data<float>(), int(plan.splits));
+    else
+        GANOPS_LAUNCH(gemm::reduce_splits_kernel<Problem>, grid_for(p.M * p.N), kThreads, 0, current_stream())(
+            p, partial.data<float>(), int(plan.splits));
 }
 
 template <Mode Md, class Problem>
