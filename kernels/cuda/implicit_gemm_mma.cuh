@@ -122,6 +122,16 @@ __device__ inline void store_shared16(void* dst, const uint4& v) {
 #endif
 }
 
+// Two neighbouring floats as one 8-byte global store (st.global.v2); dst 8-byte aligned.
+__device__ inline void store_global_pair(float* dst, float a, float b) {
+#if defined(GANOPS_EMULATED)
+    const float pair[2] = {a, b};
+    std::memcpy(dst, pair, sizeof pair);
+#else
+    *reinterpret_cast<float2*>(dst) = make_float2(a, b);
+#endif
+}
+
 // One operand tile (ROWS x kMmaBK, rows = m for A, n for B) between global memory, the
 // registers that stage it and shared memory. `get(row, k)` reads one element (zero outside).
 template <class Sh, int ROWS, bool KFast>
@@ -272,6 +282,29 @@ template <class Sh, class Problem>
 __device__ void store_accumulators(const Problem& p, const float (&acc)[Sh::MI][Sh::NI][4], int64_t m0, int64_t n0, int wm0,
                                    int wn0, int m_left, int n_left, float* partial) {
     const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    if constexpr (OperandOrder<Problem>::c_n_fast) {
+        // Outputs contiguous along n: (c0, c1) and (c2, c3) are neighbours, stored as one 8-byte
+        // pair (a warp then writes 8 rows x 32 whole bytes). With N even every pair is aligned and
+        // inside the tile (n_left is even too).
+        if (p.N % 2 == 0) {
+GANOPS_UNROLL
+            for (int mi = 0; mi < Sh::MI; ++mi)
+GANOPS_UNROLL
+                for (int ni = 0; ni < Sh::NI; ++ni)
+GANOPS_UNROLL
+                    for (int h = 0; h < 2; ++h) {
+                        const int row = wm0 + mi * 16 + g + h * 8, col = wn0 + ni * 8 + 2 * t;
+                        if (row >= m_left || col >= n_left) continue;
+                        const int64_t m = m0 + row, n = n0 + col;
+                        const float v0 = acc[mi][ni][2 * h], v1 = acc[mi][ni][2 * h + 1];
+                        if (partial)
+                            store_global_pair(&partial[(int64_t(blockIdx.z) * p.M + m) * p.N + n], v0, v1);
+                        else
+                            p.store_pair(m, n, v0, v1);
+                    }
+            return;
+        }
+    }
 GANOPS_UNROLL
     for (int mi = 0; mi < Sh::MI; ++mi)
 GANOPS_UNROLL
