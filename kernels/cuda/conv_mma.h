@@ -136,13 +136,11 @@ template <>
 struct OperandOrder<conv::BackwardWeight> {
     static constexpr bool a_k_fast = true;
     static constexpr bool b_k_fast = true;
-    static constexpr bool c_n_fast = false;
 };
 template <>
 struct OperandOrder<conv::BackwardWeightFast> {
     static constexpr bool a_k_fast = true;
     static constexpr bool b_k_fast = true;
-    static constexpr bool c_n_fast = false;
 };
 
 }  // namespace ganops::cuda::mma

@@ -8,32 +8,27 @@
 
 namespace ganops::cuda::mma {
 
-// Forward and grad-input read channels along k (x's c, dy's and w_crsk's k_out) and write
-// channels along n (y's k_out, dx's c); the one-pixel grad-input writes dx[n][(h, w, c) = m].
+// Forward and grad-input read channels along k (x's c, dy's and w_crsk's k_out).
 template <>
 struct OperandOrder<conv::nhwc::ForwardNhwc> {
     static constexpr bool a_k_fast = true;
     static constexpr bool b_k_fast = true;
-    static constexpr bool c_n_fast = true;
 };
 template <>
 struct OperandOrder<conv::nhwc::BackwardInputPhaseNhwc> {
     static constexpr bool a_k_fast = true;
     static constexpr bool b_k_fast = true;
-    static constexpr bool c_n_fast = true;
 };
 template <>
 struct OperandOrder<conv::nhwc::BackwardInputFromPixelNhwc> {
     static constexpr bool a_k_fast = true;
     static constexpr bool b_k_fast = true;
-    static constexpr bool c_n_fast = false;
 };
 // Grad-weight sums over pixels: x is contiguous along m (c), dy along n (k_out).
 template <>
 struct OperandOrder<conv::nhwc::BackwardWeightNhwc> {
     static constexpr bool a_k_fast = false;
     static constexpr bool b_k_fast = false;
-    static constexpr bool c_n_fast = false;
 };
 
 }  // namespace ganops::cuda::mma

@@ -25,7 +25,6 @@
 //    and 16-byte aligned; conv2d_nhwc.cu otherwise runs the element functors.
 #pragma once
 #include <cstdint>
-#include <cstring>
 
 #include "conv_problems.h"  // Dims, Phase1D, phase_1d, add_rn
 #include "fast_divmod.h"
@@ -34,17 +33,6 @@
 namespace ganops::cuda::conv::nhwc {
 
 using mma::kMmaBK;  // k per pipeline stage: what step() moves
-
-// Two neighbouring floats as one 8-byte store (dst 8-byte aligned): channels-last outputs
-// are written in pairs along the channel (implicit_gemm_mma.cuh's epilogue).
-GANOPS_HD void store_float2(float* dst, float a, float b) {
-#ifdef __CUDA_ARCH__
-    *reinterpret_cast<float2*>(dst) = make_float2(a, b);
-#else
-    const float pair[2] = {a, b};
-    std::memcpy(dst, pair, sizeof pair);
-#endif
-}
 
 // Position in a K ordered (t1, t2, ch) with ch fastest (ch_count a multiple of 4): the filter
 // tap pair and the channel of one 16-byte chunk. start() splits once per tile; step() moves
@@ -92,14 +80,6 @@ struct ForwardNhwc {
     }
     GANOPS_HD float b(int64_t kk, int64_t n) const { return w[n * K + kk]; }
     GANOPS_HD void store(int64_t m, int64_t n, float v) const { y[m * N + n] = bias ? add_rn(v, bias[n]) : v; }
-    // Columns n and n + 1 (n even, N even: 8-byte aligned).
-    GANOPS_HD void store_pair(int64_t m, int64_t n, float v0, float v1) const {
-        if (bias) {
-            v0 = add_rn(v0, bias[n]);
-            v1 = add_rn(v1, bias[n + 1]);
-        }
-        store_float2(y + m * N + n, v0, v1);
-    }
 
     // cp.async view. A: one output pixel's window origin and its image's base offset.
     struct ACursor {
@@ -177,14 +157,6 @@ struct BackwardInputPhaseNhwc {
         j_div.divmod(ij, i, j);
         const int h = rows.first + i * d.sh, wi = cols.first + j * d.sw;
         dx[((int64_t(nb) * d.h + h) * d.w + wi) * d.c + n] = v;
-    }
-    // Channels n and n + 1 (n even, C even: 8-byte aligned).
-    GANOPS_HD void store_pair(int64_t m, int64_t n, float v0, float v1) const {
-        int nb, ij, i, j;
-        ij_div.divmod(int(m), nb, ij);
-        j_div.divmod(ij, i, j);
-        const int h = rows.first + i * d.sh, wi = cols.first + j * d.sw;
-        store_float2(dx + ((int64_t(nb) * d.h + h) * d.w + wi) * d.c + n, v0, v1);
     }
 
     struct ACursor {

@@ -62,15 +62,11 @@ namespace ganops::cuda::mma {
 
 enum class Mode { TF32, BF16, TF32x3 };
 
-// Which index of each operand is contiguous in global memory (see the header comment), and
-// whether the output is contiguous along n (channels-last outputs) rather than m: split-K's
-// partial tiles then follow the output's order, so that their reduction reads and writes
-// whole sectors.
+// Which index of each operand is contiguous in global memory (see the header comment).
 template <class Problem>
 struct OperandOrder {
     static constexpr bool a_k_fast = false;
     static constexpr bool b_k_fast = true;
-    static constexpr bool c_n_fast = false;
 };
 
 // What each mode keeps in shared memory and how a float becomes it.
@@ -119,16 +115,6 @@ __device__ inline void store_shared16(void* dst, const uint4& v) {
     std::memcpy(dst, &v, sizeof v);
 #else
     *static_cast<uint4*>(dst) = v;
-#endif
-}
-
-// Two neighbouring floats as one 8-byte global store (st.global.v2); dst 8-byte aligned.
-__device__ inline void store_global_pair(float* dst, float a, float b) {
-#if defined(GANOPS_EMULATED)
-    const float pair[2] = {a, b};
-    std::memcpy(dst, pair, sizeof pair);
-#else
-    *reinterpret_cast<float2*>(dst) = make_float2(a, b);
 #endif
 }
 
@@ -282,29 +268,6 @@ template <class Sh, class Problem>
 __device__ void store_accumulators(const Problem& p, const float (&acc)[Sh::MI][Sh::NI][4], int64_t m0, int64_t n0, int wm0,
                                    int wn0, int m_left, int n_left, float* partial) {
     const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-    if constexpr (OperandOrder<Problem>::c_n_fast) {
-        // Outputs contiguous along n: (c0, c1) and (c2, c3) are neighbours, stored as one 8-byte
-        // pair (a warp then writes 8 rows x 32 whole bytes). With N even every pair is aligned and
-        // inside the tile (n_left is even too).
-        if (p.N % 2 == 0) {
-GANOPS_UNROLL
-            for (int mi = 0; mi < Sh::MI; ++mi)
-GANOPS_UNROLL
-                for (int ni = 0; ni < Sh::NI; ++ni)
-GANOPS_UNROLL
-                    for (int h = 0; h < 2; ++h) {
-                        const int row = wm0 + mi * 16 + g + h * 8, col = wn0 + ni * 8 + 2 * t;
-                        if (row >= m_left || col >= n_left) continue;
-                        const int64_t m = m0 + row, n = n0 + col;
-                        const float v0 = acc[mi][ni][2 * h], v1 = acc[mi][ni][2 * h + 1];
-                        if (partial)
-                            store_global_pair(&partial[(int64_t(blockIdx.z) * p.M + m) * p.N + n], v0, v1);
-                        else
-                            p.store_pair(m, n, v0, v1);
-                    }
-            return;
-        }
-    }
 GANOPS_UNROLL
     for (int mi = 0; mi < Sh::MI; ++mi)
 GANOPS_UNROLL
@@ -314,12 +277,10 @@ GANOPS_UNROLL
                 const int row = wm0 + mi * 16 + g + (i / 2) * 8, col = wn0 + ni * 8 + 2 * t + i % 2;
                 if (row >= m_left || col >= n_left) continue;
                 const int64_t m = m0 + row, n = n0 + col;
-                if (!partial)
-                    p.store(m, n, acc[mi][ni][i]);
-                else if constexpr (OperandOrder<Problem>::c_n_fast)
-                    partial[(int64_t(blockIdx.z) * p.M + m) * p.N + n] = acc[mi][ni][i];
-                else
+                if (partial)
                     partial[(int64_t(blockIdx.z) * p.N + n) * p.M + m] = acc[mi][ni][i];
+                else
+                    p.store(m, n, acc[mi][ni][i]);
             }
 }
 
@@ -642,18 +603,6 @@ void launch_tile(const Problem& p, const MmaPlan& plan, float* partial) {
     }
 }
 
-// gemm::reduce_splits_kernel for outputs contiguous along n (OperandOrder::c_n_fast): the
-// partial tiles are [split][m][n], and consecutive threads take consecutive n.
-template <class Problem>
-__global__ void reduce_splits_n_fast_kernel(Problem p, const float* partial, int splits) {
-    const int64_t total = p.M * p.N;
-    GANOPS_GRID_STRIDE(i, total) {
-        float s = partial[i];
-        for (int z = 1; z < splits; ++z) s = __fadd_rn(s, partial[int64_t(z) * total + i]);
-        p.store(i / p.N, i % p.N, s);
-    }
-}
-
 // Runs the problem on the tensor cores in mode Md, split-K as mma_plan() says; the splits'
 // partial tiles are added in a fixed order (gemm::reduce_splits_kernel): deterministic.
 template <Mode Md, bool Async = false, class Problem>
@@ -665,12 +614,8 @@ void run_with_plan(const Problem& p, const MmaPlan& plan) {
     }
     Tensor partial = Tensor::empty(ganops::Shape{plan.splits * p.M * p.N}, DType::F32, Device::CUDA);
     launch_tile<Md, Async>(p, plan, partial.data<float>());
-    if constexpr (OperandOrder<Problem>::c_n_fast)
-        GANOPS_LAUNCH(reduce_splits_n_fast_kernel<Problem>, grid_for(p.M * p.N), kThreads, 0, current_stream())(
-            p, partial.data<float>(), int(plan.splits));
-    else
-        GANOPS_LAUNCH(gemm::reduce_splits_kernel<Problem>, grid_for(p.M * p.N), kThreads, 0, current_stream())(
-            p, partial.data<float>(), int(plan.splits));
+    GANOPS_LAUNCH(gemm::reduce_splits_kernel<Problem>, grid_for(p.M * p.N), kThreads, 0, current_stream())(
+        p, partial.data<float>(), int(plan.splits));
 }
 
 template <Mode Md, class Problem>
