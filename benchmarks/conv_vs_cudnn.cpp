@@ -26,9 +26,14 @@
 // grad-input / grad-weight are BwdData / Fwd / BwdFilter (x and dy swapped), exactly as
 // kernels/conv_transpose2d.cpp calls them.
 //
+// --layout nhwc: channels-last on both sides. Ours: kernels/cuda/conv2d_nhwc.h (activations
+// NHWC, weights KRSC); cuDNN: the same buffers described as CUDNN_TENSOR_NHWC (filters KRSC).
+// The buffers hold the same random values either way; only their meaning changes. The public
+// API check is skipped there (the tensor ops take NCHW), and so is the CPU reference.
+//
 // Usage: conv_vs_cudnn [--batches 128,64] [--reps 50] [--warmup 5]
 //                      [--modes fp32,tf32,bf16,fp32-accurate] [--gpu h100-sxm]
-//                      [--workspace-mib 1024] [--no-flush]
+//                      [--workspace-mib 1024] [--layout nchw|nhwc] [--no-flush]
 // --gpu names the peaks (benchmarks/roofline.h) when the device's name does not.
 #include <algorithm>
 #include <cstdio>
@@ -41,6 +46,7 @@
 #include <ganops/ganops.h>
 #include <ganops/kernels/conv2d.h>
 #include <ganops/kernels/conv_transpose2d.h>
+#include <ganops/kernels/cuda/conv2d_nhwc.h>
 
 #include "bench_common.h"
 #include "bench_cudnn.h"
@@ -115,10 +121,11 @@ std::vector<float> download_as_float(const void* d, size_t n, cudnnDataType_t t)
     return out;
 }
 
-cudnnTensorDescriptor_t make_tensor(const Shape& s, cudnnDataType_t t) {
+// s is [N, C, H, W] whatever the layout (cuDNN's convention); format says how memory holds it.
+cudnnTensorDescriptor_t make_tensor(const Shape& s, cudnnDataType_t t, cudnnTensorFormat_t format) {
     cudnnTensorDescriptor_t d = nullptr;
     BENCH_CUDNN(cudnnCreateTensorDescriptor(&d));
-    BENCH_CUDNN(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, t, int(s[0]), int(s[1]), int(s[2]), int(s[3])));
+    BENCH_CUDNN(cudnnSetTensor4dDescriptor(d, format, t, int(s[0]), int(s[1]), int(s[2]), int(s[3])));
     return d;
 }
 
@@ -229,9 +236,9 @@ struct Row {
     double gflop = 0, ours_ms = 0, cudnn_ms = 0, err = 0;
 };
 
-void print_table(int batch, const ModeSpec& mode, int reps, bool flushed, double peak, const std::vector<Row>& rows) {
-    std::printf("\n### Convolutions, batch %d, %s: %s, median of %d runs%s\n\n", batch, mode.name, mode.description,
-                reps, flushed ? ", L2 flushed before each run" : ", L2 not flushed");
+void print_table(int batch, const ModeSpec& mode, bool nhwc, int reps, bool flushed, double peak, const std::vector<Row>& rows) {
+    std::printf("\n### Convolutions%s, batch %d, %s: %s, median of %d runs%s\n\n", nhwc ? " (NHWC / KRSC)" : "", batch,
+                mode.name, mode.description, reps, flushed ? ", L2 flushed before each run" : ", L2 not flushed");
     std::printf("| layer | pass | GFLOP | ours ms | cuDNN ms | cuDNN/ours | ours TFLOP/s | ours %% of %.0f TFLOP/s "
                 "| cuDNN TFLOP/s | cuDNN algorithm (workspace MiB) | rel. L2 diff |\n",
                 peak);
@@ -262,12 +269,19 @@ void print_geomeans(const std::string& label, const std::vector<Row>& rows) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const bench::Args args(argc, argv, {"--batches", "--reps", "--warmup", "--modes", "--gpu", "--workspace-mib"},
+    const bench::Args args(argc, argv, {"--batches", "--reps", "--warmup", "--modes", "--gpu", "--workspace-mib", "--layout"},
                            {"--no-flush"});
     const std::vector<int> batches = args.get_ints("--batches", {128, 64});
     const int reps = std::max(1, args.get_int("--reps", 50));
     const int warmup = args.get_int("--warmup", 5);
     const size_t workspace_bytes = size_t(args.get_int("--workspace-mib", 1024)) << 20;
+    const std::string layout = args.get("--layout", "nchw");
+    if (layout != "nchw" && layout != "nhwc") {
+        std::fprintf(stderr, "conv_vs_cudnn: --layout: '%s' (expected nchw or nhwc)\n", layout.c_str());
+        return 2;
+    }
+    const bool nhwc = layout == "nhwc";
+    const cudnnTensorFormat_t format = nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
     std::vector<const ModeSpec*> modes;
     {
         std::stringstream list(args.get("--modes", "fp32,tf32,bf16,fp32-accurate"));
@@ -331,11 +345,11 @@ int main(int argc, char** argv) {
                     // cuDNN's outputs in its type (bf16 takes half of these float buffers).
                     const Tensor cudnn_x = make(g.x_shape()), cudnn_w = make(g.w_shape()), cudnn_y = make(g.y_shape());
 
-                    cudnnTensorDescriptor_t x_desc = make_tensor(g.x_shape(), dt);
-                    cudnnTensorDescriptor_t y_desc = make_tensor(g.y_shape(), dt);
+                    cudnnTensorDescriptor_t x_desc = make_tensor(g.x_shape(), dt, format);
+                    cudnnTensorDescriptor_t y_desc = make_tensor(g.y_shape(), dt, format);
                     cudnnFilterDescriptor_t w_desc = nullptr;
                     BENCH_CUDNN(cudnnCreateFilterDescriptor(&w_desc));
-                    BENCH_CUDNN(cudnnSetFilter4dDescriptor(w_desc, dt, CUDNN_TENSOR_NCHW, int(g.out_channels),
+                    BENCH_CUDNN(cudnnSetFilter4dDescriptor(w_desc, dt, format, int(g.out_channels),
                                                            int(g.in_channels), int(g.kernel_h), int(g.kernel_w)));
                     cudnnConvolutionDescriptor_t conv_desc = nullptr;
                     BENCH_CUDNN(cudnnCreateConvolutionDescriptor(&conv_desc));
@@ -368,7 +382,12 @@ int main(int argc, char** argv) {
                             case Prim::Fwd: {
                                 ours_out = ours_y;
                                 cudnn_out = cudnn_y;
-                                ours = [&] { kernels::conv2d_forward(g, x, w, Tensor(), ours_y); };
+                                if (nhwc)
+                                    ours = [&] {
+                                        cuda::conv2d_forward_nhwc(g, x.data<float>(), w.data<float>(), nullptr, ours_y.data<float>());
+                                    };
+                                else
+                                    ours = [&] { kernels::conv2d_forward(g, x, w, Tensor(), ours_y); };
                                 if (l.transposed)  // the layer's grad-input: its output gradient is x here
                                     api = [&] { return kernels::conv_transpose2d_backward_input(x, w, g.y_shape(), convt_opt); };
                                 else
@@ -391,7 +410,12 @@ int main(int argc, char** argv) {
                             case Prim::BwdData: {
                                 ours_out = ours_x;
                                 cudnn_out = cudnn_x;
-                                ours = [&] { kernels::conv2d_backward_input(g, y, w, ours_x); };
+                                if (nhwc)
+                                    ours = [&] {
+                                        cuda::conv2d_backward_input_nhwc(g, y.data<float>(), w.data<float>(), ours_x.data<float>());
+                                    };
+                                else
+                                    ours = [&] { kernels::conv2d_backward_input(g, y, w, ours_x); };
                                 if (l.transposed)  // the layer's forward: its input is y here
                                     api = [&] { return kernels::conv_transpose2d_forward(y, w, Tensor(), convt_opt); };
                                 else
@@ -415,7 +439,12 @@ int main(int argc, char** argv) {
                             case Prim::BwdFilter: {
                                 ours_out = ours_w;
                                 cudnn_out = cudnn_w;
-                                ours = [&] { kernels::conv2d_backward_weight(g, y, x, ours_w); };
+                                if (nhwc)
+                                    ours = [&] {
+                                        cuda::conv2d_backward_weight_nhwc(g, y.data<float>(), x.data<float>(), ours_w.data<float>());
+                                    };
+                                else
+                                    ours = [&] { kernels::conv2d_backward_weight(g, y, x, ours_w); };
                                 if (l.transposed)  // layer output gradient = x here, layer input = y
                                     api = [&] { return kernels::conv_transpose2d_backward_weight(x, y, g.w_shape(), convt_opt); };
                                 else
@@ -447,13 +476,14 @@ int main(int argc, char** argv) {
                         const std::vector<float> ours_host = bench::download(ours_out.data<float>(), n);
                         const std::vector<float> cudnn_host = download_as_float(cudnn_out.data_ptr(), n, dt);
                         const double err = bench::rel_l2(ours_host, cudnn_host);
-                        if (!bench::expect_close(what + ": ours vs cuDNN", err, mode->tolerance)) {
+                        if (!bench::expect_close(what + ": ours vs cuDNN", err, mode->tolerance) && !nhwc) {
                             const std::vector<double> ref = cpu_reference(prim, g, x, w, y);
                             std::printf("    against the float64 CPU reference: ours %.3g, cuDNN %.3g\n",
                                         bench::rel_l2(ours_host, ref), bench::rel_l2(cudnn_host, ref));
                         }
-                        bench::expect_close(what + ": public API vs the timed call", bench::rel_l2(api().to_vector(), ours_host),
-                                            1e-6);
+                        if (!nhwc)
+                            bench::expect_close(what + ": public API vs the timed call",
+                                                bench::rel_l2(api().to_vector(), ours_host), 1e-6);
 
                         const std::vector<bench::Timing> t = bench::time_interleaved({ours, theirs}, warmup, reps, flusher);
                         rows.push_back({l.name, kPassNames[pass],
@@ -468,7 +498,7 @@ int main(int argc, char** argv) {
                     for (const void* p : {xp, wp, yp})
                         if (dt != CUDNN_DATA_FLOAT) bench::device_free(const_cast<void*>(p));
                 }
-                print_table(batch, *mode, reps, flusher.enabled(), peak, rows);
+                print_table(batch, *mode, nhwc, reps, flusher.enabled(), peak, rows);
                 print_geomeans(bench::fmt("%s, batch %d", mode->name, batch), rows);
                 every_row.insert(every_row.end(), rows.begin(), rows.end());
             }

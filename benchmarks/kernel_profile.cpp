@@ -5,7 +5,11 @@
 // and once per block), shared-memory wavefronts against the conflict-free minimum, ldmatrix and
 // mma counts, barriers; then the instructions with the most excess sectors or wavefronts.
 //
-//   kernel_profile [--batch N] [--layer NAME]... [--backward] [--sites N]
+//   kernel_profile [--batch N] [--layer NAME]... [--backward] [--nhwc] [--sites N]
+//
+// --nhwc: the channels-last kernels (kernels/cuda/conv2d_nhwc.h) on NHWC / KRSC buffers
+// instead of the NCHW tensor ops: a convolution's forward, grad-input and grad-weight, a
+// transposed one's forward (conv2d's grad-input), grad-input (conv2d's forward), grad-weight.
 //
 // Layers: D1..D5 (the discriminator's convolutions), G1..G5 (the generator's transposed ones);
 // default: every layer, forward only. The counts follow NVIDIA's documented rules, not a
@@ -20,6 +24,7 @@
 
 #include "core/emu/profile.h"
 #include "ganops.h"
+#include "kernels/cuda/conv2d_nhwc.h"
 
 using namespace ganops;
 namespace prof = ganops_emu::profile;
@@ -43,8 +48,59 @@ const Layer kLayers[] = {
 };
 
 void usage() {
-    std::fprintf(stderr, "usage: kernel_profile [--batch N] [--layer D1..D5|G1..G5]... [--backward] [--sites N]\n");
+    std::fprintf(stderr, "usage: kernel_profile [--batch N] [--layer D1..D5|G1..G5]... [--backward] [--nhwc] [--sites N]\n");
     std::exit(2);
+}
+
+// A flat device buffer of n random floats (the NHWC kernels take raw pointers).
+Tensor device_buffer(int64_t n, double stddev, Generator& gen) { return Tensor::normal({n}, 0.0, stddev, gen).to(Device::CUDA); }
+
+// One layer through the NHWC kernels; returns the forward's and the backward's records.
+void profile_nhwc(const Layer& L, int64_t batch, bool backward, int sites, Generator& gen) {
+    const int64_t s = L.in_size;
+    const Shape x_shape{batch, L.in_channels, s, s};
+    const Shape w_shape = L.transposed ? Shape{L.in_channels, L.out_channels, L.kernel, L.kernel}
+                                       : Shape{L.out_channels, L.in_channels, L.kernel, L.kernel};
+    // conv2d's geometry; a transposed layer's input is conv2d's y, its output conv2d's x.
+    const ConvGeometry g = L.transposed
+                               ? conv_transpose2d_geometry("kernel_profile", x_shape, w_shape, ConvTranspose2dOptions::square(L.stride, L.pad))
+                               : conv2d_geometry("kernel_profile", x_shape, w_shape, Conv2dOptions::square(L.stride, L.pad));
+    const Tensor x = device_buffer(g.x_shape().numel(), 1.0, gen), y = device_buffer(g.y_shape().numel(), 1.0, gen);
+    const Tensor w = device_buffer(g.w_shape().numel(), 0.02, gen);
+    Tensor out_x = Tensor::empty({g.x_shape().numel()}, DType::F32, Device::CUDA);
+    Tensor out_y = Tensor::empty({g.y_shape().numel()}, DType::F32, Device::CUDA);
+    Tensor dw = Tensor::empty({g.w_shape().numel()}, DType::F32, Device::CUDA);
+    auto t0 = std::chrono::steady_clock::now();
+    prof::start();
+    if (L.transposed)
+        cuda::conv2d_backward_input_nhwc(g, y.data<float>(), w.data<float>(), out_x.data<float>());
+    else
+        cuda::conv2d_forward_nhwc(g, x.data<float>(), w.data<float>(), nullptr, out_y.data<float>());
+    (void)(L.transposed ? out_x : out_y).to(Device::CPU);
+    prof::stop();
+    const std::vector<prof::KernelRecord> forward = prof::report();
+    std::vector<prof::KernelRecord> backward_records;
+    if (backward) {
+        prof::start();
+        if (L.transposed) {
+            cuda::conv2d_forward_nhwc(g, x.data<float>(), w.data<float>(), nullptr, out_y.data<float>());
+            cuda::conv2d_backward_weight_nhwc(g, y.data<float>(), x.data<float>(), dw.data<float>());
+        } else {
+            cuda::conv2d_backward_input_nhwc(g, y.data<float>(), w.data<float>(), out_x.data<float>());
+            cuda::conv2d_backward_weight_nhwc(g, y.data<float>(), x.data<float>(), dw.data<float>());
+        }
+        (void)dw.to(Device::CPU);
+        prof::stop();
+        backward_records = prof::report();
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("## %s (NHWC): %s %lld -> %lld channels, input %lldx%lld, kernel %d, stride %d, padding %d, batch %lld; "
+                "profiled on the CPU in %.1f s\n\n",
+                L.name, L.transposed ? "conv_transpose2d" : "conv2d", (long long)L.in_channels, (long long)L.out_channels,
+                (long long)s, (long long)s, L.kernel, L.stride, L.pad, (long long)batch, seconds);
+    std::printf("### Forward\n\n%s\n", prof::markdown(forward, sites).c_str());
+    if (backward) std::printf("### Backward (grad-input, then grad-weight)\n\n%s\n", prof::markdown(backward_records, sites).c_str());
+    std::fflush(stdout);
 }
 
 }  // namespace
@@ -52,13 +108,14 @@ void usage() {
 int main(int argc, char** argv) {
     int64_t batch = 8;
     int sites = 5;
-    bool backward = false;
+    bool backward = false, nhwc = false;
     std::vector<std::string> only;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--batch" && i + 1 < argc) batch = std::atoll(argv[++i]);
         else if (a == "--layer" && i + 1 < argc) only.push_back(argv[++i]);
         else if (a == "--backward") backward = true;
+        else if (a == "--nhwc") nhwc = true;
         else if (a == "--sites" && i + 1 < argc) sites = std::atoi(argv[++i]);
         else usage();
     }
@@ -69,6 +126,10 @@ int main(int argc, char** argv) {
     Generator gen{2026, 0};
     for (const Layer& L : kLayers) {
         if (!only.empty() && std::find(only.begin(), only.end(), L.name) == only.end()) continue;
+        if (nhwc) {
+            profile_nhwc(L, batch, backward, sites, gen);
+            continue;
+        }
         const int64_t s = L.in_size;
         const Tensor x = Tensor::normal({batch, L.in_channels, s, s}, 0.0, 1.0, gen).to(Device::CUDA);
         // Weights as PyTorch lays them out: [out, in, k, k] for a convolution, [in, out, k, k]

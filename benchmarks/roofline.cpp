@@ -13,6 +13,7 @@
 
 #include "../kernels/cuda/conv_problems.h"
 #include "../kernels/cuda/gemm_plan.h"
+#include "../kernels/cuda/mma_plan.h"
 
 namespace roofline {
 
@@ -98,8 +99,10 @@ KernelTime predict(const KernelCost& k, const GpuSpec& gpu, const ModelParams& p
     KernelTime t;
     const double wave = wave_efficiency(k.blocks, gpu.sms);
     const double sm_cycles_per_s = 4.0 * gpu.sms * gpu.clock_ghz() * 1e9;  // scheduler-cycles
-    if (k.flops > 0)
-        t.fp32_us = k.flops / (gpu.fp32_tflops * 1e12 * k.flop_efficiency * wave) * 1e6;
+    if (k.flops > 0) {
+        const double peak = k.math_tflops > 0 ? k.math_tflops : gpu.fp32_tflops;
+        t.fp32_us = k.flops / (peak * 1e12 * k.flop_efficiency * wave) * 1e6;
+    }
     if (k.warp_instructions > 0)
         t.issue_us = k.warp_instructions / (gpu.issue_per_s() * k.issue_utilisation * wave) * 1e6;
     if (k.fp64_warp_instructions > 0) {
@@ -113,7 +116,8 @@ KernelTime predict(const KernelCost& k, const GpuSpec& gpu, const ModelParams& p
         double us;
         const char* name;
     };
-    const Term terms[] = {{t.issue_us, "issue"}, {t.fp32_us, "fp32"}, {t.fp64_us, "fp64"}, {t.dram_us, "dram"}};
+    const Term terms[] = {{t.issue_us, "issue"}, {t.fp32_us, k.math_tflops > 0 ? "tensor" : "fp32"}, {t.fp64_us, "fp64"},
+                          {t.dram_us, "dram"}};
     Term worst{0, "launch"};
     for (const Term& term : terms)
         if (term.us > worst.us) worst = term;
@@ -182,6 +186,28 @@ struct GemmProblem {
     double a_bytes, b_bytes, c_bytes;
 };
 
+// The split-K reduction of a GEMM's partial tiles (no floor of its own: part of the GEMM op).
+KernelCost reduce_splits(const std::string& op, const GemmProblem& p, int64_t splits, double l2_fits) {
+    KernelCost reduce;
+    reduce.op = op;
+    reduce.kernel = "reduce_splits_kernel";
+    const double outputs = double(p.M) * double(p.N), partial_bytes = kF * double(splits) * outputs;
+    reduce.warp_instructions = outputs * (kReduceBase + kReducePerSplit * double(splits)) / 32.0;
+    reduce.dram_bytes = (partial_bytes <= l2_fits ? 0.0 : partial_bytes) + p.c_bytes;
+    reduce.blocks = grid_for(p.M * p.N);
+    return reduce;
+}
+
+// The channels-last tensor-core loops (kernels/cuda/implicit_gemm_mma.cuh): warp instructions
+// per 16-deep stage of the main loop in TF32, by pass and tile (Wide, Square, Narrow), from the
+// sm_90 SASS (benchmarks/results/2026-12-02-nhwc-tensor-core.md). Forward and grad-input run
+// the cp.async pipeline (16 HMMA per stage and warp on Wide and Square, 8 on Narrow),
+// grad-weight the register-staged loop. BF16 (one k16 mma per two k8) as the Wide tile's
+// BF16 / TF32 ratio. The weight transposition: instructions per element.
+constexpr double kNhwcTf32[3][3] = {{258, 283, 363}, {294, 353, 410}, {687, 802, 1274}};
+constexpr double kNhwcBf16OverTf32[3] = {201.0 / 258, 244.0 / 294, 697.0 / 687};
+constexpr double kTransposeInstructions = 174.0 / 4;
+
 GemmProblem gemm_problem(ConvPass pass, const ConvShape& s) {
     const double x = kF * s.n * s.c * s.h * s.w, w = kF * s.k * s.c * s.r * s.s, y = kF * s.n * s.k * s.p * s.q;
     switch (pass) {
@@ -230,6 +256,7 @@ std::vector<GemmProblem> gemm_problems(ConvPass pass, const ConvShape& s) {
 
 std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const GpuSpec& gpu, const std::string& op,
                                   const ModelParams& params) {
+    if (params.nhwc_tensor_cores) return conv_pass_nhwc(pass, shape, gpu, op, params.nhwc_mode, params);
     namespace g = ganops::cuda::gemm;
     const GemmProblem whole = gemm_problem(pass, shape);
     std::vector<KernelCost> out;
@@ -265,16 +292,69 @@ std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const G
         gemm.tensor_core = true;
         gemm.floor_act_bytes = first ? whole.a_bytes + whole.b_bytes + whole.c_bytes : 0.0;
         out.push_back(gemm);
-        if (plan.splits > 1) {
-            KernelCost reduce;
-            reduce.op = op;
-            reduce.kernel = "reduce_splits_kernel";
-            const double outputs = double(p.M) * double(p.N);
-            reduce.warp_instructions = outputs * (kReduceBase + kReducePerSplit * double(plan.splits)) / 32.0;
-            reduce.dram_bytes = (partial_bytes <= fits ? 0.0 : partial_bytes) + p.c_bytes;
-            reduce.blocks = grid_for(p.M * p.N);
-            out.push_back(reduce);  // no floor of its own: part of the GEMM op
+        if (plan.splits > 1) out.push_back(reduce_splits(op, p, plan.splits, fits));
+    }
+    return out;
+}
+
+namespace {
+
+// Warp instructions per stage of a channels-last tensor-core loop (the table above).
+double nhwc_loop_instructions(ConvPass pass, Mode mode, ganops::cuda::mma::TileConfig tile) {
+    const int p = int(pass), t = int(tile);
+    return kNhwcTf32[p][t] * (mode == Mode::Bf16 ? kNhwcBf16OverTf32[p] : 1.0);
+}
+
+}  // namespace
+
+std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape, const GpuSpec& gpu, const std::string& op,
+                                       Mode mode, const ModelParams& params) {
+    namespace mm = ganops::cuda::mma;
+    const GemmProblem whole = gemm_problem(pass, shape);  // the bytes do not depend on the layout
+    const double fits = gpu.l2_mb * 1e6 * params.l2_fraction;
+    std::vector<KernelCost> out;
+    if (pass == ConvPass::BackwardInput) {
+        // conv2d_nhwc.cu transposes the weights KRSC -> CRSK first: read and write them once.
+        KernelCost t;
+        t.op = op;
+        t.kernel = "krsc_to_crsk_kernel";
+        const double n = double(shape.k) * double(shape.c) * double(shape.r) * double(shape.s);
+        t.dram_bytes = 2 * kF * n;
+        t.warp_instructions = n * kTransposeInstructions / 32.0;
+        t.blocks = grid_for(int64_t(n));
+        out.push_back(t);
+    }
+    bool carried = false;  // the first GEMM carries the pass's useful work and floor
+    for (const GemmProblem& p : gemm_problems(pass, shape)) {
+        const mm::MmaPlan plan = mm::mma_plan(p.M, p.N, p.K);
+        int64_t ksteps = 0;
+        for (int64_t z = 0; z < plan.splits; ++z) {
+            const int64_t len = std::min(p.K, (z + 1) * plan.k_chunk) - z * plan.k_chunk;
+            ksteps += (len + mm::kMmaBK - 1) / mm::kMmaBK;
         }
+        const mm::TileShape tile = mm::tile_shape(plan.tile);
+        const double block_steps = double(plan.tiles_m * plan.tiles_n) * double(ksteps);
+        const double a_dram = p.a_bytes * (p.a_bytes <= fits ? 1.0 : double(plan.tiles_n));
+        const double b_dram = p.b_bytes * (p.b_bytes <= fits ? 1.0 : double(plan.tiles_m));
+        const double partial_bytes = kF * double(plan.splits) * double(p.M) * double(p.N);
+
+        KernelCost gemm;
+        gemm.op = op;
+        gemm.kernel = pass == ConvPass::BackwardWeight ? "mma_gemm_kernel<BackwardWeightNhwc>"
+                                                       : (pass == ConvPass::Forward ? "mma_gemm_async_kernel<ForwardNhwc>"
+                                                                                    : "mma_gemm_async_kernel<BackwardInput*Nhwc>");
+        gemm.flops = 2.0 * tile.bm * tile.bn * mm::kMmaBK * block_steps;
+        gemm.math_tflops = math_peak_tflops(gpu, mode);
+        gemm.warp_instructions = block_steps * (tile.threads() / 32.0) * nhwc_loop_instructions(pass, mode, plan.tile);
+        gemm.issue_utilisation = kGemmIssueUtilisation;
+        gemm.dram_bytes = a_dram + b_dram + (plan.splits > 1 ? partial_bytes : p.c_bytes);
+        gemm.blocks = plan.tiles_m * plan.tiles_n * plan.splits;
+        gemm.useful_flops = carried ? 0.0 : shape.useful_flops();
+        gemm.tensor_core = true;
+        gemm.floor_act_bytes = carried ? 0.0 : whole.a_bytes + whole.b_bytes + whole.c_bytes;
+        carried = true;
+        out.push_back(gemm);
+        if (plan.splits > 1) out.push_back(reduce_splits(op, p, plan.splits, fits));
     }
     return out;
 }
@@ -757,21 +837,32 @@ void print_summary(std::FILE* out, const DcganShape& shape, const ModelParams& p
     std::fprintf(out, "| GPU | mode | kernels that run | today's kernels ms/iter | of which launch | ideal floor "
                       "ms/iter | floor + today's launches | PyTorch measured ms/iter | today / PyTorch |\n");
     std::fprintf(out, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    const auto row = [&](const GpuSpec& gpu, int m, const char* kernels, const IterationSummary& s) {
+        const Mode mode = kModes[m];
+        char torch[64] = "-", ratio[32] = "-";
+        if (std::strcmp(gpu.key, "h100-sxm") == 0 && shape.batch == 128) {
+            for (const PyTorchNumber& p : kPyTorchH100)
+                if (p.mode == mode) {
+                    std::snprintf(torch, sizeof torch, "%.1f", p.ms);
+                    std::snprintf(ratio, sizeof ratio, "%.1fx", s.today_ms / p.ms);
+                }
+        }
+        std::fprintf(out, "| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %s | %s |\n", gpu.name, mode_name(mode), kernels,
+                     s.today_ms, s.launch_ms, s.floor_ms[m], s.floor_ms[m] + s.launch_ms, torch, ratio);
+    };
     for (const GpuSpec& gpu : gpus()) {
-        const IterationSummary s = summarize(dcgan_iteration(shape, gpu, params), gpu, params);
-        for (int m = 0; m < 3; ++m) {
-            const Mode mode = kModes[m];
-            char torch[64] = "-", ratio[32] = "-";
-            if (std::strcmp(gpu.key, "h100-sxm") == 0 && shape.batch == 128) {
-                for (const PyTorchNumber& p : kPyTorchH100)
-                    if (p.mode == mode) {
-                        std::snprintf(torch, sizeof torch, "%.1f", p.ms);
-                        std::snprintf(ratio, sizeof ratio, "%.1fx", s.today_ms / p.ms);
-                    }
-            }
-            std::fprintf(out, "| %s | %s | %s | %.1f | %.2f | %.2f | %.2f | %s | %s |\n", gpu.name, mode_name(mode),
-                         mode == Mode::Fp32 ? "fp32 SIMT" : "fp32 SIMT (no tensor-core kernels yet)", s.today_ms,
-                         s.launch_ms, s.floor_ms[m], s.floor_ms[m] + s.launch_ms, torch, ratio);
+        ModelParams simt = params;
+        simt.nhwc_tensor_cores = false;
+        const IterationSummary s = summarize(dcgan_iteration(shape, gpu, simt), gpu, simt);
+        for (int m = 0; m < 3; ++m)
+            row(gpu, m, kModes[m] == Mode::Fp32 ? "NCHW fp32 SIMT" : "NCHW fp32 SIMT (the NCHW tensor-core loop is not modelled)", s);
+        // The convolutions on the channels-last tensor-core kernels (conv2d_nhwc.cu); the
+        // other kernels as today's.
+        for (int m = 1; m < 3; ++m) {
+            ModelParams tc = params;
+            tc.nhwc_tensor_cores = true;
+            tc.nhwc_mode = kModes[m];
+            row(gpu, m, "NHWC tensor cores (conv2d_nhwc), other kernels as today", summarize(dcgan_iteration(shape, gpu, tc), gpu, tc));
         }
     }
 }
@@ -836,6 +927,8 @@ int predict_main(int argc, char** argv) {
                 params.launch_us = number<double>(value());
             } else if (a == "--graph-node-us") {
                 params.graph_node_us = number<double>(value());
+            } else if (a == "--nhwc") {
+                params.nhwc_tensor_cores = true;
             } else if (a == "--eager") {
                 params.cuda_graph = false;
             } else {
@@ -843,7 +936,7 @@ int predict_main(int argc, char** argv) {
                 for (const GpuSpec& g : gpus()) known += std::string(known.empty() ? "" : "|") + g.key;
                 std::fprintf(stderr,
                              "dcgan_step --predict: unknown option %s\nusage: dcgan_step --predict [--gpu %s|all] "
-                             "[--batch N] [--launch-us US] [--graph-node-us US] [--eager]\n",
+                             "[--batch N] [--launch-us US] [--graph-node-us US] [--eager] [--nhwc]\n",
                              a.c_str(), known.c_str());
                 return 2;
             }
@@ -885,8 +978,9 @@ int predict_main(int argc, char** argv) {
     for (const GpuSpec& g : gpus()) print_gpu_line(out, g);
     for (const GpuSpec* g : detailed) {
         const std::vector<Launch> launches = dcgan_iteration(shape, *g, params);
-        std::fprintf(out, "\n### %s, batch %lld: per kernel (today's kernels run strict fp32 in every mode)\n\n",
-                     g->name, static_cast<long long>(shape.batch));
+        std::fprintf(out, "\n### %s, batch %lld: per kernel (%s)\n\n", g->name, static_cast<long long>(shape.batch),
+                     params.nhwc_tensor_cores ? "convolutions on the NHWC tensor-core kernels in TF32"
+                                              : "today's NCHW kernels, modelled as strict fp32 in every mode");
         print_kernel_table(out, launches, *g, params);
         std::fprintf(out, "\n### %s, batch %lld: per kernel function\n\n", g->name, static_cast<long long>(shape.batch));
         print_kernel_kind_table(out, launches, *g, params);

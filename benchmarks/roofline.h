@@ -67,6 +67,7 @@ struct KernelCost {
     double warp_instructions = 0;        // issued warp instructions; 0 when not modelled
     double fp64_warp_instructions = 0;   // of those, fp64 ones (a slower pipe)
     double flop_efficiency = 1;          // fraction of the FP32 FMA peak the FP pipe gives this code
+    double math_tflops = 0;              // > 0: the math runs on the tensor cores at this peak (not FP32's)
     double issue_utilisation = 0.9;      // fraction of cycles a scheduler issues
     double dram_efficiency = 0.9;        // achievable fraction of the DRAM peak
     int64_t blocks = 1;                  // grid size: the last wave's tail
@@ -92,12 +93,16 @@ struct ModelParams {
     // fits in this fraction of the L2, else once per tile column (row): the A100 and H100
     // split their L2 into two partitions.
     double l2_fraction = 0.5;
+    // Convolutions as the channels-last tensor-core kernels (kernels/cuda/conv2d_nhwc.cu) in
+    // nhwc_mode (Tf32 or Bf16), instead of today's NCHW strict-fp32 SIMT loop; `--nhwc`.
+    bool nhwc_tensor_cores = false;
+    Mode nhwc_mode = Mode::Tf32;
 };
 
 struct KernelTime {
-    double fp32_us = 0, issue_us = 0, fp64_us = 0, dram_us = 0, launch_us = 0;
+    double fp32_us = 0, issue_us = 0, fp64_us = 0, dram_us = 0, launch_us = 0;  // fp32_us: the math pipe's
     double total_us = 0;       // max of the four + launch
-    const char* bound = "";    // "issue", "fp32", "fp64", "dram" or "launch"
+    const char* bound = "";    // "issue", "fp32", "tensor", "fp64", "dram" or "launch"
 };
 
 double wave_efficiency(int64_t blocks, int sms);  // blocks / (sms * ceil(blocks / sms))
@@ -114,9 +119,17 @@ struct ConvShape {
 // The implicit-GEMM passes of kernels/cuda/conv2d.cu (CUTLASS's fprop, dgrad, wgrad).
 enum class ConvPass { Forward, BackwardInput, BackwardWeight };
 const char* conv_pass_kernel(ConvPass pass);  // "gemm_kernel<conv::Forward>", ...
-// The gemm_kernel launch and, when K is split, the reduce_splits_kernel launch.
+// The gemm_kernel launch and, when K is split, the reduce_splits_kernel launch; with
+// params.nhwc_tensor_cores the channels-last tensor-core launches instead (conv_pass_nhwc).
 std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const GpuSpec& gpu, const std::string& op,
                                   const ModelParams& params = {});
+
+// The channels-last tensor-core kernels of a pass in `mode` (Tf32 or Bf16): the cp.async
+// pipeline (forward, grad-input) or the register-staged loop (grad-weight), their split-K
+// reductions, and grad-input's weight transposition. Instruction counts per stage from the
+// sm_90 SASS (benchmarks/results/2026-12-02-nhwc-tensor-core.md).
+std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape, const GpuSpec& gpu, const std::string& op,
+                                       Mode mode, const ModelParams& params = {});
 
 // Element-wise and reduction kernels: n elements, bytes and instructions per element.
 struct ElementwiseKind {

@@ -229,3 +229,31 @@ TEST_CASE("--predict needs no GPU and checks its arguments", "[roofline]") {
     const char* bad_batch[] = {"dcgan_step", "--predict", "--batch", "x"};
     CHECK(predict_main(4, const_cast<char**>(bad_batch)) == 2);
 }
+
+TEST_CASE("channels-last tensor-core convolution: tensor peak, SASS loop counts, the transposition", "[roofline]") {
+    // D2 forward in TF32: M = 32768, N = 128, K = 1024 on the 128x64 tile (mma_plan.h):
+    // 256 x 2 tiles, 64 stages each, 8 warps at 258 instructions per stage (sm_90 SASS).
+    const ConvShape d2{128, 64, 32, 32, 128, 16, 16, 4, 4, 2, 1};
+    const ModelParams nhwc{.nhwc_tensor_cores = true};
+    const auto fwd = conv_pass(ConvPass::Forward, d2, h100(), "D2 forward", nhwc);
+    REQUIRE(fwd.size() == 1);
+    CHECK(fwd[0].kernel == "mma_gemm_async_kernel<ForwardNhwc>");
+    CHECK(fwd[0].flops == Approx(d2.useful_flops()));
+    CHECK(fwd[0].math_tflops == Approx(h100().tf32_tflops()));
+    CHECK(fwd[0].warp_instructions == Approx(512.0 * 64 * 8 * 258));
+    const KernelTime t = predict(fwd[0], h100(), nhwc);
+    CHECK(std::string(t.bound) == "issue");  // 258 instructions per 16 HMMA: the issue rate binds, not the tensor cores
+    CHECK(t.fp32_us < t.issue_us);
+    // BF16 issues fewer instructions per stage (one k16 mma per two k8).
+    CHECK(conv_pass_nhwc(ConvPass::Forward, d2, h100(), "", Mode::Bf16, nhwc)[0].warp_instructions < fwd[0].warp_instructions);
+    // Grad-input transposes the weights first (one read and one write of w), then its phases.
+    const auto dgrad = conv_pass(ConvPass::BackwardInput, d2, h100(), "D2 grad-input", nhwc);
+    REQUIRE(dgrad.size() == 5);
+    CHECK(dgrad[0].kernel == "krsc_to_crsk_kernel");
+    CHECK(dgrad[0].dram_bytes == Approx(2 * 4.0 * 128 * 64 * 16));
+    CHECK(dgrad[1].useful_flops == d2.useful_flops());
+    // The iteration: the NHWC tensor-core convolutions predict far less than the SIMT loop.
+    const auto simt_ms = summarize(dcgan_iteration(DcganShape{}, h100()), h100()).today_ms;
+    const auto tc_ms = summarize(dcgan_iteration(DcganShape{}, h100(), nhwc), h100(), nhwc).today_ms;
+    CHECK(tc_ms < simt_ms / 4);
+}

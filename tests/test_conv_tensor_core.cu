@@ -1,15 +1,8 @@
 // The tensor-core convolution (kernels/cuda/implicit_gemm_mma.cuh) in each precision mode,
 // every pass (forward, grad-input, grad-weight), against the float64 reference on the CPU.
 //
-// Tolerance, per output element, from the mode's unit roundoff u and the dot length K:
-//   |gpu - ref| <= (p + (K + 72) * 2^-23) * sum_k |a_k| |b_k|
-// where p bounds one product's relative error: 2u + u^2 with both operands rounded (TF32
-// u = 2^-11, BF16 u = 2^-8), and 4 * 2^-22 for fp32-accurate (3xTF32: each operand's hi + lo
-// is within 2^-22 of it, and lo*lo, below 2^-22, is dropped); the second term covers the fp32
-// additions (K products, up to 64 split-K partial sums, and slack), each at most one ulp of a
-// partial sum (so a truncating tensor-core adder passes too). sum |a||b| is the reference run on |x|, |w|, |dy|. On top of that bound, which holds
-// for any input, the relative norm error must be below what random rounding gives: 2u for
-// TF32/BF16, fp32-level for fp32-accurate.
+// Tolerances: tests/conv_tolerance.h (per element from the mode's unit roundoff and K, and a
+// norm bound).
 //
 // The kernels run on fresh random inputs; outputs start as NaN (an element no thread wrote
 // fails). Shapes: every DCGAN layer at batch 1 through the library's dispatch (conv2d.cu; all
@@ -26,6 +19,7 @@
 
 #include "core/precision.h"
 #include "kernels/conv2d.h"
+#include "conv_tolerance.h"
 #include "kernels/cuda/conv_mma.h"
 #include "test_util.h"
 
@@ -54,12 +48,7 @@ constexpr Mode kModes[] = {Mode::TF32, Mode::BF16, Mode::TF32x3};
 constexpr Pass kPasses[] = {Pass::Forward, Pass::BackwardInput, Pass::BackwardWeight};
 constexpr TileConfig kTiles[] = {TileConfig::Wide, TileConfig::Square, TileConfig::Narrow};
 
-double unit_roundoff(Mode m) { return m == Mode::TF32 ? std::ldexp(1.0, -11) : m == Mode::BF16 ? std::ldexp(1.0, -8) : std::ldexp(1.0, -22); }
-// One product's relative error bound (see the top of the file).
-double product_bound(Mode m) {
-    const double u = unit_roundoff(m);
-    return m == Mode::TF32x3 ? 4 * u : 2 * u + u * u;
-}
+double unit_roundoff(Mode m) { return test::conv_tolerance::unit_roundoff(precision_of(m)); }
 
 // GEMM sizes of a pass (conv2d.cu's mapping).
 struct GemmSize {
@@ -150,35 +139,12 @@ std::vector<double> on_tile(const Inputs& in, Pass p, Mode m, TileConfig tile) {
     return on_tile<Mode::TF32x3>(in, p, tile);
 }
 
-// The norm tolerance: what random rounding gives, with room (see the top of the file).
-double norm_tolerance(Mode m, int64_t K) {
-    if (m == Mode::TF32x3) return 8 * unit_roundoff(m) + double(K / 8 + 64) * std::ldexp(1.0, -24);
-    return 2 * unit_roundoff(m);
-}
-
-// Checks one result against the bound and the norm tolerance; returns the norm error.
+// Checks one result against the mode's bounds (conv_tolerance.h); returns the norm error.
 double check_result(const std::string& what, const Inputs& in, Pass p, Mode m, const std::vector<double>& got) {
-    INFO(what << ": " << pass_name(p) << " in " << mode_name(m));
-    const std::vector<double> ref = reference(in, p, false), mag = reference(in, p, true);
-    REQUIRE(got.size() == ref.size());
-    const GemmSize s = gemm_size(in.g, p);
-    const double coefficient = product_bound(m) + double(s.K + cuda::mma::kMmaMaxSplits + 8) * std::ldexp(1.0, -23);
-    size_t over = 0, first_over = 0, not_finite = 0;
-    double worst = 0;  // largest |gpu - ref| / bound
-    for (size_t i = 0; i < got.size(); ++i) {
-        not_finite += !std::isfinite(got[i]);  // NaN: an element no thread wrote
-        const double bound = coefficient * mag[i], err = std::abs(got[i] - ref[i]);
-        if (bound > 0) worst = std::max(worst, err / bound);
-        if (err > bound && over++ == 0) first_over = i;
-    }
-    const double norm_error = test::rel_error(got, ref);
-    INFO("M " << s.M << " N " << s.N << " K " << s.K << "; elements over the bound: " << over << " (first at " << first_over
-              << "); largest error / bound " << worst << "; norm error " << norm_error << " (tolerance "
-              << norm_tolerance(m, s.K) << ")");
-    REQUIRE(not_finite == 0);
-    CHECK(over == 0);
-    CHECK(norm_error < norm_tolerance(m, s.K));
-    return norm_error;
+    INFO(what << ": " << pass_name(p) << " in " << mode_name(m) << "; M " << gemm_size(in.g, p).M << " N "
+              << gemm_size(in.g, p).N);
+    return test::conv_tolerance::check_result(got, reference(in, p, false), reference(in, p, true), gemm_size(in.g, p).K,
+                                              precision_of(m));
 }
 
 ConvGeometry conv(const Shape& x, const Shape& w, int stride, int pad) {

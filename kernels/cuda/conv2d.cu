@@ -11,6 +11,7 @@
 #include "conv_problems.h"
 #include "implicit_gemm.cuh"
 #include "kernels.h"
+#include "tensor_cores.h"
 #include "../../core/error.h"
 #include "../../core/precision.h"
 
@@ -21,26 +22,10 @@ using conv::Dims;
 using conv::Forward;
 
 namespace {
-// mma.sync, ldmatrix and cvt to tf32/bf16 need sm_80 (ptx.cuh traps below it): older GPUs
-// keep strict fp32 whatever the mode asks.
-bool tensor_cores_available() {
-#if defined(GANOPS_EMULATED)
-    return true;
-#else
-    static const bool available = [] {
-        int device = 0, major = 0;
-        GANOPS_CUDA_CHECK(cudaGetDevice(&device));
-        GANOPS_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-        return major >= 8;
-    }();
-    return available;
-#endif
-}
-
 // Every pass goes through here: the process-wide precision picks the main loop.
 template <class Problem>
 void run_gemm(const Problem& p) {
-    switch (tensor_cores_available() ? matmul_precision() : Precision::FP32) {
+    switch (effective_matmul_precision()) {
         case Precision::FP32: gemm::run(p); break;
         case Precision::TF32: mma::run<mma::Mode::TF32>(conv::for_mma(p)); break;
         case Precision::BF16: mma::run<mma::Mode::BF16>(conv::for_mma(p)); break;

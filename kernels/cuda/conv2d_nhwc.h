@@ -1,12 +1,20 @@
-// Convolution on channels-last activations, for the tensor-core kernels.
+// Channels-last convolution on the GPU: activations NHWC (x[n][h][w][c], y and dy
+// [n][p][q][k]), weights KRSC (w[k][r][s][c]); ConvGeometry as for the NCHW passes
+// (kernels.h), its sizes naming the same dimensions. Pointers are device memory.
+// Precision as conv2d's (core/precision.h): strict fp32 on the SIMT loop, TF32 / BF16 /
+// fp32-accurate on the tensor cores, through a 3-stage cp.async pipeline where the channels
+// along k come in multiples of 4 (conv_nhwc_problems.h), the register-staged loop otherwise.
+// Grad-input (and with it every transposed convolution's forward) runs in stride phases.
 #pragma once
 #include "../conv_geometry.h"
 
 namespace ganops::cuda {
 
-// Activations NHWC (x[n][h][w][c]), weights KRSC (w[k][r][s][c]); ConvGeometry as for the NCHW passes.
+// y = conv(x, w) + bias (bias may be null).
 void conv2d_forward_nhwc(const ConvGeometry& g, const float* x, const float* w_krsc, const float* bias, float* y);
+// dx = the gradient of conv2d with respect to x, from dy.
 void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const float* w_krsc, float* dx);
+// dw (KRSC) = the gradient with respect to the weights, from dy and x (overwritten, not added to).
 void conv2d_backward_weight_nhwc(const ConvGeometry& g, const float* dy, const float* x, float* dw_krsc);
 
 }  // namespace ganops::cuda

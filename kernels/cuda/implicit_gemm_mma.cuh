@@ -41,8 +41,14 @@
 // divides nothing per element. What the functors do per element is theirs: the conv passes
 // come here in the FastDivmod forms of conv_mma.h (4 to 6 multiply-high splits per element,
 // no hardware division); other problems as they are (conv_problems.h's plain forms divide in
-// 32 bits). Not yet done: per-thread iterators that carry a row's and a k's split from stage
-// to stage, and cp.async for operands that are contiguous in memory (the weights).
+// 32 bits). The NCHW problems keep this register-staged path: their gathers are not contiguous
+// along k.
+//
+// Second path, the cp.async pipeline (mma_gemm_async_kernel, run_async; described further
+// down): for problems whose operand rows are contiguous along k in 16-byte chunks (the
+// channels-last convolutions, conv_nhwc_problems.h), kAsyncStages = 3 shared buffers filled by
+// cp.async with zero-fill, per-thread chunk cursors split once per tile and stepped per stage
+// without division, and the operands rounded at the fragment (cp.async bypasses registers).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -256,12 +262,34 @@ GANOPS_UNROLL
     }
 }
 
+// Epilogue: c0 (g, 2t) c1 (g, 2t+1) c2 (g+8, 2t) c3 (g+8, 2t+1) of each m16n8 tile, to the
+// problem's store or, under split-K, to this split's partial tile.
+template <class Sh, class Problem>
+__device__ void store_accumulators(const Problem& p, const float (&acc)[Sh::MI][Sh::NI][4], int64_t m0, int64_t n0, int wm0,
+                                   int wn0, int m_left, int n_left, float* partial) {
+    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+GANOPS_UNROLL
+    for (int mi = 0; mi < Sh::MI; ++mi)
+GANOPS_UNROLL
+        for (int ni = 0; ni < Sh::NI; ++ni)
+GANOPS_UNROLL
+            for (int i = 0; i < 4; ++i) {
+                const int row = wm0 + mi * 16 + g + (i / 2) * 8, col = wn0 + ni * 8 + 2 * t + i % 2;
+                if (row >= m_left || col >= n_left) continue;
+                const int64_t m = m0 + row, n = n0 + col;
+                if (partial)
+                    partial[(int64_t(blockIdx.z) * p.N + n) * p.M + m] = acc[mi][ni][i];
+                else
+                    p.store(m, n, acc[mi][ni][i]);
+            }
+}
+
 // One BM x BN tile of C at (m0, n0) over the K range [k_begin, k_end).
 template <class Sh, Mode Md, class Problem>
 __device__ void mma_tile(const Problem& p, int64_t m0, int64_t n0, int64_t k_begin, int64_t k_end, float* partial,
                          SharedTiles<Sh>& sm) {
     using Traits = ModeTraits<Md>;
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int warp = threadIdx.x / 32;
     const int wm0 = (warp % Sh::WARPS_M) * Sh::WM, wn0 = (warp / Sh::WARPS_M) * Sh::WN;
     // 32-bit tile extents: rows of A and B that exist (the tile may hang over M or N).
     const int m_left = int(min(int64_t(Sh::BM), p.M - m0)), n_left = int(min(int64_t(Sh::BN), p.N - n0));
@@ -303,22 +331,225 @@ GANOPS_UNROLL
         }
     }
 
-    // Epilogue: c0 (g, 2t) c1 (g, 2t+1) c2 (g+8, 2t) c3 (g+8, 2t+1) of each m16n8 tile.
-    const int g = lane / 4, t = lane % 4;
+    store_accumulators<Sh>(p, acc, m0, n0, wm0, wn0, m_left, n_left, partial);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cp.async pipeline, for problems whose operand rows are contiguous along k in 16-byte
+// chunks (the channels-last convolutions, conv_nhwc_problems.h). Such a problem offers, for A
+// and for B, a cursor per (row, chunk of 4 k): a_cursor(m, k) / b_cursor(n, k) once per tile,
+// a_chunk(cursor) -> the chunk's address or nullptr for zeros (padding), a_step(cursor) to move
+// kMmaBK along k (no division). K must be a multiple of 4 (a chunk is all in or all out).
+//
+// Shared memory holds fp32 in every mode (cp.async copies bytes: it cannot convert), kAsyncStages
+// buffers of A and B with the padded 80-byte rows above. The loader gives lane l of warp w the
+// chunk (row 8 (w + j * warps) + l % 8, k quad (l / 8) % 4): a quarter-warp stores 8 rows of one
+// quad (one wavefront, as ldmatrix reads them), and a warp reads 8 rows x 64 contiguous bytes
+// of global memory (whole 32-byte sectors when the rows are 64-byte aligned, as with 16-channel
+// multiples). Padding and the tile's edges are cp.async with src-size 0: zeros, no read.
+//
+// The operands are rounded AT THE FRAGMENT (after ldmatrix, before the mma), since the copy
+// never passes through registers: TF32 cvt.rna each register; BF16 packs two fp32 registers to
+// a bf16x2 (the k order inside an m16n8k16 is permuted alike for A and B, which the sum does
+// not see, see mma_stage_fp32); fp32-accurate splits as above. Same rounding as the
+// register-staged path, applied once per use of an element instead of once per load (a warp
+// tile reads each element WN/8 or WM/16 times): more cvt, fewer bytes moved.
+//
+// Pipeline: stage s's copies are committed as one group; kAsyncStages - 1 groups are in flight
+// while the warps compute. Per stage: wait until stage s has landed (this thread's copies),
+// one barrier (everyone's copies visible; everyone done with the buffer about to be refilled),
+// issue stage s + kAsyncStages - 1 into that buffer, then the mma of stage s.
+constexpr int kAsyncStages = 3;  // Wide: 3 x (128 + 64) rows x 80 bytes = 45 KiB of static shared memory
+
+template <class Sh>
+struct AsyncSharedTiles {
+    alignas(16) uint32_t a[kAsyncStages][Sh::BM][Sh::kPitch];
+    alignas(16) uint32_t b[kAsyncStages][Sh::BN][Sh::kPitch];
+};
+
+// The fp32 shape of a block: 4 elements per 16 bytes, 80-byte rows, k-steps of 8.
+template <TileConfig C>
+using AsyncShape = BlockShape<C, Mode::TF32x3>;
+
+// One operand's chunks (ROWS rows x kMmaBK k, 4 k per chunk) for this thread: their cursors,
+// stepped each stage, and which of them have a row inside the problem.
+template <class Sh, int ROWS, class Cursor>
+struct ChunkLoader {
+    static constexpr int kChunks = ROWS * (kMmaBK / 4);
+    static constexpr int kPerThread = (kChunks + Sh::kThreads - 1) / Sh::kThreads;
+    static_assert(ROWS % 8 == 0 && kPerThread <= 32);
+    Cursor cur[kPerThread];
+    uint32_t row_ok = 0;  // bit i: chunk i exists and its row is inside the problem
+
+    __device__ static int chunk(int i) { return int(threadIdx.x) + i * Sh::kThreads; }
+    __device__ static int row_of(int c) { return c % 8 + 8 * (c / 32); }
+    __device__ static int quad_of(int c) { return (c / 8) % 4; }
+
+    // Once per tile: each chunk's cursor at k = k0 + its quad's offset.
+    template <class Make>
+    __device__ void start(const Make& make, int rows_left, int64_t k0) {
+        row_ok = 0;
+GANOPS_UNROLL
+        for (int i = 0; i < kPerThread; ++i) {
+            const int c = chunk(i), row = row_of(c);
+            if (c < kChunks && row < rows_left) {
+                row_ok |= 1u << i;
+                cur[i] = make(row, k0 + 4 * quad_of(c));
+            }
+        }
+    }
+
+    // One stage: a 16-byte cp.async per chunk (zero-filled where the chunk is padding, past
+    // the tile's rows or past K), then every cursor one stage on.
+    template <class Src, class Step>
+    __device__ void issue(uint32_t (*s)[Sh::kPitch], int k_left, const float* any_valid, const Src& src, const Step& step) {
+GANOPS_UNROLL
+        for (int i = 0; i < kPerThread; ++i) {
+            const int c = chunk(i);
+            if (c >= kChunks) continue;
+            const int row = row_of(c), k = 4 * quad_of(c);
+            const bool ok = (row_ok >> i) & 1u;
+            const float* from = ok && k < k_left ? src(cur[i]) : nullptr;
+            ptx::cp_async_cg16(&s[row][k], from ? from : any_valid, from ? 16 : 0);
+            if (ok) step(cur[i]);
+        }
+    }
+};
+
+// The mma of one stage from fp32 shared memory, operands rounded at the fragment. The
+// fragments are loaded as for tf32 (ldmatrix.x4 of 8 k per matrix pair). BF16 takes two such
+// k-steps (k 0-7 and 8-15 of a 16-wide mma) and packs lane (g, t)'s pairs: A's (k = t, t + 4)
+// into the bf16 slot (2t, 2t + 1) and (8 + t, 12 + t) into (2t + 8, 2t + 9), and B's alike.
+// That is one permutation of the 16 k for both operands, so the dot product is unchanged.
+template <class Sh, Mode Md>
+__device__ void mma_stage_fp32(const uint32_t (*as)[Sh::kPitch], const uint32_t (*bs)[Sh::kPitch], int wm0, int wn0,
+                               float (&acc)[Sh::MI][Sh::NI][4]) {
+    if constexpr (Md == Mode::TF32x3) {
+        mma_stage<Sh, Md>(as, bs, wm0, wn0, acc);  // shared memory already holds fp32 bits there
+    } else {
+        const int lane = threadIdx.x % 32;
+        const int a_row = lane % 8 + ((lane / 8) % 2) * 8, a_k = (lane / 16) * 4;
+        const int b_row = lane % 8 + (lane / 16) * 8, b_k = ((lane / 8) % 2) * 4;
+        constexpr int kSteps = Md == Mode::BF16 ? 2 : 1;  // tf32 k-steps of 8 per mma
+GANOPS_UNROLL
+        for (int ks = 0; ks < kMmaBK; ks += 8 * kSteps) {
+            uint32_t af[kSteps][Sh::MI][4], bf[kSteps][Sh::NI][2];
+GANOPS_UNROLL
+            for (int h = 0; h < kSteps; ++h) {
+GANOPS_UNROLL
+                for (int mi = 0; mi < Sh::MI; ++mi) ptx::ldmatrix_x4(af[h][mi], &as[wm0 + mi * 16 + a_row][ks + 8 * h + a_k]);
+GANOPS_UNROLL
+                for (int nj = 0; nj < Sh::NI / 2; ++nj) {
+                    uint32_t r[4];
+                    ptx::ldmatrix_x4(r, &bs[wn0 + nj * 16 + b_row][ks + 8 * h + b_k]);
+                    bf[h][2 * nj][0] = r[0];
+                    bf[h][2 * nj][1] = r[1];
+                    bf[h][2 * nj + 1][0] = r[2];
+                    bf[h][2 * nj + 1][1] = r[3];
+                }
+            }
+            if constexpr (Md == Mode::TF32) {
+GANOPS_UNROLL
+                for (int mi = 0; mi < Sh::MI; ++mi)
+GANOPS_UNROLL
+                    for (int i = 0; i < 4; ++i) af[0][mi][i] = ptx::cvt_rna_tf32(__uint_as_float(af[0][mi][i]));
+GANOPS_UNROLL
+                for (int ni = 0; ni < Sh::NI; ++ni)
+GANOPS_UNROLL
+                    for (int i = 0; i < 2; ++i) bf[0][ni][i] = ptx::cvt_rna_tf32(__uint_as_float(bf[0][ni][i]));
+GANOPS_UNROLL
+                for (int mi = 0; mi < Sh::MI; ++mi)
+GANOPS_UNROLL
+                    for (int ni = 0; ni < Sh::NI; ++ni) ptx::mma_m16n8k8_tf32(acc[mi][ni], af[0][mi], bf[0][ni], acc[mi][ni]);
+            } else {
+                const auto f = [](uint32_t bits) { return __uint_as_float(bits); };
+                uint32_t a16[Sh::MI][4], b16[Sh::NI][2];
+GANOPS_UNROLL
+                for (int mi = 0; mi < Sh::MI; ++mi) {
+                    a16[mi][0] = ptx::pack_bf16x2(f(af[0][mi][0]), f(af[0][mi][2]));
+                    a16[mi][1] = ptx::pack_bf16x2(f(af[0][mi][1]), f(af[0][mi][3]));
+                    a16[mi][2] = ptx::pack_bf16x2(f(af[1][mi][0]), f(af[1][mi][2]));
+                    a16[mi][3] = ptx::pack_bf16x2(f(af[1][mi][1]), f(af[1][mi][3]));
+                }
+GANOPS_UNROLL
+                for (int ni = 0; ni < Sh::NI; ++ni) {
+                    b16[ni][0] = ptx::pack_bf16x2(f(bf[0][ni][0]), f(bf[0][ni][1]));
+                    b16[ni][1] = ptx::pack_bf16x2(f(bf[1][ni][0]), f(bf[1][ni][1]));
+                }
+GANOPS_UNROLL
+                for (int mi = 0; mi < Sh::MI; ++mi)
+GANOPS_UNROLL
+                    for (int ni = 0; ni < Sh::NI; ++ni) ptx::mma_m16n8k16_bf16(acc[mi][ni], a16[mi], b16[ni], acc[mi][ni]);
+            }
+        }
+    }
+}
+
+// One BM x BN tile of C at (m0, n0) over [k_begin, k_end), operands through the cp.async pipeline.
+template <class Sh, Mode Md, class Problem>
+__device__ void mma_tile_async(const Problem& p, const float* a_any, const float* b_any, int64_t m0, int64_t n0,
+                               int64_t k_begin, int64_t k_end, float* partial, AsyncSharedTiles<Sh>& sm) {
+    const int warp = threadIdx.x / 32;
+    const int wm0 = (warp % Sh::WARPS_M) * Sh::WM, wn0 = (warp / Sh::WARPS_M) * Sh::WN;
+    const int m_left = int(min(int64_t(Sh::BM), p.M - m0)), n_left = int(min(int64_t(Sh::BN), p.N - n0));
+
+    ChunkLoader<Sh, Sh::BM, typename Problem::ACursor> a_load;
+    ChunkLoader<Sh, Sh::BN, typename Problem::BCursor> b_load;
+    const auto a_src = [&](const typename Problem::ACursor& c) { return p.a_chunk(c); };
+    const auto b_src = [&](const typename Problem::BCursor& c) { return p.b_chunk(c); };
+    const auto a_step = [&](typename Problem::ACursor& c) { p.a_step(c); };
+    const auto b_step = [&](typename Problem::BCursor& c) { p.b_step(c); };
+
+    float acc[Sh::MI][Sh::NI][4];
 GANOPS_UNROLL
     for (int mi = 0; mi < Sh::MI; ++mi)
 GANOPS_UNROLL
         for (int ni = 0; ni < Sh::NI; ++ni)
 GANOPS_UNROLL
-            for (int i = 0; i < 4; ++i) {
-                const int row = wm0 + mi * 16 + g + (i / 2) * 8, col = wn0 + ni * 8 + 2 * t + i % 2;
-                if (row >= m_left || col >= n_left) continue;
-                const int64_t m = m0 + row, n = n0 + col;
-                if (partial)
-                    partial[(int64_t(blockIdx.z) * p.N + n) * p.M + m] = acc[mi][ni][i];
-                else
-                    p.store(m, n, acc[mi][ni][i]);
-            }
+            for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
+
+    const int stages = int((k_end - k_begin + kMmaBK - 1) / kMmaBK);
+    // The buffers may still be read by a warp finishing this block's previous tile.
+    __syncthreads();
+    if (stages > 0) {
+        a_load.start([&](int row, int64_t k) { return p.a_cursor(m0 + row, k); }, m_left, k_begin);
+        b_load.start([&](int row, int64_t k) { return p.b_cursor(n0 + row, k); }, n_left, k_begin);
+    }
+    // Stages are issued in order 0, 1, 2, ...: each issue steps the cursors once.
+    const auto issue = [&](int s) {
+        const int buf = s % kAsyncStages;
+        const int k_left = int(min(int64_t(kMmaBK), k_end - (k_begin + int64_t(s) * kMmaBK)));
+        a_load.issue(sm.a[buf], k_left, a_any, a_src, a_step);
+        b_load.issue(sm.b[buf], k_left, b_any, b_src, b_step);
+    };
+GANOPS_UNROLL
+    for (int s = 0; s < kAsyncStages - 1; ++s) {
+        if (s < stages) issue(s);
+        ptx::cp_async_commit_group();  // empty groups too: the wait below counts groups
+    }
+    for (int s = 0; s < stages; ++s) {
+        ptx::cp_async_wait_group<kAsyncStages - 2>();  // stage s has landed (this thread's part)
+        __syncthreads();  // ... everyone's; and buffer (s - 1) % kAsyncStages is read by nobody now
+        if (s + kAsyncStages - 1 < stages) issue(s + kAsyncStages - 1);
+        ptx::cp_async_commit_group();
+        const int buf = s % kAsyncStages;
+        mma_stage_fp32<Sh, Md>(sm.a[buf], sm.b[buf], wm0, wn0, acc);
+    }
+    store_accumulators<Sh>(p, acc, m0, n0, wm0, wn0, m_left, n_left, partial);
+}
+
+// As mma_gemm_kernel, through the cp.async pipeline. a_any / b_any: a valid 16-byte-aligned
+// address of each operand, the source of the zero-filling copies (which read nothing).
+template <TileConfig C, Mode Md, class Problem>
+__global__ void __launch_bounds__(AsyncShape<C>::kThreads)
+    mma_gemm_async_kernel(Problem p, const float* a_any, const float* b_any, int64_t k_chunk, float* partial) {
+    using Sh = AsyncShape<C>;
+    __shared__ AsyncSharedTiles<Sh> sm;
+    const int64_t k_begin = int64_t(blockIdx.z) * k_chunk;
+    const int64_t k_end = min(p.K, k_begin + k_chunk);
+    for (int64_t n0 = int64_t(blockIdx.y) * Sh::BN; n0 < p.N; n0 += int64_t(gridDim.y) * Sh::BN)
+        for (int64_t m0 = int64_t(blockIdx.x) * Sh::BM; m0 < p.M; m0 += int64_t(gridDim.x) * Sh::BM)
+            mma_tile_async<Sh, Md>(p, a_any, b_any, m0, n0, k_begin, k_end, partial, sm);
 }
 
 // A block computes tile (blockIdx.x, blockIdx.y) of split blockIdx.z, and the tiles a whole
@@ -345,26 +576,44 @@ void launch(const Problem& p, const MmaPlan& plan, float* partial) {
     GANOPS_LAUNCH(mma_gemm, grid, kMmaThreads, 0, current_stream())(p, plan.k_chunk, partial);
 }
 
-template <Mode Md, class Problem>
+template <TileConfig C, Mode Md, class Problem>
+void launch_async(const Problem& p, const MmaPlan& plan, float* partial) {
+    const dim3 grid{unsigned(plan.grid_m), unsigned(plan.grid_n), unsigned(plan.splits)};
+    [[maybe_unused]] constexpr auto mma_gemm_async = &mma_gemm_async_kernel<C, Md, Problem>;
+    constexpr int kMmaThreads = AsyncShape<C>::kThreads;
+    GANOPS_LAUNCH(mma_gemm_async, grid, kMmaThreads, 0, current_stream())(p, p.a_any(), p.b_any(), plan.k_chunk, partial);
+}
+
+// Async: the cp.async pipeline (the problem has chunk cursors), else the register-staged loop.
+template <Mode Md, bool Async, class Problem>
 void launch_tile(const Problem& p, const MmaPlan& plan, float* partial) {
     switch (plan.tile) {
-        case TileConfig::Wide: launch<TileConfig::Wide, Md>(p, plan, partial); break;
-        case TileConfig::Square: launch<TileConfig::Square, Md>(p, plan, partial); break;
-        case TileConfig::Narrow: launch<TileConfig::Narrow, Md>(p, plan, partial); break;
+        case TileConfig::Wide:
+            if constexpr (Async) launch_async<TileConfig::Wide, Md>(p, plan, partial);
+            else launch<TileConfig::Wide, Md>(p, plan, partial);
+            break;
+        case TileConfig::Square:
+            if constexpr (Async) launch_async<TileConfig::Square, Md>(p, plan, partial);
+            else launch<TileConfig::Square, Md>(p, plan, partial);
+            break;
+        case TileConfig::Narrow:
+            if constexpr (Async) launch_async<TileConfig::Narrow, Md>(p, plan, partial);
+            else launch<TileConfig::Narrow, Md>(p, plan, partial);
+            break;
     }
 }
 
 // Runs the problem on the tensor cores in mode Md, split-K as mma_plan() says; the splits'
 // partial tiles are added in a fixed order (gemm::reduce_splits_kernel): deterministic.
-template <Mode Md, class Problem>
+template <Mode Md, bool Async = false, class Problem>
 void run_with_plan(const Problem& p, const MmaPlan& plan) {
     if (p.M == 0 || p.N == 0) return;
     if (plan.splits <= 1) {
-        launch_tile<Md>(p, plan, nullptr);
+        launch_tile<Md, Async>(p, plan, nullptr);
         return;
     }
     Tensor partial = Tensor::empty(ganops::Shape{plan.splits * p.M * p.N}, DType::F32, Device::CUDA);
-    launch_tile<Md>(p, plan, partial.data<float>());
+    launch_tile<Md, Async>(p, plan, partial.data<float>());
     GANOPS_LAUNCH(gemm::reduce_splits_kernel<Problem>, grid_for(p.M * p.N), kThreads, 0, current_stream())(
         p, partial.data<float>(), int(plan.splits));
 }
@@ -372,6 +621,12 @@ void run_with_plan(const Problem& p, const MmaPlan& plan) {
 template <Mode Md, class Problem>
 void run(const Problem& p) {
     run_with_plan<Md>(p, mma_plan(p.M, p.N, p.K));
+}
+
+// The cp.async pipeline; the problem must have chunk cursors and K % 4 == 0 (see above).
+template <Mode Md, class Problem>
+void run_async(const Problem& p) {
+    run_with_plan<Md, true>(p, mma_plan(p.M, p.N, p.K));
 }
 
 }  // namespace ganops::cuda::mma

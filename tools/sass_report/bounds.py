@@ -5,6 +5,8 @@ GEMM/conv kernels (issue 11's targets, for every conv/GEMM main loop):
   - no local memory (spill or local array) traffic in the main loop;
   - no call to a 64-bit integer division or remainder in the main loop;
   - on a tensor-core path (a `tc`/`mma` word in the name): at least one HMMA in the main loop;
+  - on a cp.async pipeline (an `async` word in the name, as mma_gemm_async_kernel): at least
+    one LDGSTS in the main loop (else the operands went through registers after all);
   - on sm_90, at least 2 blocks or 8 warps resident per SM;
   - a main loop at all: a GEMM without a loop means the analysis missed it.
 Elementwise and reduction kernels are memory-bound: what matters is keeping enough loads in
@@ -21,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kernels import GEMM, is_tensor_core
+from kernels import GEMM, is_async_copy, is_tensor_core
 from loops import Loop
 from occupancy import Occupancy
 from ptxas_log import Resources
@@ -85,6 +87,8 @@ def check(k: KernelFacts) -> list[Finding]:
                 fail("div64", f"{main.mix['div64']} call sites of 64-bit integer division/remainder in the {at}")
             if is_tensor_core(k.base) and not main.mix["tensor"]:
                 fail("tensor-core", f"no HMMA/HGMMA in the {at}")
+            if is_async_copy(k.base) and not main.mix["ldgsts"]:
+                fail("cp.async", f"no LDGSTS in the {at}")
         if k.arch == GEMM_OCCUPANCY_ARCH and occ.blocks_per_sm < MIN_BLOCKS_GEMM and occ.warps_per_sm < MIN_WARPS_GEMM:
             fail("occupancy", f"{occ.blocks_per_sm} blocks / {occ.warps_per_sm} warps per SM, want >= "
                               f"{MIN_BLOCKS_GEMM} blocks or >= {MIN_WARPS_GEMM} warps")

@@ -16,6 +16,7 @@ DEFAULT_BLOCK = "kThreads"
 BLOCK_SIZES = {
     "gemm_kernel": "kGemmThreads",
     "mma_gemm": "kMmaThreads",  # implicit_gemm_mma.cuh launches mma_gemm_kernel<...> through this alias
+    "mma_gemm_async": "kMmaThreads",  # ... and mma_gemm_async_kernel<...> (the cp.async pipeline)
 }
 # The tensor-core GEMM's block size follows its tile (kernels/cuda/mma_plan.h, TileConfig in
 # declaration order: Wide 4 x 2 warps, Square 2 x 2, Narrow 4 x 1); test_kernels.py reads them.
@@ -27,7 +28,7 @@ _MMA_TILE_NAMES = {"Wide": 0, "Square": 1, "Narrow": 2}
 def block_size(base_name: str, display: str = "") -> int:
     """Threads per block of a kernel; `display` (its display name) where the template
     arguments decide it."""
-    if base_name == "mma_gemm_kernel":
+    if base_name in ("mma_gemm_kernel", "mma_gemm_async_kernel"):
         m = _MMA_TILE.search(display)
         if m is None:
             raise ValueError(f"{display!r}: no TileConfig template argument to size the block by")
@@ -101,3 +102,11 @@ def kernel_class(base: str) -> str:
 def is_tensor_core(base: str) -> bool:
     """A tensor-core path names itself: a `tc` or `mma` word in the kernel's name."""
     return bool(_TENSOR_CORE.search(base))
+
+
+_ASYNC_COPY = re.compile(r"(^|_)async(_|$)")
+
+
+def is_async_copy(base: str) -> bool:
+    """A cp.async pipeline names itself: an `async` word in the kernel's name."""
+    return bool(_ASYNC_COPY.search(base))

@@ -60,6 +60,9 @@ def mix_of(instructions: list[Instruction]) -> Mix:
         family = _FAMILY_OF.get(ins.base)
         if family:
             counts[family] += 1
+        # cp.async (LDGSTS) also on its own: the asynchronous pipelines must issue it in the loop.
+        if ins.base == "LDGSTS":
+            counts["ldgsts"] += 1
         # A CALL to one of the kernel's own labels (.L_x_N) is a branch (see successors).
         if ins.base == "CALL" and not (ins.target or "").startswith(".L"):
             counts["div64" if ins.target and DIV64.search(ins.target) else "call"] += 1

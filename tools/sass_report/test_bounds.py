@@ -44,6 +44,12 @@ class Gemm(unittest.TestCase):
         self.assertEqual(rules(facts(base="gemm_tc_kernel", main=CLEAN_GEMM_LOOP)), ["tensor-core"])
         self.assertEqual(rules(facts(base="gemm_tc_kernel", main={**CLEAN_GEMM_LOOP, "tensor": 64})), [])
 
+    def test_async_pipeline_needs_ldgsts(self):
+        hmma = {**CLEAN_GEMM_LOOP, "tensor": 64}
+        self.assertEqual(rules(facts(base="mma_gemm_async_kernel", main=hmma)), ["cp.async"])
+        self.assertEqual(rules(facts(base="mma_gemm_async_kernel", main={**hmma, "ldg": 8, "ldgsts": 8})), [])
+        self.assertEqual(rules(facts(base="mma_gemm_kernel", main=hmma)), [])  # register-staged: no LDGSTS wanted
+
     def test_occupancy_on_sm90_only(self):
         # 128 threads at 255 registers: 8192 per warp, 8 warps per SM, 2 blocks: passes.
         self.assertEqual(rules(facts(threads=128, regs=255, main=CLEAN_GEMM_LOOP)), [])

@@ -110,6 +110,8 @@ class BlockSizes(unittest.TestCase):
                                                                 "conv::Forward>"), 256)
         self.assertEqual(kernels.block_size("mma_gemm_kernel", "mma::mma_gemm_kernel<(mma::TileConfig)2, (mma::Mode)1, "
                                                                 "conv::Forward>"), 128)
+        self.assertEqual(kernels.block_size("mma_gemm_async_kernel", "mma::mma_gemm_async_kernel<(mma::TileConfig)0, "
+                                                                      "(mma::Mode)0, conv::nhwc::ForwardNhwc>"), 256)
 
     def test_parser(self):
         self.assertEqual(_launches("GANOPS_LAUNCH(k, dim3(a, b), kThreads, 0, s)(x);"), [("k", "kThreads")])

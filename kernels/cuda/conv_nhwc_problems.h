@@ -1,0 +1,292 @@
+// The three convolution passes over channels-last tensors as implicit-GEMM problems:
+// activations NHWC (x[n][h][w][c], dy[n][p][q][k]) and weights KRSC (w[k][r][s][c]). The GEMM's
+// K runs over (filter position, channel) with the channel fastest, so that the operand rows
+// are contiguous in memory along k, 16 bytes (4 channels) at a time:
+//   forward      M = N*P*Q   N = K_out   K = R*S*C      A = x[n][ih][iw][c..c+3]  B = w[k][r][s][c..c+3]
+//   grad-input   per stride phase: M = N * phase pixels, N = C, K = taps * K_out (k_out fastest)
+//                A = dy[n][po][qo][ko..ko+3]   B = w_crsk[c][r][s][ko..ko+3]
+//   grad-weight  M = R*S*C   N = K_out   K = N*P*Q      A = x[n][ih][iw][c] (M-fast)  B = dy[npq][k] (N-fast)
+// Grad-input's B cannot be contiguous along k in KRSC (k_out is the outermost index there), so
+// the weights are transposed once per call into CRSK (a small kernel, conv2d_nhwc.cu): both of
+// its operands then read 16 contiguous bytes. Grad-weight sums over pixels, and both of its
+// operands are channel-fast (M and N are channel indices): they cannot be k-contiguous in
+// NHWC; its loader reads consecutive m / n per warp instead (coalesced as well).
+//
+// Each problem offers two interfaces:
+//  - the element functors of implicit_gemm.cuh (a(m, k), b(k, n), store(m, n, v)), read by the
+//    SIMT loop (strict fp32) and the register-staged tensor-core loop. Their index splits use
+//    FastDivmod (no hardware division).
+//  - for the cp.async loader (implicit_gemm_mma.cuh, run_async) of the forward and grad-input
+//    problems: cursors over 16-byte chunks of 4 consecutive k of one row. A cursor is built once
+//    per tile and row (the only place an index is split), and stepped kMmaBK k per pipeline
+//    stage by adding, with a carry into the filter position (TapCursor): no division in the
+//    main loop. The chunk path needs the k-contiguous channel count (C for forward, K_out for
+//    grad-input) to be a multiple of 4, which also keeps every chunk inside one filter position
+//    and 16-byte aligned; conv2d_nhwc.cu otherwise runs the element functors.
+#pragma once
+#include <cstdint>
+
+#include "conv_problems.h"  // Dims, Phase1D, phase_1d, add_rn
+#include "fast_divmod.h"
+#include "mma_plan.h"  // kMmaBK
+
+namespace ganops::cuda::conv::nhwc {
+
+using mma::kMmaBK;  // k per pipeline stage: what step() moves
+
+// Position in a K ordered (t1, t2, ch) with ch fastest (ch_count a multiple of 4): the filter
+// tap pair and the channel of one 16-byte chunk. start() splits once per tile; step() moves
+// kMmaBK along k with additions and a carry.
+struct TapCursor {
+    int t1 = 0, t2 = 0, ch = 0;
+    GANOPS_HD void start(int k, int ch_count, int t2_count) {
+        const int t = k / ch_count;  // once per tile and row
+        ch = k - t * ch_count;
+        t1 = t / t2_count;
+        t2 = t - t1 * t2_count;
+    }
+    GANOPS_HD void step(int ch_count, int t2_count) {
+        ch += kMmaBK;
+        while (ch >= ch_count) {  // at most once when ch_count >= kMmaBK
+            ch -= ch_count;
+            if (++t2 == t2_count) {
+                t2 = 0;
+                ++t1;
+            }
+        }
+    }
+};
+
+// Forward: y[n][p][q][k] = bias[k] + sum over (r, s, c) of x[n][ih][iw][c] * w[k][r][s][c].
+struct ForwardNhwc {
+    Dims d;
+    FastDivmod pq_div, q_div, c_div, s_div;
+    const float *x, *w, *bias;
+    float* y;
+    int64_t M, N, K;
+    ForwardNhwc(const Dims& dims, const float* x_, const float* w_, const float* bias_, float* y_)
+        : d(dims), pq_div(dims.p * dims.q), q_div(dims.q), c_div(dims.c), s_div(dims.s), x(x_), w(w_), bias(bias_), y(y_),
+          M(int64_t(dims.n) * dims.p * dims.q), N(dims.k), K(int64_t(dims.r) * dims.s * dims.c) {}
+
+    GANOPS_HD float a(int64_t m, int64_t kk) const {
+        int nb, pq, p, q, rs, c, r, s;
+        pq_div.divmod(int(m), nb, pq);
+        q_div.divmod(pq, p, q);
+        c_div.divmod(int(kk), rs, c);
+        s_div.divmod(rs, r, s);
+        const int ih = p * d.sh - d.ph + r * d.dh, iw = q * d.sw - d.pw + s * d.dw;
+        if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) return 0.0f;
+        return x[((int64_t(nb) * d.h + ih) * d.w + iw) * d.c + c];
+    }
+    GANOPS_HD float b(int64_t kk, int64_t n) const { return w[n * K + kk]; }
+    GANOPS_HD void store(int64_t m, int64_t n, float v) const { y[m * N + n] = bias ? add_rn(v, bias[n]) : v; }
+
+    // cp.async view. A: one output pixel's window origin and its image's base offset.
+    struct ACursor {
+        int image = 0, ih0 = 0, iw0 = 0;  // image = n*H*W*C (elements)
+        TapCursor tap;
+    };
+    GANOPS_HD ACursor a_cursor(int64_t m, int64_t k) const {
+        int nb, pq, p, q;
+        pq_div.divmod(int(m), nb, pq);
+        q_div.divmod(pq, p, q);
+        ACursor cur{nb * d.h * d.w * d.c, p * d.sh - d.ph, q * d.sw - d.pw, {}};
+        cur.tap.start(int(k), d.c, d.s);
+        return cur;
+    }
+    GANOPS_HD const float* a_chunk(const ACursor& cur) const {
+        const int ih = cur.ih0 + cur.tap.t1 * d.dh, iw = cur.iw0 + cur.tap.t2 * d.dw;
+        if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) return nullptr;
+        return x + cur.image + (ih * d.w + iw) * d.c + cur.tap.ch;
+    }
+    GANOPS_HD void a_step(ACursor& cur) const { cur.tap.step(d.c, d.s); }
+    // B: the weight row of output channel n is contiguous along k.
+    struct BCursor {
+        int offset = 0;
+    };
+    GANOPS_HD BCursor b_cursor(int64_t n, int64_t k) const { return {int(n * K + k)}; }
+    GANOPS_HD const float* b_chunk(const BCursor& cur) const { return w + cur.offset; }
+    GANOPS_HD void b_step(BCursor& cur) const { cur.offset += kMmaBK; }
+    // Chunks of 4 k stay inside one filter position and are 16-byte aligned.
+    static bool chunks_ok(const Dims& dims) { return dims.c % 4 == 0; }
+    // Sources of the zero-filling copies, which read nothing but need an address.
+    GANOPS_HD const float* a_any() const { return x; }
+    GANOPS_HD const float* b_any() const { return w; }
+};
+
+// One stride phase of grad-input (conv_problems.h's Phase1D): the phase's input pixels
+// (nb, i, j) receive dy[nb][po][qo][ko] through the phase's taps (tr, ts):
+// po = rows.out0 + i - tr * rows.out_step, qo likewise. K = (tr, ts, ko), ko fastest.
+// B reads the weights transposed to CRSK (w_crsk[c][r][s][ko]).
+struct BackwardInputPhaseNhwc {
+    Dims d;
+    Phase1D rows, cols;
+    FastDivmod ij_div, j_div, ko_div, ts_div;
+    const float *dy, *w_crsk;
+    float* dx;
+    int64_t M, N, K;
+    BackwardInputPhaseNhwc(const Dims& dims, const Phase1D& rows_, const Phase1D& cols_, const float* dy_,
+                           const float* w_crsk_, float* dx_)
+        : d(dims), rows(rows_), cols(cols_), ij_div(std::max(1, rows_.count * cols_.count)), j_div(std::max(1, cols_.count)),
+          ko_div(dims.k), ts_div(std::max(1, cols_.taps)), dy(dy_), w_crsk(w_crsk_), dx(dx_),
+          M(int64_t(dims.n) * rows_.count * cols_.count), N(dims.c), K(int64_t(rows_.taps) * cols_.taps * dims.k) {}
+
+    GANOPS_HD float a(int64_t m, int64_t kk) const {
+        int nb, ij, i, j, t, ko, tr, ts;
+        ij_div.divmod(int(m), nb, ij);
+        j_div.divmod(ij, i, j);
+        ko_div.divmod(int(kk), t, ko);
+        ts_div.divmod(t, tr, ts);
+        const int po = rows.out0 + i - tr * rows.out_step, qo = cols.out0 + j - ts * cols.out_step;
+        if (po < 0 || po >= d.p || qo < 0 || qo >= d.q) return 0.0f;
+        return dy[((int64_t(nb) * d.p + po) * d.q + qo) * d.k + ko];
+    }
+    GANOPS_HD int weight_offset(int tr, int ts, int c) const {
+        const int r = rows.tap0 + tr * rows.tap_step, s = cols.tap0 + ts * cols.tap_step;
+        return ((c * d.r + r) * d.s + s) * d.k;
+    }
+    GANOPS_HD float b(int64_t kk, int64_t n) const {
+        int t, ko, tr, ts;
+        ko_div.divmod(int(kk), t, ko);
+        ts_div.divmod(t, tr, ts);
+        return w_crsk[weight_offset(tr, ts, int(n)) + ko];
+    }
+    GANOPS_HD void store(int64_t m, int64_t n, float v) const {
+        int nb, ij, i, j;
+        ij_div.divmod(int(m), nb, ij);
+        j_div.divmod(ij, i, j);
+        const int h = rows.first + i * d.sh, wi = cols.first + j * d.sw;
+        dx[((int64_t(nb) * d.h + h) * d.w + wi) * d.c + n] = v;
+    }
+
+    struct ACursor {
+        int image = 0, po0 = 0, qo0 = 0;  // image = nb*P*Q*K_out; (po0, qo0): the pixel's output through tap 0
+        TapCursor tap;
+    };
+    GANOPS_HD ACursor a_cursor(int64_t m, int64_t k) const {
+        int nb, ij, i, j;
+        ij_div.divmod(int(m), nb, ij);
+        j_div.divmod(ij, i, j);
+        ACursor cur{nb * d.p * d.q * d.k, rows.out0 + i, cols.out0 + j, {}};
+        cur.tap.start(int(k), d.k, cols.taps);
+        return cur;
+    }
+    GANOPS_HD const float* a_chunk(const ACursor& cur) const {
+        const int po = cur.po0 - cur.tap.t1 * rows.out_step, qo = cur.qo0 - cur.tap.t2 * cols.out_step;
+        if (po < 0 || po >= d.p || qo < 0 || qo >= d.q) return nullptr;
+        return dy + cur.image + (po * d.q + qo) * d.k + cur.tap.ch;
+    }
+    GANOPS_HD void a_step(ACursor& cur) const { cur.tap.step(d.k, cols.taps); }
+    struct BCursor {
+        int c = 0;
+        TapCursor tap;
+    };
+    GANOPS_HD BCursor b_cursor(int64_t n, int64_t k) const {
+        BCursor cur{int(n), {}};
+        cur.tap.start(int(k), d.k, cols.taps);
+        return cur;
+    }
+    GANOPS_HD const float* b_chunk(const BCursor& cur) const {
+        return w_crsk + weight_offset(cur.tap.t1, cur.tap.t2, cur.c) + cur.tap.ch;
+    }
+    GANOPS_HD void b_step(BCursor& cur) const { cur.tap.step(d.k, cols.taps); }
+    static bool chunks_ok(const Dims& dims) { return dims.k % 4 == 0; }
+    GANOPS_HD const float* a_any() const { return dy; }
+    GANOPS_HD const float* b_any() const { return w_crsk; }
+};
+
+// Grad-input when the output is one pixel (conv_problems.h's BackwardInputFromPixel): every
+// input pixel (h, w) meets it through at most one tap. M = H*W*C (dx's inner dimensions in
+// NHWC order, contiguous), N = batch, K = K_out: A(m, ko) = w_crsk[c][r][s][ko] (zero where
+// no tap reaches), B(ko, n) = dy[n][ko]; both k-contiguous.
+struct BackwardInputFromPixelNhwc {
+    Dims d;
+    FastDivmod c_div, w_div;
+    const float *dy, *w_crsk;
+    float* dx;
+    int64_t M, N, K;
+    BackwardInputFromPixelNhwc(const Dims& dims, const float* dy_, const float* w_crsk_, float* dx_)
+        : d(dims), c_div(dims.c), w_div(dims.w), dy(dy_), w_crsk(w_crsk_), dx(dx_), M(int64_t(dims.h) * dims.w * dims.c),
+          N(dims.n), K(dims.k) {}
+
+    // Offset of row m's weights in w_crsk, or -1 where no tap reaches pixel (h, w).
+    GANOPS_HD int row_offset(int m) const {
+        int hw, c, h, wi;
+        c_div.divmod(m, hw, c);
+        w_div.divmod(hw, h, wi);
+        const int r_num = h + d.ph, s_num = wi + d.pw;
+        if (r_num % d.dh || s_num % d.dw) return -1;  // once per tile on the chunk path
+        const int r = r_num / d.dh, s = s_num / d.dw;
+        if (r >= d.r || s >= d.s) return -1;
+        return ((c * d.r + r) * d.s + s) * d.k;
+    }
+    GANOPS_HD float a(int64_t m, int64_t ko) const {
+        const int off = row_offset(int(m));
+        return off < 0 ? 0.0f : w_crsk[off + ko];
+    }
+    GANOPS_HD float b(int64_t ko, int64_t n) const { return dy[n * K + ko]; }
+    GANOPS_HD void store(int64_t m, int64_t n, float v) const { dx[n * M + m] = v; }
+
+    struct Cursor {
+        int offset = 0;  // -1: a row of zeros
+    };
+    GANOPS_HD Cursor a_cursor(int64_t m, int64_t k) const {
+        const int off = row_offset(int(m));
+        return {off < 0 ? -1 : off + int(k)};
+    }
+    GANOPS_HD const float* a_chunk(const Cursor& cur) const { return cur.offset < 0 ? nullptr : w_crsk + cur.offset; }
+    GANOPS_HD void a_step(Cursor& cur) const {
+        if (cur.offset >= 0) cur.offset += kMmaBK;
+    }
+    GANOPS_HD Cursor b_cursor(int64_t n, int64_t k) const { return {int(n * K + k)}; }
+    GANOPS_HD const float* b_chunk(const Cursor& cur) const { return dy + cur.offset; }
+    GANOPS_HD void b_step(Cursor& cur) const { cur.offset += kMmaBK; }
+    static bool chunks_ok(const Dims& dims) { return dims.k % 4 == 0; }
+    GANOPS_HD const float* a_any() const { return w_crsk; }
+    GANOPS_HD const float* b_any() const { return dy; }
+    using ACursor = Cursor;
+    using BCursor = Cursor;
+};
+
+// Grad-weight: dw[k][r][s][c] = sum over (n, p, q) of dy[n][p][q][k] * x[n][ih][iw][c].
+// M = R*S*C (dw's inner dimensions, so the store is contiguous along m), N = K_out, K = N*P*Q;
+// split-K with a deterministic reduction (implicit_gemm_mma.cuh / implicit_gemm.cuh).
+struct BackwardWeightNhwc {
+    Dims d;
+    FastDivmod c_div, s_div, pq_div, q_div;
+    const float *dy, *x;
+    float* dw;
+    int64_t M, N, K;
+    BackwardWeightNhwc(const Dims& dims, const float* dy_, const float* x_, float* dw_)
+        : d(dims), c_div(dims.c), s_div(dims.s), pq_div(dims.p * dims.q), q_div(dims.q), dy(dy_), x(x_), dw(dw_),
+          M(int64_t(dims.r) * dims.s * dims.c), N(dims.k), K(int64_t(dims.n) * dims.p * dims.q) {}
+
+    GANOPS_HD float a(int64_t m, int64_t kk) const {
+        int rs, c, r, s, nb, pq, p, q;
+        c_div.divmod(int(m), rs, c);
+        s_div.divmod(rs, r, s);
+        pq_div.divmod(int(kk), nb, pq);
+        q_div.divmod(pq, p, q);
+        const int ih = p * d.sh - d.ph + r * d.dh, iw = q * d.sw - d.pw + s * d.dw;
+        if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) return 0.0f;
+        return x[((int64_t(nb) * d.h + ih) * d.w + iw) * d.c + c];
+    }
+    GANOPS_HD float b(int64_t kk, int64_t n) const { return dy[kk * N + n]; }
+    GANOPS_HD void store(int64_t m, int64_t n, float v) const { dw[n * M + m] = v; }
+};
+
+// The grad-input problems in the order they run (as conv_problems.h's
+// for_each_backward_input_problem): the one-pixel product where it applies, else every phase.
+template <class Run>
+void for_each_backward_input_problem(const Dims& d, const float* dy, const float* w_crsk, float* dx, Run&& run) {
+    if (d.p == 1 && d.q == 1) {
+        run(BackwardInputFromPixelNhwc(d, dy, w_crsk, dx));
+        return;
+    }
+    for (int residue_h = 0; residue_h < d.sh; ++residue_h)
+        for (int residue_w = 0; residue_w < d.sw; ++residue_w)
+            run(BackwardInputPhaseNhwc(d, phase_1d(d.h, d.r, d.sh, d.ph, d.dh, residue_h),
+                                       phase_1d(d.w, d.s, d.sw, d.pw, d.dw, residue_w), dy, w_crsk, dx));
+}
+
+}  // namespace ganops::cuda::conv::nhwc

@@ -1,0 +1,305 @@
+// The channels-last convolution (kernels/cuda/conv2d_nhwc.h) in every precision mode and pass
+// against the float64 reference, which runs in NCHW on the CPU: the test converts its random
+// NCHW inputs to NHWC / KRSC on the host, runs the GPU pass on those, and converts the result
+// back. Tolerances: conv_tolerance.h. Outputs start as NaN (an element no thread wrote fails).
+//
+// Shapes: every DCGAN layer at batch 1 (G and D, forward, grad-input and grad-weight; the
+// 1x1 -> 4x4 transposed layer, whose grad-input is the one-pixel product; the 3-channel
+// image, which takes the register-staged loader), and odd shapes that reach each path: the
+// cp.async pipeline (channels along k a multiple of 4) and the register-staged fallback,
+// stride phases that no tap reaches, dilation, K below one stage; the cp.async pipeline alone
+// on each of the three block tiles.
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "conv_tolerance.h"
+#include "core/precision.h"
+#include "kernels/conv2d.h"
+#include "kernels/cuda/conv2d_nhwc.h"
+#include "kernels/cuda/conv_nhwc_mma.h"
+#include "test_util.h"
+
+#if defined(GANOPS_EMULATED)
+// Every mma operand must have gone through cvt.rna.tf32 (at the fragment on the cp.async path).
+[[maybe_unused]] static const bool tf32_check_requested = [] { return setenv("GANOPS_EMU_CHECK_TF32", "1", 0) == 0; }();
+#endif
+
+using namespace ganops;
+using cuda::mma::Mode;
+using cuda::mma::TileConfig;
+
+namespace {
+
+enum class Pass { Forward, BackwardInput, BackwardWeight };
+const char* pass_name(Pass p) {
+    return p == Pass::Forward ? "forward" : p == Pass::BackwardInput ? "grad-input" : "grad-weight";
+}
+constexpr Precision kPrecisions[] = {Precision::FP32, Precision::TF32, Precision::BF16, Precision::FP32Accurate};
+constexpr Pass kPasses[] = {Pass::Forward, Pass::BackwardInput, Pass::BackwardWeight};
+
+// [a][b][c][d] -> [a][c][d][b]: NCHW -> NHWC, and KCRS -> KRSC alike.
+template <class T>
+std::vector<T> channels_last(const std::vector<T>& v, const Shape& s) {
+    const int64_t n = s[0], c = s[1], hw = s[2] * s[3];
+    std::vector<T> out(v.size());
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < c; ++j)
+            for (int64_t k = 0; k < hw; ++k) out[(i * hw + k) * c + j] = v[(i * c + j) * hw + k];
+    return out;
+}
+// [a][c][d][b] -> [a][b][c][d], `s` the channels-first shape.
+template <class T>
+std::vector<T> channels_first(const std::vector<T>& v, const Shape& s) {
+    const int64_t n = s[0], c = s[1], hw = s[2] * s[3];
+    std::vector<T> out(v.size());
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < c; ++j)
+            for (int64_t k = 0; k < hw; ++k) out[(i * c + j) * hw + k] = v[(i * hw + k) * c + j];
+    return out;
+}
+
+std::vector<float> to_floats(const Tensor& t) {
+    const std::vector<double> d = t.to_double_vector();
+    return std::vector<float>(d.begin(), d.end());
+}
+
+// One geometry's random float32 inputs: NCHW tensors for the reference, NHWC copies on the device.
+struct Inputs {
+    ConvGeometry g;
+    Tensor x, w, dy, bias;       // CPU, NCHW / KCRS
+    Tensor x_dev, w_dev, dy_dev, bias_dev;  // device, NHWC / KRSC
+    explicit Inputs(const ConvGeometry& geometry)
+        : g(geometry), x(test::randn(g.x_shape(), DType::F32)), w(test::randn(g.w_shape(), DType::F32, 0.1)),
+          dy(test::randn(g.y_shape(), DType::F32)), bias(test::randn(Shape{g.out_channels}, DType::F32)) {
+        const auto upload = [](const std::vector<float>& v) {
+            return Tensor::from_vector(Shape{int64_t(v.size())}, v).to(Device::CUDA);
+        };
+        x_dev = upload(channels_last(to_floats(x), g.x_shape()));
+        w_dev = upload(channels_last(to_floats(w), g.w_shape()));
+        dy_dev = upload(channels_last(to_floats(dy), g.y_shape()));
+        bias_dev = bias.to(Device::CUDA);
+    }
+};
+
+Shape out_shape(const ConvGeometry& g, Pass p) {
+    return p == Pass::Forward ? g.y_shape() : p == Pass::BackwardInput ? g.x_shape() : g.w_shape();
+}
+int64_t dot_length(const ConvGeometry& g, Pass p) {
+    const int64_t rs = g.kernel_h * g.kernel_w;
+    return p == Pass::Forward ? g.in_channels * rs : p == Pass::BackwardInput ? g.out_channels * rs : g.batch * g.out_h * g.out_w;
+}
+
+Tensor to_f64(const Tensor& t, bool magnitude) {
+    std::vector<double> v = t.to_double_vector();
+    if (magnitude)
+        for (double& e : v) e = std::abs(e);
+    return Tensor::from_vector(t.shape(), v);
+}
+
+// The pass in float64 on the CPU (NCHW), on the inputs or on their magnitudes; forward adds the bias.
+std::vector<double> reference(const Inputs& in, Pass p, bool magnitude) {
+    const Tensor x = to_f64(in.x, magnitude), w = to_f64(in.w, magnitude), dy = to_f64(in.dy, magnitude);
+    Tensor out = Tensor::empty(out_shape(in.g, p), DType::F64);
+    if (p == Pass::Forward) kernels::conv2d_forward(in.g, x, w, to_f64(in.bias, magnitude), out);
+    if (p == Pass::BackwardInput) kernels::conv2d_backward_input(in.g, dy, w, out);
+    if (p == Pass::BackwardWeight) kernels::conv2d_backward_weight(in.g, dy, x, out);
+    return out.to_double_vector();
+}
+
+Tensor poisoned(const Shape& s) { return Tensor::full(Shape{s.numel()}, std::nan(""), DType::F32, Device::CUDA); }
+
+// The pass through conv2d_nhwc.h in the given precision, converted back to NCHW.
+std::vector<double> via_nhwc(const Inputs& in, Pass p, Precision precision) {
+    const PrecisionScope scope(precision);
+    const Shape shape = out_shape(in.g, p);
+    Tensor out = poisoned(shape);
+    if (p == Pass::Forward)
+        cuda::conv2d_forward_nhwc(in.g, in.x_dev.data<float>(), in.w_dev.data<float>(), in.bias_dev.data<float>(), out.data<float>());
+    if (p == Pass::BackwardInput)
+        cuda::conv2d_backward_input_nhwc(in.g, in.dy_dev.data<float>(), in.w_dev.data<float>(), out.data<float>());
+    if (p == Pass::BackwardWeight)
+        cuda::conv2d_backward_weight_nhwc(in.g, in.dy_dev.data<float>(), in.x_dev.data<float>(), out.data<float>());
+    return channels_first(out.to_double_vector(), shape);
+}
+
+double check(const std::string& what, const Inputs& in, Pass p, Precision precision, const std::vector<double>& got) {
+    INFO(what << ": " << pass_name(p) << " in " << precision_name(precision));
+    return test::conv_tolerance::check_result(got, reference(in, p, false), reference(in, p, true), dot_length(in.g, p),
+                                              precision);
+}
+
+// The cp.async pipeline alone on one block tile: forward, or grad-input's problems (the test
+// transposes the weights to CRSK on the host, as conv2d_nhwc.cu does on the device).
+template <Mode Md>
+std::vector<double> async_on_tile(const Inputs& in, Pass p, TileConfig tile) {
+    const cuda::conv::Dims d(in.g);
+    const Shape shape = out_shape(in.g, p);
+    Tensor out = poisoned(shape);
+    if (p == Pass::Forward) {
+        const cuda::conv::nhwc::ForwardNhwc problem(d, in.x_dev.data<float>(), in.w_dev.data<float>(), in.bias_dev.data<float>(),
+                                                   out.data<float>());
+        cuda::mma::run_with_plan<Md, true>(problem, cuda::mma::mma_plan_for(tile, problem.M, problem.N, problem.K));
+    } else {
+        // KCRS -> CRSK is [K][C*R*S] transposed.
+        const std::vector<float> w = to_floats(in.w);
+        const int64_t k_out = in.g.out_channels, crs = int64_t(w.size()) / k_out;
+        std::vector<float> w_crsk(w.size());
+        for (int64_t k = 0; k < k_out; ++k)
+            for (int64_t i = 0; i < crs; ++i) w_crsk[i * k_out + k] = w[k * crs + i];
+        const Tensor w_dev = Tensor::from_vector(Shape{int64_t(w.size())}, w_crsk).to(Device::CUDA);
+        cuda::conv::nhwc::for_each_backward_input_problem(d, in.dy_dev.data<float>(), w_dev.data<float>(), out.data<float>(),
+                                                          [&](const auto& problem) {
+                                                              cuda::mma::run_with_plan<Md, true>(
+                                                                  problem, cuda::mma::mma_plan_for(tile, problem.M, problem.N, problem.K));
+                                                          });
+    }
+    return channels_first(out.to_double_vector(), shape);
+}
+
+ConvGeometry conv(const Shape& x, const Shape& w, int stride, int pad) {
+    return conv2d_geometry("test", x, w, Conv2dOptions::square(stride, pad));
+}
+ConvGeometry transposed(const Shape& x, const Shape& w, int stride, int pad) {
+    return conv_transpose2d_geometry("test", x, w, ConvTranspose2dOptions::square(stride, pad));
+}
+
+struct Named {
+    const char* name;
+    ConvGeometry g;
+};
+
+// The 64x64 DCGAN's layers (nz 100, ngf = ndf = 64, nc 3), as conv2d geometries.
+std::vector<Named> dcgan_layers(int64_t n) {
+    return {
+        {"G1 100->512 1x1->4x4", transposed({n, 100, 1, 1}, {100, 512, 4, 4}, 1, 0)},
+        {"G2 512->256 4x4->8x8", transposed({n, 512, 4, 4}, {512, 256, 4, 4}, 2, 1)},
+        {"G3 256->128 8x8->16x16", transposed({n, 256, 8, 8}, {256, 128, 4, 4}, 2, 1)},
+        {"G4 128->64 16x16->32x32", transposed({n, 128, 16, 16}, {128, 64, 4, 4}, 2, 1)},
+        {"G5 64->3 32x32->64x64", transposed({n, 64, 32, 32}, {64, 3, 4, 4}, 2, 1)},
+        {"D1 3->64 64x64->32x32", conv({n, 3, 64, 64}, {64, 3, 4, 4}, 2, 1)},
+        {"D2 64->128 32x32->16x16", conv({n, 64, 32, 32}, {128, 64, 4, 4}, 2, 1)},
+        {"D3 128->256 16x16->8x8", conv({n, 128, 16, 16}, {256, 128, 4, 4}, 2, 1)},
+        {"D4 256->512 8x8->4x4", conv({n, 256, 8, 8}, {512, 256, 4, 4}, 2, 1)},
+        {"D5 512->1 4x4->1x1", conv({n, 512, 4, 4}, {1, 512, 4, 4}, 1, 0)},
+    };
+}
+
+// Each reaches a path: (C % 4, K_out % 4) pick cp.async or register-staged for forward and
+// grad-input; strides leave phases without taps; one-pixel outputs take the pixel product.
+std::vector<Named> odd_shapes() {
+    Conv2dOptions dilated = Conv2dOptions::square(2, 1, 2);
+    return {
+        {"3x3 stride 1 pad 1, C 8, K 12 (cp.async both)", conv({2, 8, 9, 11}, {12, 8, 3, 3}, 1, 1)},
+        {"3x3 stride 2 pad 1, C 5, K 33 (register-staged both)", conv({2, 5, 9, 7}, {33, 5, 3, 3}, 2, 1)},
+        {"1x1 stride 2, C 20, K 68: phases without taps", conv({2, 20, 8, 8}, {68, 20, 1, 1}, 2, 0)},
+        {"3x3 stride 2 pad 1 dilation 2, C 12, K 8", conv2d_geometry("test", {1, 12, 11, 10}, {8, 12, 3, 3}, dilated)},
+        {"4x4 stride 2 pad 1, C 3 (the image), K 16", conv({2, 3, 10, 9}, {16, 3, 4, 4}, 2, 1)},
+        {"transposed 4x4 stride 2 pad 1, 3 -> 36", transposed({1, 3, 5, 7}, {3, 36, 4, 4}, 2, 1)},
+        {"to one pixel, C 12, K 8", conv({3, 12, 4, 4}, {8, 12, 4, 4}, 1, 0)},
+        {"1x1, C 4, K 9: K below one stage", conv({3, 4, 5, 6}, {9, 4, 1, 1}, 1, 0)},
+    };
+}
+
+}  // namespace
+
+// Emulated, a DCGAN layer's pass at batch 1 costs up to a second of CPU: the full sweep is
+// [large] (ctest label slow); the default suite runs every layer in one or two passes, chosen
+// so that each mode meets each pass.
+TEST_CASE("NHWC convolution: every DCGAN layer, pass and mode", "[large]") {
+    for (const Named& layer : dcgan_layers(1)) {
+        const Inputs in(layer.g);
+        for (Precision m : kPrecisions)
+            for (Pass p : kPasses) check(layer.name, in, p, m, via_nhwc(in, p, m));
+    }
+}
+
+TEST_CASE("NHWC convolution: every DCGAN layer, each mode meeting each pass") {
+    const std::vector<Named> layers = dcgan_layers(1);
+    const Precision f = Precision::FP32, t = Precision::TF32, b = Precision::BF16, a = Precision::FP32Accurate;
+    const Pass fw = Pass::Forward, in = Pass::BackwardInput, wg = Pass::BackwardWeight;
+    struct Case {
+        int layer;  // G1..G5 = 0..4, D1..D5 = 5..9
+        Pass pass;
+        Precision mode;
+    };
+    const Case cases[] = {{0, in, t}, {1, in, b}, {4, in, a}, {7, in, f},   // the generator's forward passes: phases, one pixel
+                          {2, fw, a}, {5, fw, b}, {8, fw, t}, {9, fw, f},   // C = 3 (D1) takes the register-staged loader
+                          {3, wg, f}, {6, wg, a}, {5, wg, t}, {4, wg, b}};  // split-K
+    for (const Case& c : cases) {
+        const Inputs inputs(layers[size_t(c.layer)].g);
+        check(layers[size_t(c.layer)].name, inputs, c.pass, c.mode, via_nhwc(inputs, c.pass, c.mode));
+    }
+}
+
+TEST_CASE("NHWC convolution: odd shapes in every pass and mode") {
+    for (const Named& shape : odd_shapes()) {
+        const Inputs in(shape.g);
+        for (Precision m : kPrecisions)
+            for (Pass p : kPasses) check(shape.name, in, p, m, via_nhwc(in, p, m));
+    }
+}
+
+TEST_CASE("NHWC convolution: the cp.async pipeline on every block tile and tensor-core mode") {
+    const TileConfig tiles[] = {TileConfig::Wide, TileConfig::Square, TileConfig::Narrow};
+    const char* tile_names[] = {"wide", "square", "narrow"};
+    for (const Named& shape : odd_shapes()) {
+        const cuda::conv::Dims d(shape.g);
+        const bool forward_ok = cuda::conv::nhwc::ForwardNhwc::chunks_ok(d);
+        const bool input_ok = cuda::conv::nhwc::BackwardInputPhaseNhwc::chunks_ok(d);
+        if (!forward_ok && !input_ok) continue;
+        const Inputs in(shape.g);
+        for (int t = 0; t < 3; ++t) {
+            const std::string what = std::string(shape.name) + " on the " + tile_names[t] + " tile";
+            if (forward_ok) {
+                check(what, in, Pass::Forward, Precision::TF32, async_on_tile<Mode::TF32>(in, Pass::Forward, tiles[t]));
+                check(what, in, Pass::Forward, Precision::BF16, async_on_tile<Mode::BF16>(in, Pass::Forward, tiles[t]));
+                check(what, in, Pass::Forward, Precision::FP32Accurate, async_on_tile<Mode::TF32x3>(in, Pass::Forward, tiles[t]));
+            }
+            if (input_ok) {
+                check(what, in, Pass::BackwardInput, Precision::TF32, async_on_tile<Mode::TF32>(in, Pass::BackwardInput, tiles[t]));
+                check(what, in, Pass::BackwardInput, Precision::BF16, async_on_tile<Mode::BF16>(in, Pass::BackwardInput, tiles[t]));
+            }
+        }
+    }
+}
+
+TEST_CASE("NHWC convolution: the modes differ as their roundoff says (the tolerances can fail)") {
+    REQUIRE(matmul_precision() == Precision::TF32);
+    const Inputs in(conv({2, 48, 12, 12}, {40, 48, 3, 3}, 1, 1));  // K = 432, cp.async for forward and grad-input
+    for (Pass p : kPasses) {
+        INFO(pass_name(p));
+        const std::vector<double> ref = reference(in, p, false);
+        const double fp32 = test::rel_error(via_nhwc(in, p, Precision::FP32), ref);
+        const double tf32 = test::rel_error(via_nhwc(in, p, Precision::TF32), ref);
+        const double bf16 = test::rel_error(via_nhwc(in, p, Precision::BF16), ref);
+        const double accurate = test::rel_error(via_nhwc(in, p, Precision::FP32Accurate), ref);
+        INFO("norm errors: fp32 " << fp32 << ", tf32 " << tf32 << ", bf16 " << bf16 << ", fp32-accurate " << accurate);
+        CHECK(tf32 > 0.1 * test::conv_tolerance::unit_roundoff(Precision::TF32));  // operands are rounded (the mode is used)
+        CHECK(tf32 > 20 * fp32);
+        CHECK(bf16 > 3 * tf32);
+        CHECK(accurate * 100 < tf32);
+        CHECK(accurate < 4 * fp32 + 1e-7);
+    }
+}
+
+TEST_CASE("NHWC convolution: tensors beyond 32-bit indexing are refused by name") {
+    const ConvGeometry g = conv({4096, 64, 64, 64}, {64, 64, 3, 3}, 1, 1);  // 2^30 input elements; nothing is read
+    const auto refused = [](const auto& call, const char* op) {
+        try {
+            call();
+        } catch (const Error& e) {
+            const std::string message = e.what();
+            INFO(message);
+            CHECK(message.find(op) != std::string::npos);
+            CHECK(message.find("NHWC") != std::string::npos);
+            return true;
+        }
+        return false;
+    };
+    CHECK(refused([&] { cuda::conv2d_forward_nhwc(g, nullptr, nullptr, nullptr, nullptr); }, "conv2d NHWC"));
+    CHECK(refused([&] { cuda::conv2d_backward_input_nhwc(g, nullptr, nullptr, nullptr); }, "backward input"));
+    CHECK(refused([&] { cuda::conv2d_backward_weight_nhwc(g, nullptr, nullptr, nullptr); }, "backward weight"));
+}
