@@ -34,6 +34,11 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
 Tensor BatchNorm2d::forward_leaky_relu(const Tensor& x, double slope) {
     const bool fused = is_training() && !stats_sync && slope >= 0 && x.defined() && x.device() == Device::CPU;
     if (!fused) return slope == 0 ? relu(forward(x)) : leaky_relu(forward(x), slope);
+    // The fused CPU kernel reads NCHW. A channels-last input goes through it converted, as the
+    // CPU convolutions do, so both formats give the same bits.
+    if (x.is_channels_last())
+        return forward_leaky_relu(x.to_memory_format(MemoryFormat::Contiguous), slope)
+            .to_memory_format(MemoryFormat::ChannelsLast);
     if (running_mean.defined()) ++num_batches_tracked;
     return batchnorm2d_leaky_relu(x, weight, bias, running_mean, running_var, slope, momentum, eps);
 }
