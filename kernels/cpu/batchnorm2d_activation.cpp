@@ -13,31 +13,9 @@
 
 #include "../../core/thread_pool.h"
 #include "batchnorm2d_activation.h"
+#include "channel_total.h"
 
 namespace ganops::cpu {
-
-namespace {
-
-// The sum over one channel of term(k), k the element's index, in double with eight partial
-// sums per row added in a fixed order (vectorised, independent of threads).
-template <class Term>
-double channel_total(int64_t n, int64_t c, int64_t hw, int64_t ch, const Term& term) {
-    constexpr int lanes = 8;
-    double total = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        const int64_t base = (i * c + ch) * hw;
-        double a[lanes] = {};
-        int64_t j = 0;
-        for (; j + lanes <= hw; j += lanes)
-            for (int l = 0; l < lanes; ++l) a[l] += term(base + j + l);
-        double row = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-        for (; j < hw; ++j) row += term(base + j);
-        total += row;
-    }
-    return total;
-}
-
-}  // namespace
 
 template <class T>
 void batchnorm2d_leaky_relu_forward_train(const T* x, const T* weight, const T* bias, int64_t n, int64_t c,
