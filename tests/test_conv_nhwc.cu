@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "conv_tolerance.h"
+#include "dcgan_conv_layers.h"
 #include "core/precision.h"
 #include "kernels/conv2d.h"
 #include "kernels/cuda/conv2d_nhwc.h"
@@ -159,33 +160,10 @@ std::vector<double> async_on_tile(const Inputs& in, Pass p, TileConfig tile) {
     return channels_first(out.to_double_vector(), shape);
 }
 
-ConvGeometry conv(const Shape& x, const Shape& w, int stride, int pad) {
-    return conv2d_geometry("test", x, w, Conv2dOptions::square(stride, pad));
-}
-ConvGeometry transposed(const Shape& x, const Shape& w, int stride, int pad) {
-    return conv_transpose2d_geometry("test", x, w, ConvTranspose2dOptions::square(stride, pad));
-}
-
-struct Named {
-    const char* name;
-    ConvGeometry g;
-};
-
-// The 64x64 DCGAN's layers (nz 100, ngf = ndf = 64, nc 3), as conv2d geometries.
-std::vector<Named> dcgan_layers(int64_t n) {
-    return {
-        {"G1 100->512 1x1->4x4", transposed({n, 100, 1, 1}, {100, 512, 4, 4}, 1, 0)},
-        {"G2 512->256 4x4->8x8", transposed({n, 512, 4, 4}, {512, 256, 4, 4}, 2, 1)},
-        {"G3 256->128 8x8->16x16", transposed({n, 256, 8, 8}, {256, 128, 4, 4}, 2, 1)},
-        {"G4 128->64 16x16->32x32", transposed({n, 128, 16, 16}, {128, 64, 4, 4}, 2, 1)},
-        {"G5 64->3 32x32->64x64", transposed({n, 64, 32, 32}, {64, 3, 4, 4}, 2, 1)},
-        {"D1 3->64 64x64->32x32", conv({n, 3, 64, 64}, {64, 3, 4, 4}, 2, 1)},
-        {"D2 64->128 32x32->16x16", conv({n, 64, 32, 32}, {128, 64, 4, 4}, 2, 1)},
-        {"D3 128->256 16x16->8x8", conv({n, 128, 16, 16}, {256, 128, 4, 4}, 2, 1)},
-        {"D4 256->512 8x8->4x4", conv({n, 256, 8, 8}, {512, 256, 4, 4}, 2, 1)},
-        {"D5 512->1 4x4->1x1", conv({n, 512, 4, 4}, {1, 512, 4, 4}, 1, 0)},
-    };
-}
+using test::dcgan_conv::conv;
+using test::dcgan_conv::dcgan_layers;
+using test::dcgan_conv::Named;
+using test::dcgan_conv::transposed;
 
 // Each reaches a path: (C % 4, K_out % 4) pick cp.async or register-staged for forward and
 // grad-input; strides leave phases without taps; one-pixel outputs take the pixel product.
