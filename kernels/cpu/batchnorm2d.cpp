@@ -12,15 +12,8 @@ namespace ganops::cpu {
 template <class T>
 void batchnorm2d_forward_train(const T* x, const T* weight, const T* bias, int64_t n, int64_t c, int64_t hw,
                                double eps, T* y, T* mean, T* invstd, T* batch_var) {
-    const double count = static_cast<double>(n * hw);
     parallel_for(c, [&](int64_t ch) {
-        const double m = channel_total(n, c, hw, ch, [&](int64_t k) { return double(x[k]); }) / count;
-        const double var = channel_total(n, c, hw, ch, [&](int64_t k) {
-                               const double d = x[k] - m;
-                               return d * d;
-                           }) /
-                           count;
-        const double inv = 1.0 / std::sqrt(var + eps);
+        const auto [m, var, inv] = channel_statistics(x, n, c, hw, ch, eps);
         mean[ch] = static_cast<T>(m);
         invstd[ch] = static_cast<T>(inv);
         batch_var[ch] = static_cast<T>(var);

@@ -2,6 +2,7 @@
 // (batchnorm2d.cpp, batchnorm2d_activation.cpp), so that the fused and unfused statistics are
 // the same numbers.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 namespace ganops::cpu {
@@ -25,6 +26,23 @@ double channel_total(int64_t n, int64_t c, int64_t hw, int64_t ch, const Term& t
         total += row;
     }
     return total;
+}
+
+// One channel's batch statistics: the mean, then the centred sum of squares (two passes, in
+// double, so the statistics carry no cancellation error), and 1 / sqrt(var + eps).
+struct ChannelStatistics {
+    double mean, var, invstd;
+};
+template <class T>
+ChannelStatistics channel_statistics(const T* x, int64_t n, int64_t c, int64_t hw, int64_t ch, double eps) {
+    const double count = static_cast<double>(n * hw);
+    const double m = channel_total(n, c, hw, ch, [&](int64_t k) { return double(x[k]); }) / count;
+    const double var = channel_total(n, c, hw, ch, [&](int64_t k) {
+                           const double d = x[k] - m;
+                           return d * d;
+                       }) /
+                       count;
+    return {m, var, 1.0 / std::sqrt(var + eps)};
 }
 
 }  // namespace ganops::cpu
