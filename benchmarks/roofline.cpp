@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "../kernels/cuda/batchnorm_activation_plan.h"
 #include "../kernels/cuda/conv_problems.h"
 #include "../kernels/cuda/gemm_plan.h"
 #include "../kernels/cuda/mma_plan.h"
@@ -397,6 +398,17 @@ const ElementwiseKind kBnMoments{"moments_kernel", 4, 98, 13};
 const ElementwiseKind kBnAffine{"affine_kernel", 8, 84, 0};
 const ElementwiseKind kBnGradSums{"grad_sums_kernel", 8, 72, 3};
 const ElementwiseKind kBnDx{"dx_kernel", 12, 92, 0};
+// batchnorm2d_activation.cu (batchnorm + relu / leaky_relu fused, what Sequential runs in
+// training): statistics (read x), normalise-and-activate (read x, write y); backward: sums (read
+// dy, x, y), dx (read dy, x, y, write dx). 16-byte vectors on the DCGAN's shapes (hw and C are
+// multiples of 4); per element, from the sm_90 SASS of the loops (4-way unrolled by nvcc, or
+// four rows per float partial in the channels-last sums): planes (NCHW) and rows (NHWC).
+const ElementwiseKind kBnActStatistics{"bn_act_statistics", 4, 44.0 / 4, 2.0 / 4};
+const ElementwiseKind kBnActStatisticsRows{"bn_act_statistics_rows", 4, 141.0 / 16, 8.0 / 16};
+const ElementwiseKind kBnActApply{"bn_act_apply4", 8, 61.0 / 4, 0};
+const ElementwiseKind kBnActGradSums{"bn_act_grad_sums", 12, 65.0 / 4, 2.0 / 4};
+const ElementwiseKind kBnActGradSumsRows{"bn_act_grad_sums_rows", 12, 233.0 / 16, 8.0 / 16};
+const ElementwiseKind kBnActDx{"bn_act_dx4", 16, 90.0 / 4, 0};
 const ElementwiseKind kBcePartial{"partial_terms_kernel<BceTerm>", 8, 254, 89};
 const ElementwiseKind kBceBackward{"bce_backward_kernel", 12, 56, 12};
 const ElementwiseKind kAdd{"binary_kernel (add)", 12, 19, 0};
@@ -424,6 +436,21 @@ KernelCost per_channel_finish(const char* kernel, int64_t channels, int64_t spli
     k.warp_instructions = double(channels) * (40.0 + 66.0 * double(splits)) / 32.0;
     k.fp64_warp_instructions = double(channels) * 23.0 * double(splits) / 32.0;
     k.blocks = (channels + kThreads - 1) / kThreads;
+    return k;  // helper: no floor of its own
+}
+
+// batchnorm2d_activation.cu's finishing kernels: blocks of 8 channels x 32 lanes, each lane adding
+// every 32nd of the `splits` partials (16 bytes each), then one lane per channel the 32 totals
+// (sm_90 SASS: about 6.5 instructions and 2 fp64 per partial, 100 and 64 per channel after).
+KernelCost bn_act_finish(const char* kernel, int64_t channels, int64_t splits, int outputs, const std::string& op) {
+    KernelCost k;
+    k.op = op;
+    k.kernel = kernel;
+    const double partials = double(channels) * double(splits);
+    k.dram_bytes = 16.0 * partials + 4.0 * outputs * double(channels);
+    k.warp_instructions = (6.5 * partials + 100.0 * double(channels)) / 32.0;
+    k.fp64_warp_instructions = (2.0 * partials + 64.0 * double(channels)) / 32.0;
+    k.blocks = (channels + 7) / 8;
     return k;  // helper: no floor of its own
 }
 
@@ -621,6 +648,10 @@ private:
         for (const Net::Layer& l : net.layers) {
             // A ConvTranspose2d runs conv2d's grad-input GEMM; a Conv2d the forward GEMM.
             conv(l.transposed ? ConvPass::BackwardInput : ConvPass::Forward, l, "forward");
+            if (l.batchnorm && fused(l)) {
+                bn_act_forward(l);
+                continue;
+            }
             if (l.batchnorm) {
                 const int64_t n = l.out_elements, per_channel = d_.batch * l.bn_hw;
                 const int64_t splits = bn_splits(per_channel, l.bn_channels);
@@ -631,6 +662,39 @@ private:
             }
             add(elementwise(act_forward(l), l.out_elements, grid_for(l.out_elements),
                             l.name + " " + act_name(l) + " forward"));
+        }
+    }
+
+    // Sequential (and the step's D) runs a BatchNorm2d followed by ReLU or LeakyReLU as one op
+    // in training (nn/batchnorm2d.cpp): batchnorm2d_activation.cu.
+    static bool fused(const Net::Layer& l) { return l.act == Net::Layer::ReLU || l.act == Net::Layer::Leaky; }
+
+    // The kernels' plan (batchnorm_activation_plan.h): NCHW planes, or channels-last rows
+    // when the step runs channels-last (the NHWC convolutions).
+    ganops::cuda::BnActPlan bn_act_plan(const Net::Layer& l) const {
+        return params_.nhwc_tensor_cores ? ganops::cuda::bn_act_plan(d_.batch * l.bn_hw, l.bn_channels, 1, true)
+                                         : ganops::cuda::bn_act_plan(d_.batch, l.bn_channels, l.bn_hw, true);
+    }
+
+    void bn_act_forward(const Net::Layer& l) {
+        const ganops::cuda::BnActPlan p = bn_act_plan(l);
+        const int64_t n = l.out_elements;
+        const std::string op = l.name + " batchnorm + " + act_name(l) + " forward";
+        add(elementwise(p.rows ? kBnActStatisticsRows : kBnActStatistics, n, p.grid_x * p.splits, op));
+        add(bn_act_finish("finish_statistics_kernel", l.bn_channels, p.splits, 7, op));
+        add(elementwise(kBnActApply, n, grid_for(n, 4), op));
+    }
+
+    void bn_act_backward(const Net::Layer& l, bool weight_grads, bool first_grads) {
+        const ganops::cuda::BnActPlan p = bn_act_plan(l);
+        const int64_t n = l.out_elements;
+        const std::string op = l.name + " batchnorm + " + act_name(l) + " backward";
+        add(elementwise(p.rows ? kBnActGradSumsRows : kBnActGradSums, n, p.grid_x * p.splits, op));
+        add(bn_act_finish("finish_gradients_kernel", l.bn_channels, p.splits, 5, op));
+        add(elementwise(kBnActDx, n, grid_for(n, 4), op));
+        if (weight_grads) {
+            param_grad(l.bn_channels, first_grads, l.name + " batchnorm weight grad");
+            param_grad(l.bn_channels, first_grads, l.name + " batchnorm bias grad");
         }
     }
 
@@ -656,9 +720,12 @@ private:
     void backward(const Net& net, bool input_grad, bool first_grads, bool weight_grads = true) {
         for (size_t i = net.layers.size(); i-- > 0;) {
             const Net::Layer& l = net.layers[i];
-            add(elementwise(act_backward(l), l.out_elements, grid_for(l.out_elements),
-                            l.name + " " + act_name(l) + " backward"));
-            if (l.batchnorm) {
+            if (l.batchnorm && fused(l))
+                bn_act_backward(l, weight_grads, first_grads);
+            else
+                add(elementwise(act_backward(l), l.out_elements, grid_for(l.out_elements),
+                                l.name + " " + act_name(l) + " backward"));
+            if (l.batchnorm && !fused(l)) {
                 const int64_t n = l.out_elements, per_channel = d_.batch * l.bn_hw;
                 const int64_t splits = bn_splits(per_channel, l.bn_channels);
                 const std::string op = l.name + " batchnorm backward";

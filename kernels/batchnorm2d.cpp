@@ -5,6 +5,7 @@
 #include "checks.h"
 #include "cpu/batchnorm2d_activation.h"
 #include "cpu/reference.h"
+#include "cuda/batchnorm2d_activation.h"
 #include "cuda/kernels.h"
 #include "layout.h"
 
@@ -140,15 +141,22 @@ BatchNormStats batchnorm2d_leaky_relu_forward_train(const Tensor& x, const Tenso
                                                     double momentum, double eps, double slope) {
     const char* op = "batchnorm2d + leaky_relu";
     const Dims d = check_input(op, x, weight, bias, running_mean, running_var, eps);
-    GANOPS_CHECK(x.device() == Device::CPU, op, ": the fused op runs on the cpu only, got ", x.str());
     GANOPS_CHECK(slope >= 0, op, ": negative_slope must be >= 0 to be fused, got ", slope);
     GANOPS_CHECK(weight.defined() == bias.defined(), op, ": weight and bias must both be given or both be absent");
     GANOPS_CHECK(running_mean.defined() == running_var.defined(), op,
                  ": running_mean and running_var must both be given or both be absent");
     GANOPS_CHECK(momentum >= 0 && momentum <= 1, op, ": momentum must be in [0, 1], got ", momentum);
     GANOPS_CHECK(d.n * d.hw > 1, op, ": training needs more than one value per channel, input ", x.str());
-    BatchNormStats s{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty({d.c}, x.dtype(), x.device()),
-                     Tensor::empty({d.c}, x.dtype(), x.device())};
+    // y keeps x's memory format: the kernels see channels-last storage as [N*H*W, C] (check_input).
+    BatchNormStats s{Tensor::empty(x.shape(), x.dtype(), x.device(), x.memory_format()),
+                     Tensor::empty({d.c}, x.dtype(), x.device()), Tensor::empty({d.c}, x.dtype(), x.device())};
+    if (on_cuda(op, x)) {
+        cuda::batchnorm2d_leaky_relu_forward_train(x.data<float>(), f32_or_null(weight), f32_or_null(bias), d.n, d.c, d.hw,
+                                                   eps, momentum, static_cast<float>(slope), s.y.data<float>(),
+                                                   s.mean.data<float>(), s.invstd.data<float>(), f32_or_null(running_mean),
+                                                   f32_or_null(running_var));
+        return s;
+    }
     on_cpu_float_type(op, x, [&](auto t) {
         using T = decltype(t);
         Tensor batch_var = Tensor::empty({d.c}, x.dtype(), x.device());
@@ -163,22 +171,31 @@ BatchNormStats batchnorm2d_leaky_relu_forward_train(const Tensor& x, const Tenso
     return s;
 }
 
-BatchNormGrads batchnorm2d_leaky_relu_backward(const Tensor& dy, const Tensor& x, const Tensor& y,
+BatchNormGrads batchnorm2d_leaky_relu_backward(const Tensor& dy_any, const Tensor& x, const Tensor& y,
                                                const Tensor& weight, const Tensor& mean, const Tensor& invstd,
                                                double slope, bool want_dx, bool want_dweight, bool want_dbias) {
     const char* op = "batchnorm2d + leaky_relu backward";
-    check_defined(op, "grad_output", dy);
+    check_defined(op, "grad_output", dy_any);
     check_defined(op, "output", y);
-    check_same_shape(op, "grad_output", dy, "input", x);
+    check_same_shape(op, "grad_output", dy_any, "input", x);
     check_same_shape(op, "output", y, "input", x);
-    check_compatible(op, {{"grad_output", &dy}, {"input", &x}, {"output", &y}});
-    GANOPS_CHECK(x.device() == Device::CPU, op, ": the fused op runs on the cpu only, got ", x.str());
+    check_compatible(op, {{"grad_output", &dy_any}, {"input", &x}, {"output", &y}}, Formats::Any);
+    GANOPS_CHECK(y.memory_format() == x.memory_format(), op, ": output ", y.str(), " is not in the memory format of input ",
+                 x.str());
+    const Tensor dy = in_format_of(x, dy_any);  // read in x's order; dx comes out in it
     GANOPS_CHECK(mean.defined() && invstd.defined(), op, ": mean and invstd are required");
     const Dims d = check_input(op, x, weight, Tensor(), mean, invstd, /*eps, unused here*/ 1.0);
     BatchNormGrads g;
-    if (want_dx) g.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+    if (want_dx) g.dx = Tensor::empty(x.shape(), x.dtype(), x.device(), x.memory_format());
     if (want_dweight) g.dweight = Tensor::empty({d.c}, x.dtype(), x.device());
     if (want_dbias) g.dbias = Tensor::empty({d.c}, x.dtype(), x.device());
+    if (on_cuda(op, x)) {
+        cuda::batchnorm2d_leaky_relu_backward(dy.data<float>(), x.data<float>(), y.data<float>(), f32_or_null(weight),
+                                              mean.data<float>(), invstd.data<float>(), d.n, d.c, d.hw,
+                                              static_cast<float>(slope), f32_or_null(g.dx), f32_or_null(g.dweight),
+                                              f32_or_null(g.dbias));
+        return g;
+    }
     on_cpu_float_type(op, x, [&](auto t) {
         using T = decltype(t);
         cpu::batchnorm2d_leaky_relu_backward<T>(

@@ -33,8 +33,10 @@ BatchNormGrads batchnorm2d_backward(const Tensor& dy, const Tensor& x, const Ten
                                     bool want_dbias);
 
 // batchnorm2d_forward_train followed by leaky_relu (slope >= 0; relu is slope 0) in one pass
-// over the data, on the CPU only (kernels/cpu/batchnorm2d_activation.cpp). `y` is the
-// activation's output; running statistics are updated as batchnorm2d_forward_train does.
+// over the data each way (kernels/cpu/batchnorm2d_activation.cpp; on CUDA a statistics pass
+// and one normalise-and-activate pass, kernels/cuda/batchnorm2d_activation.cu, NCHW or
+// channels-last). `y` is the activation's output, in x's memory format; running statistics
+// are updated as batchnorm2d_forward_train does.
 BatchNormStats batchnorm2d_leaky_relu_forward_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                                     const Tensor& running_mean, const Tensor& running_var,
                                                     double momentum, double eps, double slope);

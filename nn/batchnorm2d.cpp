@@ -32,11 +32,15 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
 }
 
 Tensor BatchNorm2d::forward_leaky_relu(const Tensor& x, double slope) {
-    const bool fused = is_training() && !stats_sync && slope >= 0 && x.defined() && x.device() == Device::CPU;
+    // Fused in training with this batch's statistics, on the CPU and on CUDA (float32); eval
+    // mode and synchronised statistics run the two ops.
+    const bool fused = is_training() && !stats_sync && slope >= 0 && x.defined() &&
+                       (x.device() == Device::CPU || (x.device() == Device::CUDA && x.dtype() == DType::F32));
     if (!fused) return slope == 0 ? relu(forward(x)) : leaky_relu(forward(x), slope);
-    // The fused CPU kernel reads NCHW. A channels-last input goes through it converted, as the
-    // CPU convolutions do, so both formats give the same bits.
-    if (x.is_channels_last())
+    // The fused CPU kernel reads NCHW fast (channels-last would walk each channel with a
+    // stride). A channels-last CPU input goes through it converted, as the CPU convolutions
+    // do, so both formats give the same bits; the CUDA kernels read both formats as they are.
+    if (x.is_channels_last() && x.device() == Device::CPU)
         return forward_leaky_relu(x.to_memory_format(MemoryFormat::Contiguous), slope)
             .to_memory_format(MemoryFormat::ChannelsLast);
     if (running_mean.defined()) ++num_batches_tracked;

@@ -25,7 +25,8 @@ public:
                          bool track_running_stats = true);
     Tensor forward(const Tensor& x) override;
     // leaky_relu(forward(x), slope) (relu: slope 0), in one fused pass each way where it
-    // applies: training with this batch's statistics on the CPU and slope >= 0. Sequential
+    // applies: training with this batch's statistics (not synchronised), on the CPU or CUDA,
+    // and slope >= 0. Sequential
     // calls it for a BatchNorm2d followed by ReLU or LeakyReLU.
     Tensor forward_leaky_relu(const Tensor& x, double slope);
 

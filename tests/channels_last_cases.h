@@ -44,6 +44,11 @@ inline std::vector<OpCase> channels_last_op_cases() {
              const Tensor rm = Tensor::full({8}, 0.3, v[0].dtype(), v[0].device()), rv = Tensor::full({8}, 1.7, v[0].dtype(), v[0].device());
              return batchnorm2d(v[0], v[1], v[2], rm, rv, false);
          }},
+        {"batchnorm2d + leaky_relu fused", {x8, {8}, {8}},
+         [](const V& v) {
+             const Tensor rm = Tensor::zeros({8}, v[0].dtype(), v[0].device()), rv = Tensor::full({8}, 1.0, v[0].dtype(), v[0].device());
+             return batchnorm2d_leaky_relu(v[0], v[1], v[2], rm, rv, 0.2);
+         }},
         {"relu", {x}, [](const V& v) { return relu(v[0]); }},
         {"leaky_relu", {x}, [](const V& v) { return leaky_relu(v[0], 0.2); }},
         {"tanh", {x}, [](const V& v) { return tanh(v[0]); }},

@@ -1,6 +1,7 @@
 // Compiled instead of the .cu files when the build has no CUDA: no tensor can then live on
 // a GPU, so these are unreachable, and say so if reached.
 #include "../../core/error.h"
+#include "batchnorm2d_activation.h"
 #include "conv2d_nhwc.h"
 #include "graph_replay.h"
 #include "kernels.h"
@@ -52,6 +53,18 @@ void batchnorm2d_invstd(const float*, int64_t, double, float*) { no_cuda("batchn
 void batchnorm2d_backward(const float*, const float*, const float*, const float*, const float*, int64_t, int64_t, int64_t,
                           bool, float*, float*, float*) {
     no_cuda("batchnorm2d_backward");
+}
+void batchnorm2d_leaky_relu_forward_train(const float*, const float*, const float*, int64_t, int64_t, int64_t, double,
+                                          double, float, float*, float*, float*, float*, float*) {
+    no_cuda("batchnorm2d_leaky_relu_forward_train");
+}
+void batchnorm2d_leaky_relu_apply(const float*, const float*, const float*, const float*, const float*, int64_t, int64_t,
+                                  int64_t, float, float*) {
+    no_cuda("batchnorm2d_leaky_relu_apply");
+}
+void batchnorm2d_leaky_relu_backward(const float*, const float*, const float*, const float*, const float*, const float*,
+                                     int64_t, int64_t, int64_t, float, float*, float*, float*) {
+    no_cuda("batchnorm2d_leaky_relu_backward");
 }
 void conv2d_forward(const ConvGeometry&, const float*, const float*, const float*, float*) { no_cuda("conv2d_forward"); }
 void conv2d_backward_input(const ConvGeometry&, const float*, const float*, float*) { no_cuda("conv2d_backward_input"); }

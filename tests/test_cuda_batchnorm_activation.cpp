@@ -1,0 +1,145 @@
+// The fused batchnorm2d + relu / leaky_relu on the GPU (kernels/cuda/batchnorm2d_activation.cu;
+// emulated in CI) against the fused CPU op in double (whose gradients
+// test_batchnorm_leaky_relu_fused checks by central differences) and against the unfused CUDA
+// ops, NCHW and channels-last: output, running statistics and every gradient, on fresh inputs
+// with odd shapes (the 1-float and the 16-byte vector paths, channels-last rows wider than a
+// block, many splits). Outputs start as NaN (GANOPS_POISON_ALLOCATIONS in ctest), and the
+// precomputed-statistics pass is checked on a NaN-filled output.
+#include <cmath>
+#include <cstring>
+
+#include "core/cuda_counters.h"
+#include "kernels/cuda/batchnorm2d_activation.h"
+#include "nn/sequential.h"
+#include "test_util.h"
+
+using namespace ganops;
+using test::randn;
+
+namespace {
+
+struct Result {
+    Tensor y, dx, dweight, dbias, running_mean, running_var, mean, invstd;
+};
+
+enum class Way { Fused, Unfused };
+
+// One training step of batchnorm + leaky_relu on `device` in `format`, from the same inputs.
+Result run(Way way, Device device, DType dtype, MemoryFormat format, const Tensor& x0, const Tensor& w0,
+           const Tensor& b0, const Tensor& r0, double slope) {
+    auto prepare = [&](const Tensor& t) { return t.to(dtype).to(device); };
+    Tensor x = prepare(x0).to_memory_format(format), w = prepare(w0), b = prepare(b0);
+    const Tensor r = prepare(r0).to_memory_format(format);
+    x.set_requires_grad(true);
+    w.set_requires_grad(true);
+    b.set_requires_grad(true);
+    const int64_t c = x0.size(1);
+    Tensor running_mean = Tensor::zeros({c}, dtype, device), running_var = Tensor::full({c}, 1.0, dtype, device);
+    Result out;
+    if (way == Way::Fused) {
+        NoGradGuard no_grad;  // the kernels' mean and invstd, for the test of the apply pass
+        const kernels::BatchNormStats s = kernels::batchnorm2d_leaky_relu_forward_train(
+            x.detach(), w.detach(), b.detach(), Tensor(), Tensor(), 0.1, 1e-5, slope);
+        out.mean = s.mean;
+        out.invstd = s.invstd;
+    }
+    const Tensor y = way == Way::Fused ? batchnorm2d_leaky_relu(x, w, b, running_mean, running_var, slope, 0.1, 1e-5)
+                                       : leaky_relu(batchnorm2d(x, w, b, running_mean, running_var, true, 0.1, 1e-5), slope);
+    REQUIRE(y.memory_format() == format);
+    y.backward(r);
+    out.y = y.detach();
+    out.dx = x.grad();
+    out.dweight = w.grad();
+    out.dbias = b.grad();
+    out.running_mean = running_mean;
+    out.running_var = running_var;
+    return out;
+}
+
+void compare(const Result& a, const Result& b, double tolerance) {
+    CHECK(test::rel_error(a.y, b.y) < tolerance);
+    CHECK(test::rel_error(a.dx, b.dx) < tolerance);
+    CHECK(test::rel_error(a.dweight, b.dweight) < tolerance);
+    CHECK(test::rel_error(a.dbias, b.dbias) < tolerance);
+    CHECK(test::rel_error(a.running_mean, b.running_mean) < tolerance);
+    CHECK(test::rel_error(a.running_var, b.running_var) < tolerance);
+}
+
+// Shapes: vectors of 4 (hw % 4 == 0 in NCHW, C % 4 == 0 channels-last) or of 1; a 2-d input;
+// one value per image; channels-last rows of 300 vectors (wider than a block of 256); and
+// enough values per channel for several splits in both layouts.
+const std::vector<Shape>& shapes() {
+    static const std::vector<Shape> s{{7, 5, 3, 5}, {8, 16, 8, 8}, {9, 6}, {3, 4, 1, 1}, {2, 1200, 2, 2},
+                                      {16, 12, 16, 16}, {32, 4, 16, 16}, {5, 3, 4, 4}};
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("fused CUDA batchnorm2d + leaky_relu matches the CPU fused op in double and the unfused CUDA ops") {
+    REQUIRE(cuda::available());
+    for (const Shape& s : shapes())
+        for (const MemoryFormat format : {MemoryFormat::Contiguous, MemoryFormat::ChannelsLast})
+            for (const double slope : {0.0, 0.2}) {
+                if (format == MemoryFormat::ChannelsLast && s.size() != 4) continue;
+                INFO(s.str() << (format == MemoryFormat::ChannelsLast ? " channels-last" : " NCHW") << " slope " << slope);
+                const int64_t c = s[1];
+                // Not centred at zero, weights of both signs.
+                const Tensor x = add(mul(randn(s), 3.0), Tensor::full(s, 1.5, DType::F64));
+                const Tensor w = randn({c}), b = randn({c}), r = randn(s);
+                const Result gpu = run(Way::Fused, Device::CUDA, DType::F32, format, x, w, b, r, slope);
+                REQUIRE(gpu.y.device() == Device::CUDA);
+                compare(gpu, run(Way::Fused, Device::CPU, DType::F64, MemoryFormat::Contiguous, x, w, b, r, slope), 2e-5);
+                compare(gpu, run(Way::Unfused, Device::CUDA, DType::F32, format, x, w, b, r, slope), 2e-5);
+
+                // The normalise-and-activate pass alone, from the forward's statistics (what a
+                // convolution epilogue that computed them would call), into a NaN-filled output.
+                const Tensor xd = x.to(DType::F32).to(Device::CUDA).to_memory_format(format);
+                const Tensor wd = w.to(DType::F32).to(Device::CUDA), bd = b.to(DType::F32).to(Device::CUDA);
+                Tensor y = Tensor::full(s, std::nan(""), DType::F32, Device::CUDA).to_memory_format(format);
+                const bool last = format == MemoryFormat::ChannelsLast;
+                const int64_t n = last ? s[0] * s[2] * s[3] : s[0], hw = last || s.size() == 2 ? 1 : s[2] * s[3];
+                cuda::batchnorm2d_leaky_relu_apply(xd.data<float>(), wd.data<float>(), bd.data<float>(),
+                                                   gpu.mean.data<float>(), gpu.invstd.data<float>(), n, c, hw,
+                                                   static_cast<float>(slope), y.data<float>());
+                CHECK(test::rel_error(y, gpu.y) < 1e-6);
+            }
+}
+
+TEST_CASE("fused CUDA batchnorm2d + leaky_relu keeps its accuracy far from zero and is bit-reproducible") {
+    REQUIRE(cuda::available());
+    for (const MemoryFormat format : {MemoryFormat::Contiguous, MemoryFormat::ChannelsLast}) {
+        const Shape s{6, 8, 6, 6};
+        // Mean 1000, standard deviation 1: the statistics must not cancel.
+        const Tensor x = add(randn(s), Tensor::full(s, 1000.0, DType::F64));
+        const Tensor w = randn({8}), b = randn({8}), r = randn(s);
+        const Result a = run(Way::Fused, Device::CUDA, DType::F32, format, x, w, b, r, 0.2);
+        compare(a, run(Way::Fused, Device::CPU, DType::F64, MemoryFormat::Contiguous, x, w, b, r, 0.2), 2e-5);
+        const Result again = run(Way::Fused, Device::CUDA, DType::F32, format, x, w, b, r, 0.2);
+        for (const auto& [one, two] : {std::pair{a.y, again.y}, {a.dx, again.dx}, {a.dweight, again.dweight}})
+            CHECK(one.to_vector() == two.to_vector());
+    }
+}
+
+TEST_CASE("Sequential runs BatchNorm2d + LeakyReLU fused on CUDA in training, unfused in evaluation") {
+    REQUIRE(cuda::available());
+    for (const MemoryFormat format : {MemoryFormat::Contiguous, MemoryFormat::ChannelsLast}) {
+        nn::Sequential seq;
+        seq.emplace<nn::BatchNorm2d>(6);
+        seq.emplace<nn::LeakyReLU>(0.2);
+        seq.to(Device::CUDA);
+        const Tensor x = randn({4, 6, 5, 4}, DType::F32).to(Device::CUDA).to_memory_format(format);
+        auto statistics_passes = [] { return kernel_launches("bn_act_statistics") + kernel_launches("bn_act_statistics_rows"); };
+        const int64_t before = statistics_passes();
+        const Tensor y = seq.forward(x.clone().set_requires_grad(true));
+        REQUIRE(y.grad_fn());
+        CHECK(std::string(y.grad_fn()->name) == "batchnorm2d_leaky_relu");
+        CHECK(statistics_passes() == before + 1);
+        seq.eval();
+        NoGradGuard no_grad;
+        const Tensor e = seq.forward(x);
+        auto& bn = dynamic_cast<nn::BatchNorm2d&>(seq[0]);
+        CHECK(test::rel_error(e, leaky_relu(batchnorm2d(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, false), 0.2)) <
+              1e-6);
+    }
+}
