@@ -1,6 +1,7 @@
 // Channels-last's memory-bound kernels in the emulator's profiling mode (no GPU needed):
-// the NCHW <-> NHWC transposes (kernels/cuda/layout.cu) and batchnorm's statistics and
-// gradient sums on contiguous and on channels-last input (kernels/cuda/batchnorm2d.cu), at
+// the NCHW <-> NHWC transposes (kernels/cuda/layout.cu), batchnorm's statistics and
+// gradient sums on contiguous and on channels-last input (kernels/cuda/batchnorm2d.cu), and
+// the fused batchnorm + leaky_relu the DCGAN step runs (kernels/cuda/batchnorm2d_activation.cu), at
 // the 64x64 DCGAN's D2 activation [batch, 128, 16, 16] (batch 16 by default: counts per
 // element do not depend on it). Prints the profile (core/emu/profile.h): sectors per
 // request and coalescing of every global access, shared-memory wavefronts against the
@@ -27,6 +28,9 @@ int main(int argc, char** argv) {
         const Tensor xi = in.detach().set_requires_grad(true);
         const Tensor y = batchnorm2d(xi, w, b, Tensor(), Tensor(), true);
         y.backward(in);
+        const Tensor xf = in.detach().set_requires_grad(true);
+        const Tensor yf = batchnorm2d_leaky_relu(xf, w, b, Tensor(), Tensor(), 0.2);
+        yf.backward(in);
     }
     cuda::synchronize_stream(nullptr);
     ganops_emu::profile::stop();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "../kernels/cuda/batchnorm_activation_plan.h"
 #include "../kernels/cuda/conv_problems.h"
 #include "../kernels/cuda/gemm_plan.h"
 #include "../kernels/cuda/mma_plan.h"
@@ -130,16 +131,18 @@ struct Graph {
     }
 };
 
-// batchnorm2d.cu's splits_for: its partial sums are c * splits * 3 (forward) or 2 (backward) doubles.
-int64_t bn_scratch(int64_t per_channel, int64_t channels, int doubles) {
-    const int64_t by_work = (per_channel + 4 * 256 - 1) / (4 * 256), by_fill = (1024 + channels - 1) / channels;
-    const int64_t splits = std::max<int64_t>(1, std::min<int64_t>(std::min(by_work, by_fill), 256));
-    return allocator_block(8 * channels * splits * doubles) + block_of_floats(4 * channels);
+// The fused batchnorm + activation's scratch (batchnorm2d_activation.cu): two doubles per
+// channel and split, and three floats per channel (the forward's map or the backward's dx
+// coefficients). The plan of an NCHW batch [n, c, hw] (the step's default format).
+int64_t bn_act_scratch(int64_t n, int64_t channels, int64_t hw) {
+    const ganops::cuda::BnActPlan p = ganops::cuda::bn_act_plan(n, channels, hw, true);
+    return allocator_block(16 * channels * p.splits) + block_of_floats(3 * channels);
 }
 
 // Appends a net's forward ops on an input tensor `x` (an id; its block is counted by the
-// caller) to `g`: per layer the convolution (saves its input), batchnorm (saves its input
-// and two per-channel vectors) and the activation (saves its output), as
+// caller) to `g`: per layer the convolution (saves its input), then batchnorm and the
+// activation as one op (nn::Sequential runs them fused in training: saves its input, two
+// per-channel vectors and its output) or the activation alone (saves its output), as
 // nn/functional/*.cpp record them. Returns the id of the net's output.
 int add_net(Graph& g, const std::vector<Layer>& net, int x, bool first_input_grad, bool weight_grads, GemmPath path) {
     int64_t saved_so_far = 0;
@@ -161,22 +164,26 @@ int add_net(Graph& g, const std::vector<Layer>& net, int x, bool first_input_gra
         if (l.batchnorm) {
             const int c = g.tensor(out), mean = g.tensor(block_of_floats(l.out_channels())),
                       invstd = g.tensor(block_of_floats(l.out_channels()));
-            Op bn{l.name + " batchnorm", {c, mean, invstd}, out, out, true};
-            const int64_t per_channel = l.out() / l.out_channels();
-            bn.dx_scratch = bn_scratch(per_channel, l.out_channels(), 2);
-            if (weight_grads) bn.dw = 2 * block_of_floats(l.out_channels());
-            g.ops.push_back(bn);
-            saved_so_far += out + 2 * block_of_floats(l.out_channels());
-            // batchnorm's output stands next to its input while the activation runs
-            g.forward_peak = std::max(g.forward_peak, saved_so_far + 2 * out + bn_scratch(per_channel, l.out_channels(), 3));
             y = g.tensor(out);
+            const int64_t channels = l.out_channels(), hw = l.out() / (l.conv.n * channels);
+            const int64_t scratch = bn_act_scratch(l.conv.n, channels, hw);
+            Op bn{l.name + " batchnorm + activation", {c, mean, invstd, y}, out, out, true};
+            // dx, dweight, dbias and the scratch stand together (kernels/batchnorm2d.cpp allocates
+            // the gradients first).
+            if (weight_grads) bn.dw = 2 * block_of_floats(channels);
+            bn.dx_scratch = scratch + bn.dw;
+            g.ops.push_back(bn);
+            // the convolution's output, the statistics and the output stand with the scratch
+            saved_so_far += out + 2 * block_of_floats(channels);
+            g.forward_peak = std::max(g.forward_peak, saved_so_far + out + scratch);
+            saved_so_far += out;
         } else {
             // the convolution's output stands while the activation runs, then goes
             g.forward_peak = std::max(g.forward_peak, saved_so_far + 2 * out);
             y = g.tensor(out);
+            saved_so_far += out;
+            g.ops.push_back({l.name + " activation", {y}, out, out, true});
         }
-        saved_so_far += out;
-        g.ops.push_back({l.name + " activation", {y}, out, out, true});
         x = y;
     }
     return x;

@@ -21,8 +21,17 @@ Tensor Discriminator::head(const Tensor& h) {
 Tensor Discriminator::run(Tensor h, size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
         nn::Module& layer = (*main)[i];
-        h = layer.forward(h);
-        if (p_ > 0 && dynamic_cast<nn::LeakyReLU*>(&layer)) h = dropout(h, p_, is_training(), gen_);
+        // A BatchNorm2d and the LeakyReLU after it run as one op, as nn::Sequential runs them
+        // (BatchNorm2d::forward_leaky_relu: fused in training, two ops in evaluation).
+        auto* bn = dynamic_cast<nn::BatchNorm2d*>(&layer);
+        auto* leaky = bn && i + 1 < end ? dynamic_cast<nn::LeakyReLU*>(&(*main)[i + 1]) : nullptr;
+        if (leaky) {
+            h = bn->forward_leaky_relu(h, leaky->negative_slope);
+            ++i;
+        } else {
+            h = layer.forward(h);
+        }
+        if (p_ > 0 && (leaky || dynamic_cast<nn::LeakyReLU*>(&layer))) h = dropout(h, p_, is_training(), gen_);
     }
     return h;
 }
