@@ -93,7 +93,9 @@ TEST_CASE("a steady-state eager DCGAN step makes no host sync and no cudaMalloc,
     CHECK(after.host_syncs == before.host_syncs);
     CHECK(after.device_allocations == before.device_allocations);
     CHECK(launches > 50);    // the step really ran on the device
-    CHECK(launches <= 200);  // stated bound (today's count is printed above)
+    // Stated bound (today's count is printed above): 182 since batchnorm + activation runs
+    // fused on CUDA (3 launches each way per layer instead of 4; 200 before).
+    CHECK(launches <= 182);
     // The monitor recorded all five iterations, finite, with D's outputs in (0, 1).
     const kernels::MonitorReadout r = step.read_monitor();
     CHECK(r.iteration == 6);
