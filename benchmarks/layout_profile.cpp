@@ -28,9 +28,10 @@ int main(int argc, char** argv) {
         const Tensor xi = in.detach().set_requires_grad(true);
         const Tensor y = batchnorm2d(xi, w, b, Tensor(), Tensor(), true);
         y.backward(in);
+        // A gradient of its own (not x again), so that the backward's three inputs are three tensors.
         const Tensor xf = in.detach().set_requires_grad(true);
         const Tensor yf = batchnorm2d_leaky_relu(xf, w, b, Tensor(), Tensor(), 0.2);
-        yf.backward(in);
+        yf.backward(Tensor::normal(in.shape(), 0, 1, gen, DType::F32, Device::CUDA).to_memory_format(in.memory_format()));
     }
     cuda::synchronize_stream(nullptr);
     ganops_emu::profile::stop();

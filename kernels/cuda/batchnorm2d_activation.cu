@@ -23,6 +23,7 @@
 // k = 1000 (fine for a convolution's output; not for data built to defeat it).
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "../../core/error.h"
 #include "../../core/tensor.h"
@@ -39,14 +40,27 @@ struct SumPair {
     double a, b;
 };
 
+// 16-byte accesses (LDG.E.128 / STG.E.128 on the GPU). In the emulated build a float4 copy
+// would become four 4-byte accesses (the profiling build turns GCC's vectoriser and store
+// merging off), which the profiling mode would count as four instructions with a 16-byte
+// stride; a 16-byte integer is one access there too.
+#if defined(GANOPS_EMULATED)
+typedef unsigned __int128 __attribute__((may_alias)) Bits128;
+#endif
+
 template <int V>
 __device__ inline void load(const float* p, float (&v)[V]) {
     if constexpr (V == 4) {
+#if defined(GANOPS_EMULATED)
+        const Bits128 bits = *reinterpret_cast<const Bits128*>(p);
+        std::memcpy(v, &bits, sizeof bits);
+#else
         const float4 q = *reinterpret_cast<const float4*>(p);
         v[0] = q.x;
         v[1] = q.y;
         v[2] = q.z;
         v[3] = q.w;
+#endif
     } else {
         v[0] = *p;
     }
@@ -55,7 +69,13 @@ __device__ inline void load(const float* p, float (&v)[V]) {
 template <int V>
 __device__ inline void store(float* p, const float (&v)[V]) {
     if constexpr (V == 4) {
+#if defined(GANOPS_EMULATED)
+        Bits128 bits;
+        std::memcpy(&bits, v, sizeof bits);
+        *reinterpret_cast<Bits128*>(p) = bits;
+#else
         *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+#endif
     } else {
         *p = v[0];
     }
@@ -133,7 +153,9 @@ __global__ void plane_sums_kernel(SumInputs in, int64_t channels, int64_t hw, Fa
 template <bool Grad, int V>
 __global__ void row_sums_kernel(SumInputs in, int64_t rows, int64_t channels, int chunk, int64_t per_split,
                                 SumPair* partials) {
-    __shared__ double shared_a[4][kThreads], shared_b[4][kThreads];
+    // Thread t's sums at [l][t]; the row of 4 pads puts [l][c] of four l in distinct banks, so
+    // that the merge's reads (lanes on consecutive (c, l)) are conflict-free as the stores are.
+    __shared__ double shared_a[4][kThreads + 4], shared_b[4][kThreads + 4];
     static_assert(kThreads == kBnActThreads, "the plan assumes the library's block size");
     const int row_lanes = kThreads / chunk;
     const int t = threadIdx.x, lane_col = t % chunk, lane_row = t / chunk;
@@ -143,7 +165,7 @@ __global__ void row_sums_kernel(SumInputs in, int64_t rows, int64_t channels, in
     double s_a[V] = {}, s_b[V] = {};
     if (active) {
         float centre[V];
-        for (int l = 0; l < V; ++l) centre[l] = in.centre[(first + l) * in.centre_stride];
+        load<V>(in.centre + first, centre);  // rows: the centres are x's first row or the mean, stride 1
         // Four rows at a time in float, then into double: one double add per value and sum
         // would make the fp64 units the bound (an H100 SM has half as many as fp32 ones).
         for (int64_t r = begin + lane_row; r < end;) {
@@ -167,15 +189,17 @@ __global__ void row_sums_kernel(SumInputs in, int64_t rows, int64_t channels, in
         shared_b[l][t] = s_b[l];
     }
     __syncthreads();
-    if (lane_row == 0 && first < channels) {
-        for (int l = 0; l < V; ++l) {
-            double a = shared_a[l][lane_col], b = shared_b[l][lane_col];
-            for (int w = 1; w < row_lanes; ++w) {
-                a += shared_a[l][w * chunk + lane_col];
-                b += shared_b[l][w * chunk + lane_col];
-            }
-            partials[blockIdx.y * channels + first + l] = {a, b};
+    // The block's chunk * V channels, one per thread (consecutive threads, consecutive channels:
+    // coalesced stores), each the sum of its row lanes in order.
+    const int64_t block_first = int64_t(blockIdx.x) * chunk * V;
+    for (int e = t; e < chunk * V && block_first + e < channels; e += kThreads) {
+        const int c = e / V, l = e % V;
+        double a = shared_a[l][c], b = shared_b[l][c];
+        for (int w = 1; w < row_lanes; ++w) {
+            a += shared_a[l][w * chunk + c];
+            b += shared_b[l][w * chunk + c];
         }
+        partials[blockIdx.y * channels + block_first + e] = {a, b};
     }
 }
 
@@ -269,16 +293,30 @@ struct ChannelOf {
     }
 };
 
+// The per-channel values of a vector's V elements: channels c0 .. c0 + V - 1 in rows (one
+// 16-byte load: the arrays are 16-byte aligned and c % 4 == 0 when V is 4), channel c0 for all
+// in planes (a broadcast).
+template <int V>
+__device__ inline void channel_values(bool rows, const float* values, int c0, float (&out)[V]) {
+    if (rows) {
+        load<V>(values + c0, out);
+    } else {
+        for (int l = 0; l < V; ++l) out[l] = values[c0];
+    }
+}
+
 template <int V>
 __global__ void apply_kernel(const float* x, const float* affine, int64_t channels, ChannelOf where, int64_t vectors,
                              float slope, float* y) {
     GANOPS_GRID_STRIDE(v, vectors) {
         const int c0 = where.template first<V>(int(v));
-        float in[V], out[V];
+        float in[V], out[V], centre[V], scale[V], shift[V];
         load<V>(x + v * V, in);
+        channel_values<V>(where.rows, affine, c0, centre);
+        channel_values<V>(where.rows, affine + channels, c0, scale);
+        channel_values<V>(where.rows, affine + 2 * channels, c0, shift);
         for (int l = 0; l < V; ++l) {
-            const int c = where.rows ? c0 + l : c0;
-            const float z = __fmaf_rn(__fsub_rn(in[l], affine[c]), affine[channels + c], affine[2 * channels + c]);
+            const float z = __fmaf_rn(__fsub_rn(in[l], centre[l]), scale[l], shift[l]);
             out[l] = z > 0.0f ? z : __fmul_rn(z, slope);
         }
         store<V>(y + v * V, out);
@@ -308,15 +346,17 @@ __global__ void dx_kernel(const float* dy, const float* x, const float* y, const
                           int64_t channels, ChannelOf where, int64_t vectors, float slope, float* dx) {
     GANOPS_GRID_STRIDE(v, vectors) {
         const int c0 = where.template first<V>(int(v));
-        float g[V], in[V], out[V], grad[V];
+        float g[V], in[V], out[V], grad[V], m[V], a[V], b[V], d[V];
         load<V>(dy + v * V, g);
         load<V>(x + v * V, in);
         load<V>(y + v * V, out);
+        channel_values<V>(where.rows, mean, c0, m);
+        channel_values<V>(where.rows, coeffs, c0, a);
+        channel_values<V>(where.rows, coeffs + channels, c0, b);
+        channel_values<V>(where.rows, coeffs + 2 * channels, c0, d);
         for (int l = 0; l < V; ++l) {
-            const int c = where.rows ? c0 + l : c0;
             const float dz = out[l] > 0.0f ? g[l] : __fmul_rn(g[l], slope);
-            const float centred = __fmul_rn(coeffs[channels + c], __fsub_rn(in[l], mean[c]));
-            grad[l] = __fadd_rn(__fmaf_rn(coeffs[c], dz, centred), coeffs[2 * channels + c]);
+            grad[l] = __fadd_rn(__fmaf_rn(a[l], dz, __fmul_rn(b[l], __fsub_rn(in[l], m[l]))), d[l]);
         }
         store<V>(dx + v * V, grad);
     }
@@ -430,7 +470,7 @@ void batchnorm2d_leaky_relu_backward(const float* dy, const float* x, const floa
                                      const float* mean, const float* invstd, int64_t n, int64_t c, int64_t hw,
                                      float slope, float* dx, float* dweight, float* dbias) {
     if (c == 0 || (!dx && !dweight && !dbias)) return;
-    const Plan p = plan_for("batchnorm2d + leaky_relu backward", n, c, hw, {dy, x, y, dx});
+    const Plan p = plan_for("batchnorm2d + leaky_relu backward", n, c, hw, {dy, x, y, dx, mean});
     Tensor partials = Tensor::empty(Shape{int64_t(p.splits) * c * 2}, DType::F64, Device::CUDA);
     Tensor coeffs = dx ? Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA) : Tensor();
     auto* sums = reinterpret_cast<SumPair*>(partials.data<double>());
