@@ -401,14 +401,15 @@ const ElementwiseKind kBnDx{"dx_kernel", 12, 92, 0};
 // batchnorm2d_activation.cu (batchnorm + relu / leaky_relu fused, what Sequential runs in
 // training): statistics (read x), normalise-and-activate (read x, write y); backward: sums (read
 // dy, x, y), dx (read dy, x, y, write dx). 16-byte vectors on the DCGAN's shapes (hw and C are
-// multiples of 4); per element, from the sm_90 SASS of the loops (4-way unrolled by nvcc, or
-// four rows per float partial in the channels-last sums): planes (NCHW) and rows (NHWC).
+// multiples of 4); per element, from the sm_90 SASS main loops (sass_report's "every loop":
+// one vector per iteration in the planes sums and dx, two in the apply pass, four rows of a
+// vector per float partial in the rows sums): planes (NCHW) and rows (NHWC).
 const ElementwiseKind kBnActStatistics{"bn_act_statistics", 4, 44.0 / 4, 2.0 / 4};
-const ElementwiseKind kBnActStatisticsRows{"bn_act_statistics_rows", 4, 141.0 / 16, 8.0 / 16};
-const ElementwiseKind kBnActApply{"bn_act_apply4", 8, 61.0 / 4, 0};
+const ElementwiseKind kBnActStatisticsRows{"bn_act_statistics_rows", 4, 149.0 / 16, 8.0 / 16};
+const ElementwiseKind kBnActApply{"bn_act_apply4", 8, 100.0 / 8, 0};
 const ElementwiseKind kBnActGradSums{"bn_act_grad_sums", 12, 65.0 / 4, 2.0 / 4};
-const ElementwiseKind kBnActGradSumsRows{"bn_act_grad_sums_rows", 12, 233.0 / 16, 8.0 / 16};
-const ElementwiseKind kBnActDx{"bn_act_dx4", 16, 90.0 / 4, 0};
+const ElementwiseKind kBnActGradSumsRows{"bn_act_grad_sums_rows", 12, 235.0 / 16, 8.0 / 16};
+const ElementwiseKind kBnActDx{"bn_act_dx4", 16, 110.0 / 4, 0};
 const ElementwiseKind kBcePartial{"partial_terms_kernel<BceTerm>", 8, 254, 89};
 const ElementwiseKind kBceBackward{"bce_backward_kernel", 12, 56, 12};
 const ElementwiseKind kAdd{"binary_kernel (add)", 12, 19, 0};

@@ -181,8 +181,11 @@ TEST_CASE("the DCGAN iteration: FLOPs, launches, and what today's kernels cost",
     // A strided grad-input (and a transposed convolution's forward) is 4 phase launches, a
     // one-pixel one (D5's grad-input, G1's forward) one: D's grad-input is D5 3x1, D2-D4
     // 3x4 each and D1 4 (the G step); G's forward is G1 1 and G2-G5 4 each.
-    int gemms = 0, adams = 0, copies = 0, adds = 0, monitors = 0;
+    int gemms = 0, adams = 0, copies = 0, adds = 0, monitors = 0, bn_statistics = 0, bn_dx = 0, unfused_bn = 0;
     for (const Launch& l : launches) {
+        bn_statistics += l.cost.kernel == "bn_act_statistics";
+        bn_dx += l.cost.kernel == "bn_act_dx4";
+        unfused_bn += l.cost.kernel == "moments_kernel" || l.cost.kernel == "dx_kernel";
         gemms += l.cost.kernel.rfind("gemm_kernel", 0) == 0;
         adams += l.cost.kernel == "adam_kernel";
         copies += l.cost.kernel == "cudaMemcpyAsync (clone)";
@@ -194,6 +197,11 @@ TEST_CASE("the DCGAN iteration: FLOPs, launches, and what today's kernels cost",
     CHECK(copies == 11 + 13);  // first gradient of each of D's and G's parameter tensors
     CHECK(adds == 11);         // D's gradients accumulate in the fake pass, not in the G step
     CHECK(monitors == 7);      // D(x), D(G(z)) twice, two D losses, G's loss; next iteration
+    // Every batchnorm is followed by ReLU or LeakyReLU and runs fused (batchnorm2d_activation.cu):
+    // D's 3 batchnorm layers in each of its 3 passes, G's 4 once; as many backwards.
+    CHECK(bn_statistics == 3 * 3 + 4);
+    CHECK(bn_dx == 3 * 3 + 4);
+    CHECK(unfused_bn == 0);
 
     // Today's kernels: the SIMT GEMMs dominate, far above the ideal floors; the floors fall
     // from fp32 to TF32 to BF16, and the fp32 floor sits near GPU.md's 4.8 ms.
