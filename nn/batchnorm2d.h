@@ -24,10 +24,9 @@ public:
     explicit BatchNorm2d(int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = true,
                          bool track_running_stats = true);
     Tensor forward(const Tensor& x) override;
-    // leaky_relu(forward(x), slope) (relu: slope 0), in one fused pass each way where it
-    // applies: training with this batch's statistics (not synchronised), on the CPU or CUDA,
-    // and slope >= 0. Sequential
-    // calls it for a BatchNorm2d followed by ReLU or LeakyReLU.
+    // leaky_relu(forward(x), slope) (relu: slope 0), as one fused op where it applies:
+    // training with this batch's statistics (not synchronised), on the CPU or CUDA, and
+    // slope >= 0. Sequential calls it for a BatchNorm2d followed by ReLU or LeakyReLU.
     Tensor forward_leaky_relu(const Tensor& x, double slope);
 
     Tensor weight, bias, running_mean, running_var;
