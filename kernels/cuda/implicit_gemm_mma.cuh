@@ -45,10 +45,12 @@
 // along k.
 //
 // Second path, the cp.async pipeline (mma_gemm_async_kernel, run_async; described further
-// down): for problems whose operand rows are contiguous along k in 16-byte chunks (the
-// channels-last convolutions, conv_nhwc_problems.h), kAsyncStages = 3 shared buffers filled by
-// cp.async with zero-fill, per-thread chunk cursors split once per tile and stepped per stage
-// without division, and the operands rounded at the fragment (cp.async bypasses registers).
+// down): for problems whose operands come in 16-byte chunks, along k (forward, grad-input) or
+// along m and n (grad-weight) (the channels-last convolutions, conv_nhwc_problems.h):
+// kAsyncStages = 3 buffers of 32-deep stages in dynamic shared memory, filled by cp.async with
+// zero-fill, per-thread chunk cursors split once per tile and stepped without division; TF32
+// operands rounded once per block in shared memory, BF16 / fp32-accurate at the fragment; a
+// fourth tile, 128 x 128 (mma_plan.h's Large), for the fewest instructions per mma.
 #pragma once
 #include <cstdint>
 #include <cstring>
