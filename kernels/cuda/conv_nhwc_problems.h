@@ -18,10 +18,10 @@
 //    SIMT loop (strict fp32) and the register-staged tensor-core loop. Their index splits use
 //    FastDivmod (no hardware division).
 //  - for the cp.async loader (implicit_gemm_mma.cuh, run_async): cursors over 16-byte chunks
-//    of 4 consecutive k of one row (forward, grad-input; grad-weight: 4 consecutive m or n). A cursor is built once
-//    per tile and row (the only place an index is split), and stepped kMmaBK k per pipeline
-//    stage by adding, with a carry into the filter position (TapCursor): no division in the
-//    main loop. The chunk path needs the k-contiguous channel count (C for forward, K_out for
+//    of 4 consecutive k of one row (forward, grad-input; grad-weight: 4 consecutive m or n at
+//    one k). A cursor is built once per tile and row (the only place an index is split), and
+//    stepped kMmaBK k at a time (twice per 32-deep pipeline stage) by adding, with a carry into
+//    the filter position (TapCursor): no division in the main loop. The chunk path needs the k-contiguous channel count (C for forward, K_out for
 //    grad-input) to be a multiple of 4, which also keeps every chunk inside one filter position
 //    and 16-byte aligned; conv2d_nhwc.cu otherwise runs the element functors.
 #pragma once
