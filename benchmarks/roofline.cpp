@@ -200,13 +200,17 @@ KernelCost reduce_splits(const std::string& op, const GemmProblem& p, int64_t sp
 }
 
 // The channels-last tensor-core loops (kernels/cuda/implicit_gemm_mma.cuh): warp instructions
-// per 16-deep stage of the main loop in TF32, by pass and tile (Wide, Square, Narrow), from the
-// sm_90 SASS (benchmarks/results/2026-12-02-nhwc-tensor-core.md). Forward and grad-input run
-// the cp.async pipeline (16 HMMA per stage and warp on Wide and Square, 8 on Narrow),
-// grad-weight the register-staged loop. BF16 (one k16 mma per two k8) as the Wide tile's
-// BF16 / TF32 ratio. The weight transposition: instructions per element.
-constexpr double kNhwcTf32[3][3] = {{258, 283, 363}, {294, 353, 410}, {687, 802, 1274}};
-constexpr double kNhwcBf16OverTf32[3] = {201.0 / 258, 244.0 / 294, 697.0 / 687};
+// per stage of the main loop and warp, from the sm_90 SASS (nvcc 13;
+// benchmarks/results/2026-12-02-mma-loop.md). The cp.async pipeline: per 32-deep stage
+// (kAsyncBK), by mode (TF32, BF16), pass (forward, grad-input phase, grad-weight) and tile
+// (Wide, Square, Narrow, Large): 32 HMMA per stage and warp on Wide and Square, 16 on Narrow, 64
+// on Large (BF16 half as many, each k16). Grad-weight runs it where C and K_out are multiples of
+// 4 (chunks along m and n), else the register-staged loop, per 16-deep stage (kMmaBK), TF32,
+// Wide / Square / Narrow, BF16 as its Wide ratio. The weight transposition: instructions per element.
+constexpr double kNhwcAsync[2][3][4] = {{{386, 439, 624, 500}, {462, 580, 707, 639}, {444, 468, 648, 544}},
+                                        {{315, 340, 486, 386}, {391, 481, 573, 525}, {343, 356, 490, 427}}};
+constexpr double kNhwcStagedWeightTf32[3] = {687, 802, 1274};
+constexpr double kNhwcStagedWeightBf16OverTf32 = 697.0 / 687;
 constexpr double kTransposeInstructions = 174.0 / 4;
 
 GemmProblem gemm_problem(ConvPass pass, const ConvShape& s) {
@@ -300,10 +304,11 @@ std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const G
 
 namespace {
 
-// Warp instructions per stage of a channels-last tensor-core loop (the table above).
-double nhwc_loop_instructions(ConvPass pass, Mode mode, ganops::cuda::mma::TileConfig tile) {
+// Warp instructions per stage of a channels-last tensor-core loop (the tables above).
+double nhwc_loop_instructions(ConvPass pass, Mode mode, ganops::cuda::mma::TileConfig tile, bool async) {
     const int p = int(pass), t = int(tile);
-    return kNhwcTf32[p][t] * (mode == Mode::Bf16 ? kNhwcBf16OverTf32[p] : 1.0);
+    if (async) return kNhwcAsync[mode == Mode::Bf16 ? 1 : 0][p][t];
+    return kNhwcStagedWeightTf32[t] * (mode == Mode::Bf16 ? kNhwcStagedWeightBf16OverTf32 : 1.0);
 }
 
 }  // namespace
@@ -326,12 +331,16 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape, co
         out.push_back(t);
     }
     bool carried = false;  // the first GEMM carries the pass's useful work and floor
+    // conv2d_nhwc.cu: forward and grad-input on the cp.async pipeline (modelled so for every
+    // layer), grad-weight there when its chunks along m and n exist (C, K_out multiples of 4).
+    const bool async = pass != ConvPass::BackwardWeight || (shape.c % 4 == 0 && shape.k % 4 == 0);
+    const int64_t stage_k = async ? mm::kAsyncBK : mm::kMmaBK;
     for (const GemmProblem& p : gemm_problems(pass, shape)) {
-        const mm::MmaPlan plan = mm::mma_plan(p.M, p.N, p.K);
+        const mm::MmaPlan plan = async ? mm::mma_async_plan(p.M, p.N, p.K) : mm::mma_plan(p.M, p.N, p.K);
         int64_t ksteps = 0;
         for (int64_t z = 0; z < plan.splits; ++z) {
             const int64_t len = std::min(p.K, (z + 1) * plan.k_chunk) - z * plan.k_chunk;
-            ksteps += (len + mm::kMmaBK - 1) / mm::kMmaBK;
+            ksteps += (len + stage_k - 1) / stage_k;
         }
         const mm::TileShape tile = mm::tile_shape(plan.tile);
         const double block_steps = double(plan.tiles_m * plan.tiles_n) * double(ksteps);
@@ -341,12 +350,13 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape, co
 
         KernelCost gemm;
         gemm.op = op;
-        gemm.kernel = pass == ConvPass::BackwardWeight ? "mma_gemm_kernel<BackwardWeightNhwc>"
+        gemm.kernel = pass == ConvPass::BackwardWeight ? (async ? "mma_gemm_async_kernel<BackwardWeightNhwc>"
+                                                                : "mma_gemm_kernel<BackwardWeightNhwc>")
                                                        : (pass == ConvPass::Forward ? "mma_gemm_async_kernel<ForwardNhwc>"
                                                                                     : "mma_gemm_async_kernel<BackwardInput*Nhwc>");
-        gemm.flops = 2.0 * tile.bm * tile.bn * mm::kMmaBK * block_steps;
+        gemm.flops = 2.0 * tile.bm * tile.bn * double(stage_k) * block_steps;
         gemm.math_tflops = math_peak_tflops(gpu, mode);
-        gemm.warp_instructions = block_steps * (tile.threads() / 32.0) * nhwc_loop_instructions(pass, mode, plan.tile);
+        gemm.warp_instructions = block_steps * (tile.threads() / 32.0) * nhwc_loop_instructions(pass, mode, plan.tile, async);
         gemm.issue_utilisation = kGemmIssueUtilisation;
         gemm.dram_bytes = a_dram + b_dram + (plan.splits > 1 ? partial_bytes : p.c_bytes);
         gemm.blocks = plan.tiles_m * plan.tiles_n * plan.splits;

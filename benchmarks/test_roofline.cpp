@@ -239,8 +239,9 @@ TEST_CASE("--predict needs no GPU and checks its arguments", "[roofline]") {
 }
 
 TEST_CASE("channels-last tensor-core convolution: tensor peak, SASS loop counts, the transposition", "[roofline]") {
-    // D2 forward in TF32: M = 32768, N = 128, K = 1024 on the 128x64 tile (mma_plan.h):
-    // 256 x 2 tiles, 64 stages each, 8 warps at 258 instructions per stage (sm_90 SASS).
+    // D2 forward in TF32: M = 32768, N = 128, K = 1024 on the cp.async pipeline's 128x128 tile
+    // (mma_plan.h, mma_async_plan): 256 tiles, 32 stages of 32 k each, 8 warps at 500
+    // instructions per stage (sm_90 SASS, 64 HMMA).
     const ConvShape d2{128, 64, 32, 32, 128, 16, 16, 4, 4, 2, 1};
     const ModelParams nhwc{.nhwc_tensor_cores = true};
     const auto fwd = conv_pass(ConvPass::Forward, d2, h100(), "D2 forward", nhwc);
@@ -248,9 +249,9 @@ TEST_CASE("channels-last tensor-core convolution: tensor peak, SASS loop counts,
     CHECK(fwd[0].kernel == "mma_gemm_async_kernel<ForwardNhwc>");
     CHECK(fwd[0].flops == Approx(d2.useful_flops()));
     CHECK(fwd[0].math_tflops == Approx(h100().tf32_tflops()));
-    CHECK(fwd[0].warp_instructions == Approx(512.0 * 64 * 8 * 258));
+    CHECK(fwd[0].warp_instructions == Approx(256.0 * 32 * 8 * 500));
     const KernelTime t = predict(fwd[0], h100(), nhwc);
-    CHECK(std::string(t.bound) == "issue");  // 258 instructions per 16 HMMA: the issue rate binds, not the tensor cores
+    CHECK(std::string(t.bound) == "issue");  // 500 instructions per 64 HMMA: the issue rate binds, not the tensor cores
     CHECK(t.fp32_us < t.issue_us);
     // BF16 issues fewer instructions per stage (one k16 mma per two k8).
     CHECK(conv_pass_nhwc(ConvPass::Forward, d2, h100(), "", Mode::Bf16, nhwc)[0].warp_instructions < fwd[0].warp_instructions);
@@ -260,6 +261,14 @@ TEST_CASE("channels-last tensor-core convolution: tensor peak, SASS loop counts,
     CHECK(dgrad[0].kernel == "krsc_to_crsk_kernel");
     CHECK(dgrad[0].dram_bytes == Approx(2 * 4.0 * 128 * 64 * 16));
     CHECK(dgrad[1].useful_flops == d2.useful_flops());
+    // Grad-weight on the cp.async pipeline (C and K_out multiples of 4: chunks along m and n),
+    // split-K; the register-staged loop where the image's 3 channels forbid the chunks.
+    const auto wgrad = conv_pass(ConvPass::BackwardWeight, d2, h100(), "D2 grad-weight", nhwc);
+    REQUIRE(wgrad.size() == 2);
+    CHECK(wgrad[0].kernel == "mma_gemm_async_kernel<BackwardWeightNhwc>");
+    CHECK(wgrad[1].kernel == "reduce_splits_kernel");
+    const ConvShape d1{128, 3, 64, 64, 64, 32, 32, 4, 4, 2, 1};
+    CHECK(conv_pass(ConvPass::BackwardWeight, d1, h100(), "D1 grad-weight", nhwc)[0].kernel == "mma_gemm_kernel<BackwardWeightNhwc>");
     // The iteration: the NHWC tensor-core convolutions predict far less than the SIMT loop.
     const auto simt_ms = summarize(dcgan_iteration(DcganShape{}, h100()), h100()).today_ms;
     const auto tc_ms = summarize(dcgan_iteration(DcganShape{}, h100(), nhwc), h100(), nhwc).today_ms;

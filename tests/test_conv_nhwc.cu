@@ -8,7 +8,7 @@
 // image, which takes the register-staged loader), and odd shapes that reach each path: the
 // cp.async pipeline (channels along k a multiple of 4) and the register-staged fallback,
 // stride phases that no tap reaches, dilation, K below one stage; the cp.async pipeline alone
-// on each of the three block tiles.
+// on each of the four block tiles, grad-weight's k-major one included.
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -132,8 +132,9 @@ double check(const std::string& what, const Inputs& in, Pass p, Precision precis
                                               precision);
 }
 
-// The cp.async pipeline alone on one block tile: forward, or grad-input's problems (the test
-// transposes the weights to CRSK on the host, as conv2d_nhwc.cu does on the device).
+// The cp.async pipeline alone on one block tile: forward, grad-weight (chunks along m and n,
+// k-major tiles), or grad-input's problems (the test transposes the weights to CRSK on the
+// host, as conv2d_nhwc.cu does on the device).
 template <Mode Md>
 std::vector<double> async_on_tile(const Inputs& in, Pass p, TileConfig tile) {
     const cuda::conv::Dims d(in.g);
@@ -142,6 +143,9 @@ std::vector<double> async_on_tile(const Inputs& in, Pass p, TileConfig tile) {
     if (p == Pass::Forward) {
         const cuda::conv::nhwc::ForwardNhwc problem(d, in.x_dev.data<float>(), in.w_dev.data<float>(), in.bias_dev.data<float>(),
                                                    out.data<float>());
+        cuda::mma::run_with_plan<Md, true>(problem, cuda::mma::mma_plan_for(tile, problem.M, problem.N, problem.K));
+    } else if (p == Pass::BackwardWeight) {
+        const cuda::conv::nhwc::BackwardWeightNhwc problem(d, in.dy_dev.data<float>(), in.x_dev.data<float>(), out.data<float>());
         cuda::mma::run_with_plan<Md, true>(problem, cuda::mma::mma_plan_for(tile, problem.M, problem.N, problem.K));
     } else {
         // KCRS -> CRSK is [K][C*R*S] transposed.
@@ -221,15 +225,16 @@ TEST_CASE("NHWC convolution: odd shapes in every pass and mode") {
 }
 
 TEST_CASE("NHWC convolution: the cp.async pipeline on every block tile and tensor-core mode") {
-    const TileConfig tiles[] = {TileConfig::Wide, TileConfig::Square, TileConfig::Narrow};
-    const char* tile_names[] = {"wide", "square", "narrow"};
+    const TileConfig tiles[] = {TileConfig::Wide, TileConfig::Square, TileConfig::Narrow, TileConfig::Large};
+    const char* tile_names[] = {"wide", "square", "narrow", "large"};
     for (const Named& shape : odd_shapes()) {
         const cuda::conv::Dims d(shape.g);
         const bool forward_ok = cuda::conv::nhwc::ForwardNhwc::chunks_ok(d);
         const bool input_ok = cuda::conv::nhwc::BackwardInputPhaseNhwc::chunks_ok(d);
-        if (!forward_ok && !input_ok) continue;
+        const bool weight_ok = cuda::conv::nhwc::BackwardWeightNhwc::chunks_ok(d);
+        if (!forward_ok && !input_ok && !weight_ok) continue;
         const Inputs in(shape.g);
-        for (int t = 0; t < 3; ++t) {
+        for (int t = 0; t < 4; ++t) {
             const std::string what = std::string(shape.name) + " on the " + tile_names[t] + " tile";
             if (forward_ok) {
                 check(what, in, Pass::Forward, Precision::TF32, async_on_tile<Mode::TF32>(in, Pass::Forward, tiles[t]));
@@ -239,6 +244,12 @@ TEST_CASE("NHWC convolution: the cp.async pipeline on every block tile and tenso
             if (input_ok) {
                 check(what, in, Pass::BackwardInput, Precision::TF32, async_on_tile<Mode::TF32>(in, Pass::BackwardInput, tiles[t]));
                 check(what, in, Pass::BackwardInput, Precision::BF16, async_on_tile<Mode::BF16>(in, Pass::BackwardInput, tiles[t]));
+            }
+            if (weight_ok) {
+                const Pass wg = Pass::BackwardWeight;
+                check(what, in, wg, Precision::TF32, async_on_tile<Mode::TF32>(in, wg, tiles[t]));
+                check(what, in, wg, Precision::BF16, async_on_tile<Mode::BF16>(in, wg, tiles[t]));
+                check(what, in, wg, Precision::FP32Accurate, async_on_tile<Mode::TF32x3>(in, wg, tiles[t]));
             }
         }
     }

@@ -1,5 +1,5 @@
 // The tensor-core GEMM's tile heuristic (kernels/cuda/mma_plan.h), on the CPU: which block
-// tile each problem gets, and that the tile grid and the split-K ranges cover the problem
+// tile each problem gets (register-staged and cp.async), and that the tile grid and the split-K ranges cover the problem
 // exactly, for every DCGAN convolution pass at batch 1 and 128 and for edge sizes.
 #include <vector>
 
@@ -11,9 +11,10 @@ using namespace ganops::cuda::mma;
 namespace {
 
 // Every (m, n) tile is some block's, every k in exactly one split, within launch limits.
-void check_cover(int64_t M, int64_t N, int64_t K) {
-    INFO("M " << M << " N " << N << " K " << K);
-    const MmaPlan p = mma_plan(M, N, K);
+void check_cover(int64_t M, int64_t N, int64_t K, bool async = false) {
+    INFO("M " << M << " N " << N << " K " << K << (async ? " (cp.async)" : ""));
+    const MmaPlan p = async ? mma_async_plan(M, N, K) : mma_plan(M, N, K);
+    if (!async) CHECK(p.tile != TileConfig::Large);  // the register-staged loop has no Large tile
     const TileShape s = tile_shape(p.tile);
     CHECK(p.tiles_m * s.bm >= M);
     CHECK((p.tiles_m - 1) * s.bm < M);
@@ -83,12 +84,49 @@ TEST_CASE("mma_plan splits K only when the tiles leave the GPU idle") {
     CHECK(mma_plan(64 * 16, 128, 128 * 256).splits > 1);
 }
 
+TEST_CASE("mma_async_plan adds the 128 x 128 tile for wide problems with many tiles or a long K") {
+    // D2 forward at batch 128 (M = 128 * 16 * 16, N = 128): 256 large tiles, 97% of two waves.
+    CHECK(mma_async_plan(128 * 256, 128, 1024).tile == TileConfig::Large);
+    CHECK(mma_async_plan(128 * 256, 128, 1024).splits == 1);
+    // The boundary: 198 large tiles (3/4 of 264) are enough with a short K, 197 are not.
+    CHECK(mma_async_plan(128 * 198, 128, 64).tile == TileConfig::Large);
+    CHECK(mma_async_plan(128 * 197, 128, 64).tile == TileConfig::Wide);  // 394 wide tiles
+    // D2 grad-weight at batch 128 (M = 16 * 64, N = 128, K = 128 * 16 * 16): 8 large tiles and
+    // K long enough for 33 splits of >= 8 stages: Large, split.
+    const MmaPlan d2w = mma_async_plan(16 * 64, 128, 128 * 256);
+    CHECK(d2w.tile == TileConfig::Large);
+    CHECK(d2w.splits * d2w.tiles_m * d2w.tiles_n >= kMmaWantedBlocks);
+    CHECK(d2w.k_chunk >= 8 * kAsyncBK);
+    // ... at batch 1 (K = 256): too short to split into 33: the register-staged choice.
+    CHECK(mma_async_plan(16 * 64, 128, 256).tile == TileConfig::Square);
+    // N <= 64: Large would compute half padding; N <= 16: Narrow as before.
+    CHECK(mma_async_plan(128 * 4096, 64, 1024).tile == TileConfig::Wide);
+    CHECK(mma_async_plan(128 * 4096, 16, 1024).tile == TileConfig::Narrow);
+}
+
+TEST_CASE("the cp.async pipeline's shared memory fits an SM twice (sm_90) and covers both layouts") {
+    for (TileConfig t : {TileConfig::Wide, TileConfig::Square, TileConfig::Narrow, TileConfig::Large}) {
+        const TileShape s = tile_shape(t);
+        const int bytes = async_shared_bytes(t);
+        CHECK(bytes >= kAsyncStages * 4 * (s.bm + s.bn) * (kAsyncBK + 4));  // rows of k, padded
+        CHECK(bytes >= kAsyncStages * 4 * kAsyncBK * (s.bm + 8 + s.bn + 8));  // k-major, padded
+        CHECK(2 * (bytes + 1024) <= 228 * 1024);  // H100: 228 KiB per SM, 1 KiB reserved per block
+    }
+    CHECK(async_shared_bytes(TileConfig::Large) == 110592);
+}
+
 TEST_CASE("mma_plan covers every problem exactly") {
     for (int64_t n : {1, 2, 64, 128})
-        for (const Pass& p : dcgan_passes(n)) check_cover(p.M, p.N, p.K);
+        for (const Pass& p : dcgan_passes(n)) {
+            check_cover(p.M, p.N, p.K);
+            check_cover(p.M, p.N, p.K, true);
+        }
     for (int64_t M : {1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 100000})
         for (int64_t N : {1, 7, 8, 9, 16, 17, 63, 64, 65, 1000})
-            for (int64_t K : {0, 1, 7, 8, 9, 16, 17, 127, 128, 129, 4096, 1 << 20}) check_cover(M, N, K);
+            for (int64_t K : {0, 1, 7, 8, 9, 16, 17, 127, 128, 129, 4096, 1 << 20}) {
+                check_cover(M, N, K);
+                check_cover(M, N, K, true);
+            }
     // More column tiles than grid.y allows: the grid is capped, blocks stride.
     const MmaPlan huge = mma_plan(64, int64_t{64} * 70000, 64);
     CHECK(huge.tiles_n == 70000);

@@ -4,9 +4,9 @@
 //   tf32, bf16, accurate the tensor-core loop (implicit_gemm_mma.cuh): the cp.async pipeline
 //                        when the k-contiguous channels come in multiples of 4 (forward: C;
 //                        grad-input: K_out), else the register-staged loop over the functors
-//                        (the DCGAN's first discriminator layer, C = 3). Grad-weight always
-//                        runs register-staged: its operands are contiguous along m and n,
-//                        not k (conv_nhwc_problems.h), and its loads coalesce that way.
+//                        (the DCGAN's first discriminator layer, C = 3). Grad-weight's
+//                        operands are contiguous along m and n, not k: its cp.async chunks
+//                        run along m and n (C and K_out multiples of 4), into k-major tiles.
 // Grad-input first transposes the weights KRSC -> CRSK (one small kernel into a scratch
 // tensor) so that its B operand is contiguous along k_out.
 #include "conv2d_nhwc.h"
@@ -90,7 +90,7 @@ void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const fl
 void conv2d_backward_weight_nhwc(const ConvGeometry& g, const float* dy, const float* x, float* dw_krsc) {
     check_size("conv2d NHWC backward weight (CUDA)", g);
     const conv::Dims d(g);
-    run_gemm_nhwc(conv::nhwc::BackwardWeightNhwc(d, dy, x, dw_krsc), false);
+    run_gemm_nhwc(conv::nhwc::BackwardWeightNhwc(d, dy, x, dw_krsc), conv::nhwc::BackwardWeightNhwc::chunks_ok(d));
 }
 
 }  // namespace ganops::cuda

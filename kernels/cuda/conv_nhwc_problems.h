@@ -10,17 +10,18 @@
 // the weights are transposed once per call into CRSK (a small kernel, conv2d_nhwc.cu): both of
 // its operands then read 16 contiguous bytes. Grad-weight sums over pixels, and both of its
 // operands are channel-fast (M and N are channel indices): they cannot be k-contiguous in
-// NHWC; its loader reads consecutive m / n per warp instead (coalesced as well).
+// NHWC; its loaders read consecutive m / n per warp instead (coalesced as well): the
+// register-staged one element by element, the cp.async one in chunks of 4 m or 4 n at one k.
 //
 // Each problem offers two interfaces:
 //  - the element functors of implicit_gemm.cuh (a(m, k), b(k, n), store(m, n, v)), read by the
 //    SIMT loop (strict fp32) and the register-staged tensor-core loop. Their index splits use
 //    FastDivmod (no hardware division).
-//  - for the cp.async loader (implicit_gemm_mma.cuh, run_async) of the forward and grad-input
-//    problems: cursors over 16-byte chunks of 4 consecutive k of one row. A cursor is built once
-//    per tile and row (the only place an index is split), and stepped kMmaBK k per pipeline
-//    stage by adding, with a carry into the filter position (TapCursor): no division in the
-//    main loop. The chunk path needs the k-contiguous channel count (C for forward, K_out for
+//  - for the cp.async loader (implicit_gemm_mma.cuh, run_async): cursors over 16-byte chunks
+//    of 4 consecutive k of one row (forward, grad-input; grad-weight: 4 consecutive m or n at
+//    one k). A cursor is built once per tile and row (the only place an index is split), and
+//    stepped kMmaBK k at a time (twice per 32-deep pipeline stage) by adding, with a carry into
+//    the filter position (TapCursor): no division in the main loop. The chunk path needs the k-contiguous channel count (C for forward, K_out for
 //    grad-input) to be a multiple of 4, which also keeps every chunk inside one filter position
 //    and 16-byte aligned; conv2d_nhwc.cu otherwise runs the element functors.
 #pragma once
@@ -97,7 +98,7 @@ struct ForwardNhwc {
     GANOPS_HD const float* a_chunk(const ACursor& cur) const {
         const int ih = cur.ih0 + cur.tap.t1 * d.dh, iw = cur.iw0 + cur.tap.t2 * d.dw;
         if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) return nullptr;
-        return x + cur.image + (ih * d.w + iw) * d.c + cur.tap.ch;
+        return x + (cur.image + (ih * d.w + iw) * d.c + cur.tap.ch);  // 32-bit offset, one 64-bit add
     }
     GANOPS_HD void a_step(ACursor& cur) const { cur.tap.step(d.c, d.s); }
     // B: the weight row of output channel n is contiguous along k.
@@ -174,7 +175,7 @@ struct BackwardInputPhaseNhwc {
     GANOPS_HD const float* a_chunk(const ACursor& cur) const {
         const int po = cur.po0 - cur.tap.t1 * rows.out_step, qo = cur.qo0 - cur.tap.t2 * cols.out_step;
         if (po < 0 || po >= d.p || qo < 0 || qo >= d.q) return nullptr;
-        return dy + cur.image + (po * d.q + qo) * d.k + cur.tap.ch;
+        return dy + (cur.image + (po * d.q + qo) * d.k + cur.tap.ch);
     }
     GANOPS_HD void a_step(ACursor& cur) const { cur.tap.step(d.k, cols.taps); }
     struct BCursor {
@@ -187,7 +188,7 @@ struct BackwardInputPhaseNhwc {
         return cur;
     }
     GANOPS_HD const float* b_chunk(const BCursor& cur) const {
-        return w_crsk + weight_offset(cur.tap.t1, cur.tap.t2, cur.c) + cur.tap.ch;
+        return w_crsk + (weight_offset(cur.tap.t1, cur.tap.t2, cur.c) + cur.tap.ch);
     }
     GANOPS_HD void b_step(BCursor& cur) const { cur.tap.step(d.k, cols.taps); }
     static bool chunks_ok(const Dims& dims) { return dims.k % 4 == 0; }
@@ -242,6 +243,9 @@ struct BackwardInputFromPixelNhwc {
     GANOPS_HD const float* b_chunk(const Cursor& cur) const { return dy + cur.offset; }
     GANOPS_HD void b_step(Cursor& cur) const { cur.offset += kMmaBK; }
     static bool chunks_ok(const Dims& dims) { return dims.k % 4 == 0; }
+    // Capped at 128 registers (two blocks per SM), ptxas spills in the 128 x 128 tile's main
+    // loop (nvcc 13, sm_90): one block per SM, 8 warps (implicit_gemm_mma.cuh).
+    static constexpr int kAsyncMinBlocks = 1;
     GANOPS_HD const float* a_any() const { return w_crsk; }
     GANOPS_HD const float* b_any() const { return dy; }
     using ACursor = Cursor;
@@ -250,7 +254,8 @@ struct BackwardInputFromPixelNhwc {
 
 // Grad-weight: dw[k][r][s][c] = sum over (n, p, q) of dy[n][p][q][k] * x[n][ih][iw][c].
 // M = R*S*C (dw's inner dimensions, so the store is contiguous along m), N = K_out, K = N*P*Q;
-// split-K with a deterministic reduction (implicit_gemm_mma.cuh / implicit_gemm.cuh).
+// split-K with a deterministic reduction (implicit_gemm_mma.cuh / implicit_gemm.cuh). The
+// cp.async pipeline reads its chunks along m and n (x's and dy's channels), not along k.
 struct BackwardWeightNhwc {
     Dims d;
     FastDivmod c_div, s_div, pq_div, q_div;
@@ -259,7 +264,9 @@ struct BackwardWeightNhwc {
     int64_t M, N, K;
     BackwardWeightNhwc(const Dims& dims, const float* dy_, const float* x_, float* dw_)
         : d(dims), c_div(dims.c), s_div(dims.s), pq_div(dims.p * dims.q), q_div(dims.q), dy(dy_), x(x_), dw(dw_),
-          M(int64_t(dims.r) * dims.s * dims.c), N(dims.k), K(int64_t(dims.n) * dims.p * dims.q) {}
+          M(int64_t(dims.r) * dims.s * dims.c), N(dims.k), K(int64_t(dims.n) * dims.p * dims.q) {
+        split_step();
+    }
 
     GANOPS_HD float a(int64_t m, int64_t kk) const {
         int rs, c, r, s, nb, pq, p, q;
@@ -273,6 +280,70 @@ struct BackwardWeightNhwc {
     }
     GANOPS_HD float b(int64_t kk, int64_t n) const { return dy[kk * N + n]; }
     GANOPS_HD void store(int64_t m, int64_t n, float v) const { dw[n * M + m] = v; }
+
+    // cp.async view, chunks along m and n (implicit_gemm_mma.cuh): a chunk is 4 consecutive m
+    // (channels c..c+3 of one filter tap, contiguous in x) or 4 consecutive n (output channels,
+    // contiguous in dy) at one k, i.e. one output pixel (nb, p, q). A cursor steps kMmaBK pixels
+    // by a mixed-radix add: kMmaBK = step_n images + step_p rows + step_q columns, split once
+    // here, so each step carries at most once per digit.
+    static constexpr bool kChunksAlongK = false;
+    int step_n = 0, step_p = 0, step_q = 0;
+    void split_step() {
+        const int pq = d.p * d.q, rem = kMmaBK % pq;
+        step_n = kMmaBK / pq;
+        step_p = rem / d.q;
+        step_q = rem % d.q;
+    }
+    struct PixelCursor {
+        int nb = 0, p = 0, q = 0;
+    };
+    GANOPS_HD PixelCursor pixel(int64_t k) const {
+        int nb, pq, p, q;
+        pq_div.divmod(int(k), nb, pq);
+        q_div.divmod(pq, p, q);
+        return {nb, p, q};
+    }
+    GANOPS_HD void step_pixel(PixelCursor& c) const {
+        c.q += step_q;
+        c.p += step_p;
+        c.nb += step_n;
+        if (c.q >= d.q) {
+            c.q -= d.q;
+            ++c.p;
+        }
+        if (c.p >= d.p) {
+            c.p -= d.p;
+            ++c.nb;
+        }
+    }
+    // A: x at the pixel's input position for filter tap (r, s); ih_off / iw_off the tap's offsets.
+    struct ACursor {
+        PixelCursor px;
+        int ih_off = 0, iw_off = 0, c = 0;
+    };
+    GANOPS_HD ACursor a_cursor(int64_t m, int64_t k) const {
+        int rs, c, r, s;
+        c_div.divmod(int(m), rs, c);
+        s_div.divmod(rs, r, s);
+        return {pixel(k), r * d.dh - d.ph, s * d.dw - d.pw, c};
+    }
+    GANOPS_HD const float* a_chunk(const ACursor& cur) const {
+        const int ih = cur.px.p * d.sh + cur.ih_off, iw = cur.px.q * d.sw + cur.iw_off;
+        if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) return nullptr;
+        return x + ((cur.px.nb * d.h + ih) * d.w + iw) * d.c + cur.c;
+    }
+    GANOPS_HD void a_step(ACursor& cur) const { step_pixel(cur.px); }
+    // B: dy's row of pixel k is contiguous along n.
+    struct BCursor {
+        int offset = 0;
+    };
+    GANOPS_HD BCursor b_cursor(int64_t n, int64_t k) const { return {int(k * N + n)}; }
+    GANOPS_HD const float* b_chunk(const BCursor& cur) const { return dy + cur.offset; }
+    GANOPS_HD void b_step(BCursor& cur) const { cur.offset += kMmaBK * int(N); }
+    // Chunks of 4 m stay inside one filter tap and 4 n inside dy's row, 16-byte aligned.
+    static bool chunks_ok(const Dims& dims) { return dims.c % 4 == 0 && dims.k % 4 == 0; }
+    GANOPS_HD const float* a_any() const { return x; }
+    GANOPS_HD const float* b_any() const { return dy; }
 };
 
 // The grad-input problems in the order they run (as conv_problems.h's

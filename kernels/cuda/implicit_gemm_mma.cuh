@@ -45,15 +45,18 @@
 // along k.
 //
 // Second path, the cp.async pipeline (mma_gemm_async_kernel, run_async; described further
-// down): for problems whose operand rows are contiguous along k in 16-byte chunks (the
-// channels-last convolutions, conv_nhwc_problems.h), kAsyncStages = 3 shared buffers filled by
-// cp.async with zero-fill, per-thread chunk cursors split once per tile and stepped per stage
-// without division, and the operands rounded at the fragment (cp.async bypasses registers).
+// down): for problems whose operands come in 16-byte chunks, along k (forward, grad-input) or
+// along m and n (grad-weight) (the channels-last convolutions, conv_nhwc_problems.h):
+// kAsyncStages = 3 buffers of 32-deep stages in dynamic shared memory, filled by cp.async with
+// zero-fill, per-thread chunk cursors split once per tile and stepped without division; TF32
+// operands rounded once per block in shared memory, BF16 / fp32-accurate at the fragment; a
+// fourth tile, 128 x 128 (mma_plan.h's Large), for the fewest instructions per mma.
 #pragma once
 #include <cstdint>
 #include <cstring>
 
 #include "implicit_gemm.cuh"  // GANOPS_UNROLL, reduce_splits_kernel (the split-K reduction)
+#include "../../core/error.h"
 #include "launch.cuh"
 #include "mma_plan.h"
 #include "ptx.cuh"
@@ -115,6 +118,16 @@ __device__ inline void store_shared16(void* dst, const uint4& v) {
     std::memcpy(dst, &v, sizeof v);
 #else
     *static_cast<uint4*>(dst) = v;
+#endif
+}
+
+__device__ inline uint4 load_shared16(const void* src) {
+#if defined(GANOPS_EMULATED)
+    uint4 v;
+    std::memcpy(&v, src, sizeof v);
+    return v;
+#else
+    return *static_cast<const uint4*>(src);
 #endif
 }
 
@@ -335,166 +348,272 @@ GANOPS_UNROLL
 }
 
 // ---------------------------------------------------------------------------------------------
-// The cp.async pipeline, for problems whose operand rows are contiguous along k in 16-byte
-// chunks (the channels-last convolutions, conv_nhwc_problems.h). Such a problem offers, for A
-// and for B, a cursor per (row, chunk of 4 k): a_cursor(m, k) / b_cursor(n, k) once per tile,
-// a_chunk(cursor) -> the chunk's address or nullptr for zeros (padding), a_step(cursor) to move
-// kMmaBK along k (no division). K must be a multiple of 4 (a chunk is all in or all out).
+// The cp.async pipeline, for problems whose operands come in 16-byte chunks of 4 consecutive
+// elements (the channels-last convolutions, conv_nhwc_problems.h). Such a problem offers, for A
+// and for B, a cursor per chunk: a_cursor(m, k) / b_cursor(n, k) once per tile, a_chunk(cursor)
+// -> the chunk's address or nullptr for zeros (padding), a_step(cursor) to move kMmaBK along k
+// (no division). A chunk runs along k (4 consecutive k of one row; forward and grad-input), or,
+// where the problem says `static constexpr bool kChunksAlongK = false`, along m for A and n for
+// B (4 consecutive rows at one k; grad-weight, whose x and dy are channel-fast: m and n are
+// channels, k is pixels). K (along-k chunks) or M and N (along-m/n chunks) must be multiples of
+// 4, so that a chunk is all in or all out.
 //
-// Shared memory holds fp32 in every mode (cp.async copies bytes: it cannot convert), kAsyncStages
-// buffers of A and B with the padded 80-byte rows above. The loader gives lane l of warp w the
-// chunk (row 8 (w + j * warps) + l % 8, k quad (l / 8) % 4): a quarter-warp stores 8 rows of one
-// quad (one wavefront, as ldmatrix reads them), and a warp reads 8 rows x 64 contiguous bytes
-// of global memory (whole 32-byte sectors when the rows are 64-byte aligned, as with 16-channel
-// multiples). Padding and the tile's edges are cp.async with src-size 0: zeros, no read.
+// A stage is kAsyncBK = 32 deep (mma_plan.h): two kMmaBK halves, each cursor issuing one chunk
+// per half and stepping after each. Per barrier a warp then runs 4 tf32 (2 bf16) k-steps of
+// mma: the barrier, the wait, the commit and the loop's own control are paid once per 32 k.
 //
-// The operands are rounded AT THE FRAGMENT (after ldmatrix, before the mma), since the copy
-// never passes through registers: TF32 cvt.rna each register; BF16 packs two fp32 registers to
-// a bf16x2 (the k order inside an m16n8k16 is permuted alike for A and B, which the sum does
-// not see, see mma_stage_fp32); fp32-accurate splits as above. Same rounding as the
-// register-staged path, applied once per use of an element instead of once per load (a warp
-// tile reads each element WN/8 or WM/16 times): more cvt, fewer bytes moved.
+// Shared memory holds fp32 in every mode (cp.async copies bytes: it cannot convert),
+// kAsyncStages buffers of A and B in dynamic shared memory (83 KiB on the 128 x 64 tile: more
+// than the 48 KiB of static shared memory, so the launch raises the kernel's limit). Layouts
+// (AsyncOperandLayout), both conflict-free:
+//  - along-k chunks: [row][kAsyncBK + 4], 144-byte rows. 8 consecutive rows start in 8
+//    different 16-byte bank groups (144 r mod 128 = 16 r), so an ldmatrix phase (8 rows x 16
+//    bytes) and a quarter-warp's 16-byte copies into 8 rows each take one wavefront. Lane l of
+//    warp w copies the chunk (row 8 (w + j * warps) + l % 8, k quad (l / 8) % 4): a warp reads
+//    8 rows x 64 contiguous bytes of global memory per half.
+//  - along-m/n chunks ("k-major"): [kAsyncBK][rows + 8]. ldmatrix cannot transpose 32-bit
+//    elements, so the fragments come by 4-byte LDS: lane (g, t) reads word t * pitch + g (+ a
+//    constant), and a pitch of 8 mod 32 words (rows a multiple of 32; 16 rows: 24, which works
+//    too) puts the 32 lanes in 32 different banks. Lanes copy consecutive 4-row quads of one k:
+//    a warp reads 512 (128-row tile) or 2 x 256 contiguous bytes; a quarter-warp's 8 copies are
+//    128 contiguous bytes of one shared row (one wavefront). Restating grad-weight so that k is
+//    contiguous instead would need x and dy transposed to pixel-fast layouts first: a pass over
+//    both tensors per step, for what the 4-byte fragment loads cost (on the 128 x 64 tile 6 LDS
+//    per k8 step and warp instead of 4 ldmatrix).
+// Padding and the tile's edges are cp.async with src-size 0: zeros, no read.
+//
+// Rounding (cp.async copies bytes, so the operands land as fp32). TF32: after the wait for a
+// stage, each thread rounds the chunks it copied itself, in shared memory (cvt.rna per element,
+// LDS.128/STS.128 per chunk), before the barrier that publishes the stage; every element is
+// rounded once per block. Rounding at the fragment instead (after ldmatrix) costs a cvt per
+// fragment register per warp (ptxas makes cvt.rna.tf32 an FSETP and a predicated IADD: 128
+// instructions per stage and warp on the 128 x 64 tile against 32 HMMA; in shared memory 6
+// chunks x 10). BF16 packs two fp32 fragment registers to a bf16x2 at the fragment, one
+// instruction for two (the k order inside an m16n8k16 is permuted alike for A and B, which the
+// sum does not see, see mma_stage_async); fp32-accurate splits at the fragment, which needs
+// both parts. Same rounding as the register-staged path.
 //
 // Pipeline: stage s's copies are committed as one group; kAsyncStages - 1 groups are in flight
 // while the warps compute. Per stage: wait until stage s has landed (this thread's copies),
 // one barrier (everyone's copies visible; everyone done with the buffer about to be refilled),
 // issue stage s + kAsyncStages - 1 into that buffer, then the mma of stage s.
-constexpr int kAsyncStages = 3;  // Wide: 3 x (128 + 64) rows x 80 bytes = 45 KiB of static shared memory
 
-template <class Sh>
-struct AsyncSharedTiles {
-    alignas(16) uint32_t a[kAsyncStages][Sh::BM][Sh::kPitch];
-    alignas(16) uint32_t b[kAsyncStages][Sh::BN][Sh::kPitch];
+// Whether a problem's chunks run along k (the default) or along m / n (kChunksAlongK = false).
+template <class Problem>
+constexpr bool chunks_along_k() {
+    if constexpr (requires { Problem::kChunksAlongK; })
+        return Problem::kChunksAlongK;
+    else
+        return true;
+}
+
+// One operand's tile of ROWS rows (m for A, n for B) x kAsyncBK k in shared memory, as words.
+template <int ROWS, bool KMajor>
+struct AsyncOperandLayout {
+    static constexpr bool kKMajor = KMajor;
+    static constexpr int kRows = ROWS;
+    static constexpr int kPitch = KMajor ? ROWS + 8 : kAsyncBK + 4;
+    static constexpr int kWords = KMajor ? kAsyncBK * kPitch : ROWS * kPitch;
+    __device__ static int at(int row, int k) { return KMajor ? k * kPitch + row : row * kPitch + k; }
+    static_assert(4 * kWords <= async_operand_bytes(ROWS), "mma_plan.h's shared-memory size covers this layout");
 };
 
-// The fp32 shape of a block: 4 elements per 16 bytes, 80-byte rows, k-steps of 8.
+// The fp32 shape of a block: 4 elements per 16 bytes, k-steps of 8.
 template <TileConfig C>
 using AsyncShape = BlockShape<C, Mode::TF32x3>;
 
-// One operand's chunks (ROWS rows x kMmaBK k, 4 k per chunk) for this thread: their cursors,
-// stepped each stage, and which of them have a row inside the problem.
-template <class Sh, int ROWS, class Cursor>
+// One operand's chunks for this thread: their cursors, stepped each half-stage, and which of
+// them lie inside the problem's rows. Cursor c (of ROWS * kMmaBK / 4 per half) sits at
+//   along k:   row c % 8 + 8 (c / 32), k 4 ((c / 8) % 4) of the half;
+//   k-major:   rows 4 (c % (ROWS / 4)) .. + 3, k c / (ROWS / 4) of the half.
+template <class Sh, class Layout, class Cursor>
 struct ChunkLoader {
-    static constexpr int kChunks = ROWS * (kMmaBK / 4);
-    static constexpr int kPerThread = (kChunks + Sh::kThreads - 1) / Sh::kThreads;
+    static constexpr int ROWS = Layout::kRows;
+    static constexpr int kCursors = ROWS * (kMmaBK / 4);
+    static constexpr int kPerThread = (kCursors + Sh::kThreads - 1) / Sh::kThreads;
     static_assert(ROWS % 8 == 0 && kPerThread <= 32);
     Cursor cur[kPerThread];
-    uint32_t row_ok = 0;  // bit i: chunk i exists and its row is inside the problem
+    uint32_t row_ok = 0;  // bit i: cursor i exists and its row (quad of rows) is inside the problem
 
-    __device__ static int chunk(int i) { return int(threadIdx.x) + i * Sh::kThreads; }
-    __device__ static int row_of(int c) { return c % 8 + 8 * (c / 32); }
-    __device__ static int quad_of(int c) { return (c / 8) % 4; }
+    __device__ static int cursor(int i) { return int(threadIdx.x) + i * Sh::kThreads; }
+    __device__ static int row_of(int c) { return Layout::kKMajor ? 4 * (c % (ROWS / 4)) : c % 8 + 8 * (c / 32); }
+    __device__ static int k_of(int c) { return Layout::kKMajor ? c / (ROWS / 4) : 4 * ((c / 8) % 4); }
 
-    // Once per tile: each chunk's cursor at k = k0 + its quad's offset.
+    // Once per tile: each cursor at its row and k = k0 + its offset in the half.
     template <class Make>
     __device__ void start(const Make& make, int rows_left, int64_t k0) {
         row_ok = 0;
 GANOPS_UNROLL
         for (int i = 0; i < kPerThread; ++i) {
-            const int c = chunk(i), row = row_of(c);
-            if (c < kChunks && row < rows_left) {
+            const int c = cursor(i), row = row_of(c);
+            if ((kCursors % Sh::kThreads == 0 || c < kCursors) && row < rows_left) {
                 row_ok |= 1u << i;
-                cur[i] = make(row, k0 + 4 * quad_of(c));
+                cur[i] = make(row, k0 + k_of(c));
             }
         }
     }
 
-    // One stage: a 16-byte cp.async per chunk (zero-filled where the chunk is padding, past
-    // the tile's rows or past K), then every cursor one stage on.
+    // One stage: per half, a 16-byte cp.async per cursor (zero-filled where the chunk is
+    // padding, past the tile's rows or past K), then every cursor kMmaBK on.
     template <class Src, class Step>
-    __device__ void issue(uint32_t (*s)[Sh::kPitch], int k_left, const float* any_valid, const Src& src, const Step& step) {
+    __device__ void issue(uint32_t* s, int k_left, const float* any_valid, const Src& src, const Step& step) {
 GANOPS_UNROLL
-        for (int i = 0; i < kPerThread; ++i) {
-            const int c = chunk(i);
-            if (c >= kChunks) continue;
-            const int row = row_of(c), k = 4 * quad_of(c);
-            const bool ok = (row_ok >> i) & 1u;
-            const float* from = ok && k < k_left ? src(cur[i]) : nullptr;
-            ptx::cp_async_cg16(&s[row][k], from ? from : any_valid, from ? 16 : 0);
-            if (ok) step(cur[i]);
-        }
+        for (int h = 0; h < kAsyncBK / kMmaBK; ++h)
+GANOPS_UNROLL
+            for (int i = 0; i < kPerThread; ++i) {
+                const int c = cursor(i);
+                if (kCursors % Sh::kThreads != 0 && c >= kCursors) continue;
+                const int k = h * kMmaBK + k_of(c);
+                const bool ok = (row_ok >> i) & 1u;
+                const float* from = ok && k < k_left ? src(cur[i]) : nullptr;
+                ptx::cp_async_cg16(&s[Layout::at(row_of(c), k)], from ? from : any_valid, from ? 16 : 0);
+                if (ok) step(cur[i]);
+            }
+    }
+
+    // TF32: after the wait for a stage, round this thread's own chunks of it in place (its
+    // copies are visible to it without a barrier): each element is rounded once per block
+    // instead of once per warp that reads it, and the fragments go to the mma as loaded.
+    __device__ void round_tf32(uint32_t* s) const {
+GANOPS_UNROLL
+        for (int h = 0; h < kAsyncBK / kMmaBK; ++h)
+GANOPS_UNROLL
+            for (int i = 0; i < kPerThread; ++i) {
+                const int c = cursor(i);
+                if (kCursors % Sh::kThreads != 0 && c >= kCursors) continue;
+                uint32_t* const chunk = &s[Layout::at(row_of(c), h * kMmaBK + k_of(c))];
+                uint4 v = load_shared16(chunk);
+                v.x = ptx::cvt_rna_tf32(__uint_as_float(v.x));
+                v.y = ptx::cvt_rna_tf32(__uint_as_float(v.y));
+                v.z = ptx::cvt_rna_tf32(__uint_as_float(v.z));
+                v.w = ptx::cvt_rna_tf32(__uint_as_float(v.w));
+                store_shared16(chunk, v);
+            }
     }
 };
 
-// The mma of one stage from fp32 shared memory, operands rounded at the fragment. The
-// fragments are loaded as for tf32 (ldmatrix.x4 of 8 k per matrix pair). BF16 takes two such
-// k-steps (k 0-7 and 8-15 of a 16-wide mma) and packs lane (g, t)'s pairs: A's (k = t, t + 4)
+// The mma of one stage from fp32 shared memory, operands rounded at the fragment. Fragments
+// in the tf32 layout (ptx.cuh: a0 (g, t) a1 (g+8, t) a2 (g, t+4) a3 (g+8, t+4); b0 (k=t, n=g)
+// b1 (k=t+4, n=g)): by ldmatrix.x4 from k-contiguous rows (a whole A fragment, or the B
+// fragments of two n8 tiles), by 4-byte LDS from k-major tiles. BF16 takes two such k8
+// steps (k 0-7 and 8-15 of a 16-wide mma) and packs lane (g, t)'s pairs: A's (k = t, t + 4)
 // into the bf16 slot (2t, 2t + 1) and (8 + t, 12 + t) into (2t + 8, 2t + 9), and B's alike.
 // That is one permutation of the 16 k for both operands, so the dot product is unchanged.
-template <class Sh, Mode Md>
-__device__ void mma_stage_fp32(const uint32_t (*as)[Sh::kPitch], const uint32_t (*bs)[Sh::kPitch], int wm0, int wn0,
-                               float (&acc)[Sh::MI][Sh::NI][4]) {
-    if constexpr (Md == Mode::TF32x3) {
-        mma_stage<Sh, Md>(as, bs, wm0, wn0, acc);  // shared memory already holds fp32 bits there
-    } else {
-        const int lane = threadIdx.x % 32;
-        const int a_row = lane % 8 + ((lane / 8) % 2) * 8, a_k = (lane / 16) * 4;
-        const int b_row = lane % 8 + (lane / 16) * 8, b_k = ((lane / 8) % 2) * 4;
-        constexpr int kSteps = Md == Mode::BF16 ? 2 : 1;  // tf32 k-steps of 8 per mma
+template <class Sh, Mode Md, class LA, class LB>
+__device__ void mma_stage_async(const uint32_t* as, const uint32_t* bs, int wm0, int wn0, float (&acc)[Sh::MI][Sh::NI][4]) {
+    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    const int a_row = lane % 8 + ((lane / 8) % 2) * 8, a_k = (lane / 16) * 4;
+    const int b_row = lane % 8 + (lane / 16) * 8, b_k = ((lane / 8) % 2) * 4;
+    const auto load_a = [&](int ks, uint32_t (&f)[Sh::MI][4]) {
 GANOPS_UNROLL
-        for (int ks = 0; ks < kMmaBK; ks += 8 * kSteps) {
-            uint32_t af[kSteps][Sh::MI][4], bf[kSteps][Sh::NI][2];
-GANOPS_UNROLL
-            for (int h = 0; h < kSteps; ++h) {
-GANOPS_UNROLL
-                for (int mi = 0; mi < Sh::MI; ++mi) ptx::ldmatrix_x4(af[h][mi], &as[wm0 + mi * 16 + a_row][ks + 8 * h + a_k]);
-GANOPS_UNROLL
-                for (int nj = 0; nj < Sh::NI / 2; ++nj) {
-                    uint32_t r[4];
-                    ptx::ldmatrix_x4(r, &bs[wn0 + nj * 16 + b_row][ks + 8 * h + b_k]);
-                    bf[h][2 * nj][0] = r[0];
-                    bf[h][2 * nj][1] = r[1];
-                    bf[h][2 * nj + 1][0] = r[2];
-                    bf[h][2 * nj + 1][1] = r[3];
-                }
+        for (int mi = 0; mi < Sh::MI; ++mi) {
+            if constexpr (LA::kKMajor) {
+                const uint32_t* p = &as[LA::at(wm0 + mi * 16 + g, ks + t)];
+                f[mi][0] = p[0];
+                f[mi][1] = p[8];
+                f[mi][2] = p[4 * LA::kPitch];
+                f[mi][3] = p[4 * LA::kPitch + 8];
+            } else {
+                ptx::ldmatrix_x4(f[mi], &as[LA::at(wm0 + mi * 16 + a_row, ks + a_k)]);
             }
+        }
+    };
+    const auto load_b = [&](int ks, uint32_t (&f)[Sh::NI][2]) {
+        if constexpr (LB::kKMajor) {
+GANOPS_UNROLL
+            for (int ni = 0; ni < Sh::NI; ++ni) {
+                const uint32_t* p = &bs[LB::at(wn0 + ni * 8 + g, ks + t)];
+                f[ni][0] = p[0];
+                f[ni][1] = p[4 * LB::kPitch];
+            }
+        } else {
+GANOPS_UNROLL
+            for (int nj = 0; nj < Sh::NI / 2; ++nj) {
+                uint32_t r[4];
+                ptx::ldmatrix_x4(r, &bs[LB::at(wn0 + nj * 16 + b_row, ks + b_k)]);
+                f[2 * nj][0] = r[0];
+                f[2 * nj][1] = r[1];
+                f[2 * nj + 1][0] = r[2];
+                f[2 * nj + 1][1] = r[3];
+            }
+        }
+    };
+    if constexpr (Md == Mode::BF16) {
+        const auto f = [](uint32_t bits) { return __uint_as_float(bits); };
+GANOPS_UNROLL
+        for (int ks = 0; ks < kAsyncBK; ks += 16) {
+            // Each k8 half packed as soon as it is loaded: fewer fp32 registers live at once.
+            uint32_t a16[Sh::MI][4], b16[Sh::NI][2];
+GANOPS_UNROLL
+            for (int h = 0; h < 2; ++h) {
+                uint32_t af[Sh::MI][4], bf[Sh::NI][2];
+                load_a(ks + 8 * h, af);
+                load_b(ks + 8 * h, bf);
+GANOPS_UNROLL
+                for (int mi = 0; mi < Sh::MI; ++mi) {
+                    a16[mi][2 * h] = ptx::pack_bf16x2(f(af[mi][0]), f(af[mi][2]));
+                    a16[mi][2 * h + 1] = ptx::pack_bf16x2(f(af[mi][1]), f(af[mi][3]));
+                }
+GANOPS_UNROLL
+                for (int ni = 0; ni < Sh::NI; ++ni) b16[ni][h] = ptx::pack_bf16x2(f(bf[ni][0]), f(bf[ni][1]));
+            }
+GANOPS_UNROLL
+            for (int mi = 0; mi < Sh::MI; ++mi)
+GANOPS_UNROLL
+                for (int ni = 0; ni < Sh::NI; ++ni) ptx::mma_m16n8k16_bf16(acc[mi][ni], a16[mi], b16[ni], acc[mi][ni]);
+        }
+    } else {
+GANOPS_UNROLL
+        for (int ks = 0; ks < kAsyncBK; ks += 8) {
+            uint32_t af[Sh::MI][4], bf[Sh::NI][2];
+            load_a(ks, af);
+            load_b(ks, bf);
             if constexpr (Md == Mode::TF32) {
+                // Rounded in shared memory already (ChunkLoader::round_tf32).
 GANOPS_UNROLL
                 for (int mi = 0; mi < Sh::MI; ++mi)
 GANOPS_UNROLL
-                    for (int i = 0; i < 4; ++i) af[0][mi][i] = ptx::cvt_rna_tf32(__uint_as_float(af[0][mi][i]));
+                    for (int ni = 0; ni < Sh::NI; ++ni) ptx::mma_m16n8k8_tf32(acc[mi][ni], af[mi], bf[ni], acc[mi][ni]);
+            } else {
+                // fp32-accurate: split both operands, then lo*hi + hi*lo + hi*hi, small terms first.
+                uint32_t a_hi[Sh::MI][4], a_lo[Sh::MI][4], b_hi[Sh::NI][2], b_lo[Sh::NI][2];
+GANOPS_UNROLL
+                for (int mi = 0; mi < Sh::MI; ++mi)
+GANOPS_UNROLL
+                    for (int i = 0; i < 4; ++i) split_tf32(af[mi][i], a_hi[mi][i], a_lo[mi][i]);
 GANOPS_UNROLL
                 for (int ni = 0; ni < Sh::NI; ++ni)
 GANOPS_UNROLL
-                    for (int i = 0; i < 2; ++i) bf[0][ni][i] = ptx::cvt_rna_tf32(__uint_as_float(bf[0][ni][i]));
+                    for (int i = 0; i < 2; ++i) split_tf32(bf[ni][i], b_hi[ni][i], b_lo[ni][i]);
 GANOPS_UNROLL
                 for (int mi = 0; mi < Sh::MI; ++mi)
 GANOPS_UNROLL
-                    for (int ni = 0; ni < Sh::NI; ++ni) ptx::mma_m16n8k8_tf32(acc[mi][ni], af[0][mi], bf[0][ni], acc[mi][ni]);
-            } else {
-                const auto f = [](uint32_t bits) { return __uint_as_float(bits); };
-                uint32_t a16[Sh::MI][4], b16[Sh::NI][2];
-GANOPS_UNROLL
-                for (int mi = 0; mi < Sh::MI; ++mi) {
-                    a16[mi][0] = ptx::pack_bf16x2(f(af[0][mi][0]), f(af[0][mi][2]));
-                    a16[mi][1] = ptx::pack_bf16x2(f(af[0][mi][1]), f(af[0][mi][3]));
-                    a16[mi][2] = ptx::pack_bf16x2(f(af[1][mi][0]), f(af[1][mi][2]));
-                    a16[mi][3] = ptx::pack_bf16x2(f(af[1][mi][1]), f(af[1][mi][3]));
-                }
-GANOPS_UNROLL
-                for (int ni = 0; ni < Sh::NI; ++ni) {
-                    b16[ni][0] = ptx::pack_bf16x2(f(bf[0][ni][0]), f(bf[0][ni][1]));
-                    b16[ni][1] = ptx::pack_bf16x2(f(bf[1][ni][0]), f(bf[1][ni][1]));
-                }
-GANOPS_UNROLL
-                for (int mi = 0; mi < Sh::MI; ++mi)
-GANOPS_UNROLL
-                    for (int ni = 0; ni < Sh::NI; ++ni) ptx::mma_m16n8k16_bf16(acc[mi][ni], a16[mi], b16[ni], acc[mi][ni]);
+                    for (int ni = 0; ni < Sh::NI; ++ni) {
+                        ptx::mma_m16n8k8_tf32(acc[mi][ni], a_lo[mi], b_hi[ni], acc[mi][ni]);
+                        ptx::mma_m16n8k8_tf32(acc[mi][ni], a_hi[mi], b_lo[ni], acc[mi][ni]);
+                        ptx::mma_m16n8k8_tf32(acc[mi][ni], a_hi[mi], b_hi[ni], acc[mi][ni]);
+                    }
             }
         }
     }
 }
 
-// One BM x BN tile of C at (m0, n0) over [k_begin, k_end), operands through the cp.async pipeline.
+// One BM x BN tile of C at (m0, n0) over [k_begin, k_end), operands through the cp.async
+// pipeline. smem: the block's dynamic shared memory, kAsyncStages A buffers then the B ones.
 template <class Sh, Mode Md, class Problem>
 __device__ void mma_tile_async(const Problem& p, const float* a_any, const float* b_any, int64_t m0, int64_t n0,
-                               int64_t k_begin, int64_t k_end, float* partial, AsyncSharedTiles<Sh>& sm) {
+                               int64_t k_begin, int64_t k_end, float* partial, uint32_t* smem) {
+    constexpr bool kMajor = !chunks_along_k<Problem>();
+    using LA = AsyncOperandLayout<Sh::BM, kMajor>;
+    using LB = AsyncOperandLayout<Sh::BN, kMajor>;
+    uint32_t* const a_buf = smem;
+    uint32_t* const b_buf = smem + kAsyncStages * LA::kWords;
     const int warp = threadIdx.x / 32;
     const int wm0 = (warp % Sh::WARPS_M) * Sh::WM, wn0 = (warp / Sh::WARPS_M) * Sh::WN;
     const int m_left = int(min(int64_t(Sh::BM), p.M - m0)), n_left = int(min(int64_t(Sh::BN), p.N - n0));
 
-    ChunkLoader<Sh, Sh::BM, typename Problem::ACursor> a_load;
-    ChunkLoader<Sh, Sh::BN, typename Problem::BCursor> b_load;
+    ChunkLoader<Sh, LA, typename Problem::ACursor> a_load;
+    ChunkLoader<Sh, LB, typename Problem::BCursor> b_load;
     const auto a_src = [&](const typename Problem::ACursor& c) { return p.a_chunk(c); };
     const auto b_src = [&](const typename Problem::BCursor& c) { return p.b_chunk(c); };
     const auto a_step = [&](typename Problem::ACursor& c) { p.a_step(c); };
@@ -508,19 +627,19 @@ GANOPS_UNROLL
 GANOPS_UNROLL
             for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
 
-    const int stages = int((k_end - k_begin + kMmaBK - 1) / kMmaBK);
+    const int stages = int((k_end - k_begin + kAsyncBK - 1) / kAsyncBK);
     // The buffers may still be read by a warp finishing this block's previous tile.
     __syncthreads();
     if (stages > 0) {
         a_load.start([&](int row, int64_t k) { return p.a_cursor(m0 + row, k); }, m_left, k_begin);
         b_load.start([&](int row, int64_t k) { return p.b_cursor(n0 + row, k); }, n_left, k_begin);
     }
-    // Stages are issued in order 0, 1, 2, ...: each issue steps the cursors once.
+    // Stages are issued in order 0, 1, 2, ...: each issue steps the cursors once per half.
     const auto issue = [&](int s) {
         const int buf = s % kAsyncStages;
-        const int k_left = int(min(int64_t(kMmaBK), k_end - (k_begin + int64_t(s) * kMmaBK)));
-        a_load.issue(sm.a[buf], k_left, a_any, a_src, a_step);
-        b_load.issue(sm.b[buf], k_left, b_any, b_src, b_step);
+        const int k_left = int(min(int64_t(kAsyncBK), k_end - (k_begin + int64_t(s) * kAsyncBK)));
+        a_load.issue(a_buf + buf * LA::kWords, k_left, a_any, a_src, a_step);
+        b_load.issue(b_buf + buf * LB::kWords, k_left, b_any, b_src, b_step);
     };
 GANOPS_UNROLL
     for (int s = 0; s < kAsyncStages - 1; ++s) {
@@ -529,27 +648,44 @@ GANOPS_UNROLL
     }
     for (int s = 0; s < stages; ++s) {
         ptx::cp_async_wait_group<kAsyncStages - 2>();  // stage s has landed (this thread's part)
+        const int buf = s % kAsyncStages;
+        if constexpr (Md == Mode::TF32) {
+            a_load.round_tf32(a_buf + buf * LA::kWords);
+            b_load.round_tf32(b_buf + buf * LB::kWords);
+        }
         __syncthreads();  // ... everyone's; and buffer (s - 1) % kAsyncStages is read by nobody now
         if (s + kAsyncStages - 1 < stages) issue(s + kAsyncStages - 1);
         ptx::cp_async_commit_group();
-        const int buf = s % kAsyncStages;
-        mma_stage_fp32<Sh, Md>(sm.a[buf], sm.b[buf], wm0, wn0, acc);
+        mma_stage_async<Sh, Md, LA, LB>(a_buf + buf * LA::kWords, b_buf + buf * LB::kWords, wm0, wn0, acc);
     }
     store_accumulators<Sh>(p, acc, m0, n0, wm0, wn0, m_left, n_left, partial);
 }
 
-// As mma_gemm_kernel, through the cp.async pipeline. a_any / b_any: a valid 16-byte-aligned
-// address of each operand, the source of the zero-filling copies (which read nothing).
+// TF32: two blocks per SM (sm_90: 128 registers a thread at 256 threads, 2 x 108 KiB of shared
+// memory on Large). BF16's packed and fp32-accurate's split fragments do not fit 128
+// registers on the 256-thread tiles without spilling (ptxas, nvcc 13): one block of 8 warps.
+// A problem whose TF32 loop spills at 128 registers says `static constexpr int kAsyncMinBlocks = 1`.
+template <Mode Md, class Problem>
+constexpr int async_min_blocks() {
+    if constexpr (requires { Problem::kAsyncMinBlocks; })
+        return Md == Mode::TF32 ? Problem::kAsyncMinBlocks : 1;
+    else
+        return Md == Mode::TF32 ? 2 : 1;
+}
+
+// As mma_gemm_kernel, through the cp.async pipeline, with async_shared_bytes(C) of dynamic
+// shared memory. a_any / b_any: a valid 16-byte-aligned address of each operand, the source
+// of the zero-filling copies (which read nothing).
 template <TileConfig C, Mode Md, class Problem>
-__global__ void __launch_bounds__(AsyncShape<C>::kThreads)
+__global__ void __launch_bounds__(AsyncShape<C>::kThreads, async_min_blocks<Md, Problem>())
     mma_gemm_async_kernel(Problem p, const float* a_any, const float* b_any, int64_t k_chunk, float* partial) {
     using Sh = AsyncShape<C>;
-    __shared__ AsyncSharedTiles<Sh> sm;
+    GANOPS_DYNAMIC_SHARED(uint32_t, smem);
     const int64_t k_begin = int64_t(blockIdx.z) * k_chunk;
     const int64_t k_end = min(p.K, k_begin + k_chunk);
     for (int64_t n0 = int64_t(blockIdx.y) * Sh::BN; n0 < p.N; n0 += int64_t(gridDim.y) * Sh::BN)
         for (int64_t m0 = int64_t(blockIdx.x) * Sh::BM; m0 < p.M; m0 += int64_t(gridDim.x) * Sh::BM)
-            mma_tile_async<Sh, Md>(p, a_any, b_any, m0, n0, k_begin, k_end, partial, sm);
+            mma_tile_async<Sh, Md>(p, a_any, b_any, m0, n0, k_begin, k_end, partial, smem);
 }
 
 // A block computes tile (blockIdx.x, blockIdx.y) of split blockIdx.z, and the tiles a whole
@@ -581,7 +717,12 @@ void launch_async(const Problem& p, const MmaPlan& plan, float* partial) {
     const dim3 grid{unsigned(plan.grid_m), unsigned(plan.grid_n), unsigned(plan.splits)};
     [[maybe_unused]] constexpr auto mma_gemm_async = &mma_gemm_async_kernel<C, Md, Problem>;
     constexpr int kMmaThreads = AsyncShape<C>::kThreads;
-    GANOPS_LAUNCH(mma_gemm_async, grid, kMmaThreads, 0, current_stream())(p, p.a_any(), p.b_any(), plan.k_chunk, partial);
+    constexpr int kSharedBytes = async_shared_bytes(C);
+    // Above 48 KiB of dynamic shared memory a kernel must ask first; asked at every launch, as
+    // the attribute is per device and cheap next to the launch.
+    GANOPS_SET_MAX_DYNAMIC_SHARED(mma_gemm_async, kSharedBytes);
+    GANOPS_LAUNCH(mma_gemm_async, grid, kMmaThreads, kSharedBytes, current_stream())(p, p.a_any(), p.b_any(), plan.k_chunk,
+                                                                                   partial);
 }
 
 // Async: the cp.async pipeline (the problem has chunk cursors), else the register-staged loop.
@@ -599,6 +740,11 @@ void launch_tile(const Problem& p, const MmaPlan& plan, float* partial) {
         case TileConfig::Narrow:
             if constexpr (Async) launch_async<TileConfig::Narrow, Md>(p, plan, partial);
             else launch<TileConfig::Narrow, Md>(p, plan, partial);
+            break;
+        case TileConfig::Large:
+            // The register-staged loop has no 128 x 128 tile (mma_plan never picks it there).
+            if constexpr (Async) launch_async<TileConfig::Large, Md>(p, plan, partial);
+            else fail("tensor-core GEMM: the 128 x 128 tile runs on the cp.async pipeline only");
             break;
     }
 }
@@ -623,10 +769,11 @@ void run(const Problem& p) {
     run_with_plan<Md>(p, mma_plan(p.M, p.N, p.K));
 }
 
-// The cp.async pipeline; the problem must have chunk cursors and K % 4 == 0 (see above).
+// The cp.async pipeline; the problem must have chunk cursors, and K % 4 == 0 for chunks along
+// k, M % 4 == 0 and N % 4 == 0 for chunks along m and n (see above).
 template <Mode Md, class Problem>
 void run_async(const Problem& p) {
-    run_with_plan<Md, true>(p, mma_plan(p.M, p.N, p.K));
+    run_with_plan<Md, true>(p, mma_async_plan(p.M, p.N, p.K));
 }
 
 }  // namespace ganops::cuda::mma

@@ -2,12 +2,14 @@
 // tile it runs with, the tile grid, and how far a long K is split across blocks. Host code,
 // so tests/test_mma_plan.cpp checks it without a GPU.
 //
-// Three block tiles, each warp computing a 32 x 32 or 32 x 16 piece of C with m16n8 mma:
+// Four block tiles, each warp computing a 64 x 32, 32 x 32 or 32 x 16 piece of C with m16n8 mma:
 //   Wide    128 x 64, 8 warps (4 x 2): the most reuse per loaded element; for problems with
 //           enough tiles to fill the GPU twice over (the batch-128 DCGAN forward passes).
 //   Square   64 x 64, 4 warps (2 x 2): smaller problems, four times the tiles of Wide.
 //   Narrow  128 x 16, 4 warps (4 x 1): N <= 16 (the 3-channel image, D5's single output
 //           channel), where a 64-wide tile would compute mostly padding.
+//   Large   128 x 128, 8 warps (2 x 4) of 64 x 32: the cp.async pipeline only
+//           (choose_async_tile), for N > 64 with enough tiles or a K long enough to split.
 // Whatever the tile, K is staged kMmaBK elements at a time, and when the tiles alone leave
 // most of the GPU idle, K is split across blockIdx.z (split-K, reduced in a fixed order).
 #pragma once
@@ -16,7 +18,7 @@
 
 namespace ganops::cuda::mma {
 
-enum class TileConfig { Wide, Square, Narrow };
+enum class TileConfig { Wide, Square, Narrow, Large };
 
 struct TileShape {
     int bm, bn, warps_m, warps_n;
@@ -24,13 +26,30 @@ struct TileShape {
 };
 
 constexpr TileShape tile_shape(TileConfig c) {
-    return c == TileConfig::Wide ? TileShape{128, 64, 4, 2} : c == TileConfig::Square ? TileShape{64, 64, 2, 2} : TileShape{128, 16, 4, 1};
+    return c == TileConfig::Wide     ? TileShape{128, 64, 4, 2}
+           : c == TileConfig::Square ? TileShape{64, 64, 2, 2}
+           : c == TileConfig::Narrow ? TileShape{128, 16, 4, 1}
+                                     : TileShape{128, 128, 2, 4};
 }
 
 constexpr int kMmaBK = 16;                    // K per pipeline stage (2 tf32 or 1 bf16 mma k-steps)
+constexpr int kAsyncBK = 2 * kMmaBK;          // K per stage of the cp.async pipeline: two cursor steps
+constexpr int kAsyncStages = 3;               // shared buffers of the cp.async pipeline
+
+// The cp.async pipeline's shared memory (implicit_gemm_mma.cuh, AsyncOperandLayout): one
+// operand tile of `rows` rows x kAsyncBK fp32, the larger of its two layouts (rows of k padded
+// by 4 words, or k-major rows of `rows` padded by 8), and the whole block's kAsyncStages
+// buffers of A and B. Dynamic shared memory: 81 KiB on Wide, 54 on Square, 63 on Narrow.
+constexpr int async_operand_bytes(int rows) {
+    return 4 * std::max(rows * (kAsyncBK + 4), kAsyncBK * (rows + 8));
+}
 constexpr int64_t kMmaWantedBlocks = 2 * 132;  // two waves' worth of H100 SMs
 constexpr int64_t kMmaMaxSplits = 64;
 constexpr int64_t kMmaMaxGridX = (int64_t{1} << 31) - 1, kMmaMaxGridYZ = 65535;
+
+constexpr int async_shared_bytes(TileConfig c) {
+    return kAsyncStages * (async_operand_bytes(tile_shape(c).bm) + async_operand_bytes(tile_shape(c).bn));
+}
 
 struct MmaPlan {
     TileConfig tile;
@@ -50,8 +69,10 @@ inline MmaPlan mma_plan_for(TileConfig tile, int64_t M, int64_t N, int64_t K) {
     p.grid_n = std::clamp<int64_t>(p.tiles_n, 1, kMmaMaxGridYZ);
     // Split-K only where each split keeps at least 4 stages of K, so the pipeline has
     // something to overlap and the partial sums stay few.
+    // Large's tiles count as enough from three quarters of the two waves on (choose_async_tile).
     const int64_t tiles = p.tiles_m * p.tiles_n;
-    if (tiles > 0 && tiles < kMmaWantedBlocks && K >= 8 * kMmaBK)
+    const bool enough = tile == TileConfig::Large ? 4 * tiles >= 3 * kMmaWantedBlocks : tiles >= kMmaWantedBlocks;
+    if (tiles > 0 && !enough && K >= 8 * kMmaBK)
         p.splits = std::min<int64_t>(ceil_div(kMmaWantedBlocks, tiles), K / (4 * kMmaBK));
     p.splits = std::clamp<int64_t>(p.splits, 1, kMmaMaxSplits);
     p.k_chunk = std::max<int64_t>(kMmaBK, ceil_div(ceil_div(K, p.splits), kMmaBK) * kMmaBK);
@@ -59,12 +80,33 @@ inline MmaPlan mma_plan_for(TileConfig tile, int64_t M, int64_t N, int64_t K) {
     return p;
 }
 
+inline int64_t tiles_of(TileConfig c, int64_t M, int64_t N) {
+    const TileShape s = tile_shape(c);
+    return ceil_div(M, s.bm) * ceil_div(N, s.bn);
+}
+
+// The register-staged loop: Wide when its tiles fill the GPU twice over, else Square.
 inline TileConfig choose_tile(int64_t M, int64_t N) {
     if (N <= 16) return TileConfig::Narrow;
-    const TileShape wide = tile_shape(TileConfig::Wide);
-    return ceil_div(M, wide.bm) * ceil_div(N, wide.bn) >= kMmaWantedBlocks ? TileConfig::Wide : TileConfig::Square;
+    return tiles_of(TileConfig::Wide, M, N) >= kMmaWantedBlocks ? TileConfig::Wide : TileConfig::Square;
+}
+
+// The cp.async pipeline adds Large (128 x 128, 8 warps of 64 x 32: each fragment feeds 4 mma,
+// the fewest instructions per mma) where N > 64 keeps its columns busy and either its tiles
+// fill three quarters of the two waves, or K is long enough for split-K to make up the rest
+// with at least 8 cp.async stages per split (grad-weight, K = batch pixels).
+inline TileConfig choose_async_tile(int64_t M, int64_t N, int64_t K) {
+    if (N <= 16) return TileConfig::Narrow;
+    if (N > 64) {
+        const int64_t large = tiles_of(TileConfig::Large, M, N);
+        const int64_t splits = ceil_div(kMmaWantedBlocks, large);
+        if (4 * large >= 3 * kMmaWantedBlocks || (splits <= kMmaMaxSplits && K >= splits * 8 * kAsyncBK))
+            return TileConfig::Large;
+    }
+    return choose_tile(M, N);
 }
 
 inline MmaPlan mma_plan(int64_t M, int64_t N, int64_t K) { return mma_plan_for(choose_tile(M, N), M, N, K); }
+inline MmaPlan mma_async_plan(int64_t M, int64_t N, int64_t K) { return mma_plan_for(choose_async_tile(M, N, K), M, N, K); }
 
 }  // namespace ganops::cuda::mma

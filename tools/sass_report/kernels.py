@@ -19,10 +19,11 @@ BLOCK_SIZES = {
     "mma_gemm_async": "kMmaThreads",  # ... and mma_gemm_async_kernel<...> (the cp.async pipeline)
 }
 # The tensor-core GEMM's block size follows its tile (kernels/cuda/mma_plan.h, TileConfig in
-# declaration order: Wide 4 x 2 warps, Square 2 x 2, Narrow 4 x 1); test_kernels.py reads them.
-MMA_TILE_THREADS = {0: 256, 1: 128, 2: 128}
-_MMA_TILE = re.compile(r"TileConfig\)(\d+)|TileConfig::(Wide|Square|Narrow)")
-_MMA_TILE_NAMES = {"Wide": 0, "Square": 1, "Narrow": 2}
+# declaration order: Wide 4 x 2 warps, Square 2 x 2, Narrow 4 x 1, Large 2 x 4); test_kernels.py
+# reads them.
+MMA_TILE_THREADS = {0: 256, 1: 128, 2: 128, 3: 256}
+_MMA_TILE = re.compile(r"TileConfig\)(\d+)|TileConfig::(Wide|Square|Narrow|Large)")
+_MMA_TILE_NAMES = {"Wide": 0, "Square": 1, "Narrow": 2, "Large": 3}
 
 
 def block_size(base_name: str, display: str = "") -> int:
@@ -34,6 +35,22 @@ def block_size(base_name: str, display: str = "") -> int:
             raise ValueError(f"{display!r}: no TileConfig template argument to size the block by")
         return MMA_TILE_THREADS[int(m.group(1)) if m.group(1) else _MMA_TILE_NAMES[m.group(2)]]
     return LAUNCH_CONSTANTS[BLOCK_SIZES.get(base_name, DEFAULT_BLOCK)]
+
+
+# Dynamic shared memory the library launches mma_gemm_async_kernel with, by tile
+# (mma_plan.h's async_shared_bytes: 3 stages of fp32 tiles 32 deep, rows padded);
+# test_kernels.py recomputes them from mma_plan.h.
+MMA_ASYNC_SHARED_BYTES = {0: 82944, 1: 55296, 2: 64512, 3: 110592}
+
+
+def dynamic_shared_bytes(base_name: str, display: str = "") -> int:
+    """Dynamic shared memory per block at the library's launch (0 for static-only kernels)."""
+    if base_name == "mma_gemm_async_kernel":
+        m = _MMA_TILE.search(display)
+        if m is None:
+            raise ValueError(f"{display!r}: no TileConfig template argument to size the shared memory by")
+        return MMA_ASYNC_SHARED_BYTES[int(m.group(1)) if m.group(1) else _MMA_TILE_NAMES[m.group(2)]]
+    return 0
 
 
 def demangle(names: list[str]) -> dict[str, str]:

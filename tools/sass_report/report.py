@@ -45,7 +45,8 @@ def collect(build_dir: str, sources: list[str], arch: str) -> list[bounds.Kernel
             r = resources[fn.name]
             if r.arch != arch:
                 raise ValueError(f"{paths['.ptxas.txt']}: {display} compiled for {r.arch}, expected {arch}")
-            occ = occupancy(ARCHS[arch], kernels.block_size(base, display), r.registers, r.smem)
+            occ = occupancy(ARCHS[arch], kernels.block_size(base, display), r.registers,
+                            r.smem + kernels.dynamic_shared_bytes(base, display))
             found = loops_mod.find_loops(fn)
             facts.append(bounds.KernelFacts(os.path.basename(source), arch, display, base,
                                             kernels.kernel_class(base), r, occ, found,
@@ -68,7 +69,8 @@ def resource_table(facts: list[bounds.KernelFacts]) -> list[str]:
     for k in facts:
         r, o = k.resources, k.occupancy
         out.append(f"| {k.source} | {_cell(k.kernel)} | {kernels.block_size(k.base, k.kernel)} | {r.registers} | "
-                   f"{r.spill_stores}/{r.spill_loads} | {r.stack_frame} | {r.smem} | {o.blocks_per_sm} | "
+                   f"{r.spill_stores}/{r.spill_loads} | {r.stack_frame} | "
+                   f"{r.smem + kernels.dynamic_shared_bytes(k.base, k.kernel)} | {o.blocks_per_sm} | "
                    f"{o.warps_per_sm} | {o.fraction:.1%} | {', '.join(o.limiters)} |")
     return out
 

@@ -89,6 +89,22 @@ class BlockSizes(unittest.TestCase):
                                                   f"threads, tools/sass_report/kernels.py says {expected}")
         self.assertGreater(seen, 10)
 
+    def test_mma_async_shared_bytes(self):
+        """MMA_ASYNC_SHARED_BYTES is mma_plan.h's async_shared_bytes for each tile."""
+        with open(os.path.join(REPO, "kernels", "cuda", "mma_plan.h")) as f:
+            text = f.read()
+        bk = 2 * int(re.search(r"constexpr int kMmaBK = (\d+);", text).group(1))
+        self.assertIn("constexpr int kAsyncBK = 2 * kMmaBK;", text)
+        stages = int(re.search(r"constexpr int kAsyncStages = (\d+);", text).group(1))
+        shapes = re.findall(r"TileShape\{(\d+), (\d+), \d+, \d+\}", text)
+        self.assertEqual(len(shapes), len(kernels.MMA_ASYNC_SHARED_BYTES))
+        for index, (bm, bn) in enumerate(shapes):
+            operand = lambda rows: 4 * max(rows * (bk + 4), bk * (rows + 8))
+            self.assertEqual(kernels.MMA_ASYNC_SHARED_BYTES[index], stages * (operand(int(bm)) + operand(int(bn))))
+        self.assertEqual(kernels.dynamic_shared_bytes("mma_gemm_async_kernel", "mma::mma_gemm_async_kernel<"
+                                                      "(mma::TileConfig)3, (mma::Mode)0, conv::nhwc::ForwardNhwc>"), 110592)
+        self.assertEqual(kernels.dynamic_shared_bytes("mma_gemm_kernel", "mma::mma_gemm_kernel<(mma::TileConfig)0>"), 0)
+
     def test_mma_tile_threads(self):
         """MMA_TILE_THREADS is 32 x the warps of each tile in mma_plan.h, in TileConfig's order."""
         with open(os.path.join(REPO, "kernels", "cuda", "mma_plan.h")) as f:
