@@ -1,0 +1,133 @@
+// The thin channels-last convolutions of conv_nhwc_thin.h: the whole-window GEMV kernels
+// (strict fp32 in every precision mode, deterministic) and the channel padding that puts a
+// 3-channel image on the tensor cores' 16-byte chunks. Every global access below is a warp
+// reading or writing consecutive floats, or all lanes one float (a broadcast): whole sectors.
+// Indices are 32-bit (conv2d_nhwc.cu refuses tensors of 2^30 elements or more).
+#include <algorithm>
+
+#include "conv_nhwc_thin.h"
+#include "launch.cuh"
+
+namespace ganops::cuda::thin {
+
+namespace {
+
+constexpr int kWarps = kThreads / 32;
+
+// y[nb][k] = bias[k] + x[nb] . w[k], one block per output: the block's threads stride along
+// the L contiguous floats of both vectors (a warp reads 128 contiguous bytes of each), each
+// with an fmaf chain; block_sum adds the 256 partial sums in a fixed tree (in double, then
+// rounded once).
+__global__ void gemv_forward_kernel(const float* x, const float* w, const float* bias, float* y, int outputs, int k_out,
+                                    int length) {
+    for (int o = int(blockIdx.x); o < outputs; o += int(gridDim.x)) {
+        const int nb = o / k_out, k = o - nb * k_out;
+        const float* xv = x + nb * length;
+        const float* wv = w + k * length;
+        float acc = 0.0f;
+        for (int l = int(threadIdx.x); l < length; l += kThreads) acc = fmaf(xv[l], wv[l], acc);
+        const double sum = block_sum(double(acc));
+        if (threadIdx.x == 0) {
+            const float v = float(sum);
+            y[o] = bias ? __fadd_rn(v, bias[k]) : v;
+        }
+    }
+}
+
+// dx[nb][l] = sum over k of dy[nb][k] w[k][l], one thread per element of dx: consecutive
+// threads take consecutive l (w and dx coalesced), dy[nb][k] is one float for the warp.
+__global__ void gemv_backward_input_kernel(const float* dy, const float* w, float* dx, int total, int k_out, int length) {
+    for (int i = int(blockIdx.x * blockDim.x + threadIdx.x); i < total; i += int(gridDim.x * blockDim.x)) {
+        const int nb = i / length, l = i - nb * length;
+        float acc = 0.0f;
+        for (int k = 0; k < k_out; ++k) acc = fmaf(dy[nb * k_out + k], w[k * length + l], acc);
+        dx[i] = acc;
+    }
+}
+
+// dw[j] (j = k * L + l) = sum over nb of dy[nb][k] x[nb][l]. A block takes 32 consecutive j,
+// one per lane; its 8 warps sum the batch in an interleaved order (warp v: nb = v, v + 8, ...),
+// each load a warp reading 32 consecutive floats of x; the 8 partial sums then meet in shared
+// memory and are added in warp order: a fixed order, deterministic.
+__global__ void gemv_backward_weight_kernel(const float* dy, const float* x, float* dw, int batch, int k_out, int length) {
+    __shared__ float partial[kWarps][32];
+    const int lane = int(threadIdx.x) % 32, warp = int(threadIdx.x) / 32;
+    const int total = k_out * length, groups = (total + 31) / 32;
+    for (int g = int(blockIdx.x); g < groups; g += int(gridDim.x)) {
+        const int j = g * 32 + lane;
+        float acc = 0.0f;
+        if (j < total) {
+            const int k = j / length, l = j - k * length;
+            for (int nb = warp; nb < batch; nb += kWarps) acc = fmaf(dy[nb * k_out + k], x[nb * length + l], acc);
+        }
+        __syncthreads();  // the previous group's partials are read
+        partial[warp][lane] = acc;
+        __syncthreads();
+        if (warp == 0 && j < total) {
+            float sum = partial[0][lane];
+            for (int v = 1; v < kWarps; ++v) sum = __fadd_rn(sum, partial[v][lane]);
+            dw[j] = sum;
+        }
+    }
+}
+
+// dst[nb][hh][ww][c] of the padded image: src's pixel (hh - pad_h, ww - pad_w) channel c,
+// zero in the border and in the added channels. One thread per destination float.
+__global__ void pad_channels_kernel(const float* src, float* dst, int total, int h, int w, int c, int c_padded, int pad_h,
+                                    int pad_w) {
+    const int wp = w + 2 * pad_w, hp = h + 2 * pad_h;
+    for (int i = int(blockIdx.x * blockDim.x + threadIdx.x); i < total; i += int(gridDim.x * blockDim.x)) {
+        const int pixel = i / c_padded, ch = i - pixel * c_padded;
+        const int row = pixel / wp, ww = pixel - row * wp - pad_w;
+        const int nb = row / hp, hh = row - nb * hp - pad_h;
+        const bool inside = ch < c && hh >= 0 && hh < h && ww >= 0 && ww < w;
+        dst[i] = inside ? src[((nb * h + hh) * w + ww) * c + ch] : 0.0f;
+    }
+}
+
+// dst[pixel][ch] = src[pixel][ch] for ch < c: the padded channels dropped.
+__global__ void crop_channels_kernel(const float* src, float* dst, int total, int c_padded, int c) {
+    for (int i = int(blockIdx.x * blockDim.x + threadIdx.x); i < total; i += int(gridDim.x * blockDim.x)) {
+        const int pixel = i / c, ch = i - pixel * c;
+        dst[i] = src[pixel * c_padded + ch];
+    }
+}
+
+constexpr int kMaxBlocks = 1 << 16;  // grid-stride loops cover the rest
+
+}  // namespace
+
+void gemv_forward(const conv::Dims& d, const float* x, const float* w_krsc, const float* bias, float* y) {
+    const int outputs = d.n * d.k, length = d.h * d.w * d.c;
+    if (outputs == 0) return;
+    GANOPS_LAUNCH(gemv_forward_kernel, std::min(outputs, kMaxBlocks), kThreads, 0, current_stream())(x, w_krsc, bias, y, outputs,
+                                                                                                    d.k, length);
+}
+
+void gemv_backward_input(const conv::Dims& d, const float* dy, const float* w_krsc, float* dx) {
+    const int length = d.h * d.w * d.c, total = d.n * length;
+    if (total == 0) return;
+    GANOPS_LAUNCH(gemv_backward_input_kernel, grid_for(total), kThreads, 0, current_stream())(dy, w_krsc, dx, total, d.k, length);
+}
+
+void gemv_backward_weight(const conv::Dims& d, const float* dy, const float* x, float* dw_krsc) {
+    const int length = d.h * d.w * d.c, groups = (d.k * length + 31) / 32;
+    if (groups == 0) return;
+    GANOPS_LAUNCH(gemv_backward_weight_kernel, std::min(groups, kMaxBlocks), kThreads, 0, current_stream())(dy, x, dw_krsc, d.n,
+                                                                                                          d.k, length);
+}
+
+void pad_channels(const float* src, float* dst, int n, int h, int w, int c, int c_padded, int pad_h, int pad_w) {
+    const int total = n * (h + 2 * pad_h) * (w + 2 * pad_w) * c_padded;
+    if (total == 0) return;
+    GANOPS_LAUNCH(pad_channels_kernel, grid_for(total), kThreads, 0, current_stream())(src, dst, total, h, w, c, c_padded, pad_h,
+                                                                                      pad_w);
+}
+
+void crop_channels(const float* src, float* dst, int pixels, int c_padded, int c) {
+    const int total = pixels * c;
+    if (total == 0) return;
+    GANOPS_LAUNCH(crop_channels_kernel, grid_for(total), kThreads, 0, current_stream())(src, dst, total, c_padded, c);
+}
+
+}  // namespace ganops::cuda::thin
