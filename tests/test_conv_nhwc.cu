@@ -184,7 +184,8 @@ std::vector<Named> odd_shapes() {
         {"whole window 3x3, C 5, K 2: GEMV", conv({3, 5, 3, 3}, {2, 5, 3, 3}, 1, 0)},
         {"whole window 4x4, C 12, K 1: GEMV", conv({5, 12, 4, 4}, {1, 12, 4, 4}, 1, 0)},
         {"transposed 1x1 -> 3x3, 9 -> 6: pixel product", transposed({3, 9, 1, 1}, {9, 6, 3, 3}, 1, 0)},
-        {"3x3 stride 1 pad 2, C 6, K 8: padded channels", conv({2, 6, 7, 5}, {8, 6, 3, 3}, 1, 2)},
+        {"3x3 stride (1, 2) pad (2, 1), C 6, K 8: padded channels",
+         conv2d_geometry("test", {2, 6, 7, 5}, {8, 6, 3, 3}, Conv2dOptions{1, 2, 2, 1, 1, 1})},
         {"1x1 stride 1, C 1, K 20: padded channels", conv({2, 1, 6, 6}, {20, 1, 1, 1}, 1, 0)},
     };
 }

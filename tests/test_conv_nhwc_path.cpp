@@ -62,7 +62,8 @@ TEST_CASE("NHWC path: the boundaries of each thin path") {
     CHECK(paths(conv({3, 8, 4, 4}, {1, 8, 3, 3}, 2, 0), true) == "general, general, general");        // 3x3 window of 4x4
     CHECK(paths(conv2d_geometry("test", {3, 8, 5, 5}, {1, 8, 3, 3}, Conv2dOptions::square(1, 0, 2)), true) ==
           "general, general, general");  // dilated
-    CHECK(paths(transposed({2, 7, 1, 1}, {7, 6, 3, 3}, 1, 0), true) == "general, pixel product, general");
+    CHECK(paths(transposed({2, 7, 1, 1}, {7, 8, 3, 3}, 1, 0), true) == "general, pixel product, general");
+    CHECK(paths(transposed({2, 7, 1, 1}, {7, 6, 3, 3}, 1, 0), true) == "padded, pixel product, padded");  // conv2d C = 6
     // Channels: only a count that is not a multiple of 4 is padded.
     CHECK(paths(conv({2, 4, 8, 8}, {16, 4, 4, 4}, 2, 1), true) == "general, general, general");
     CHECK(paths(conv({2, 6, 8, 8}, {16, 6, 4, 4}, 2, 1), true) == "padded, general, padded");

@@ -143,9 +143,7 @@ void conv2d_backward_weight_nhwc(const ConvGeometry& g, const float* dy, const f
         case NhwcPath::PaddedChannels: {
             const conv::Dims p = padded_dims("conv2d NHWC backward weight (CUDA)", d);
             const Tensor xp = padded_copy(x, d.n, d.h, d.w, d.c, p.c, d.ph, d.pw);
-            Tensor dw_padded = Tensor::empty(Shape{int64_t(d.k) * d.r * d.s * p.c}, DType::F32, Device::CUDA);
-            run_gemm_nhwc(conv::nhwc::BackwardWeightNhwc(p, dy, xp.data<float>(), dw_padded.data<float>()), false);
-            thin::crop_channels(dw_padded.data<float>(), dw_krsc, d.k * d.r * d.s, p.c, d.c);
+            run_gemm_nhwc(conv::nhwc::BackwardWeightPaddedNhwc(p, dy, xp.data<float>(), dw_krsc, d.c), false);
             return;
         }
         default: break;

@@ -26,7 +26,8 @@
 //    image with C rounded up to 4 (zero channels) and the convolution's zero padding written
 //    out (so the pixel rows start 32-byte aligned), the weights to C rounded up to 4; the
 //    general problems then run on those with the cp.async forward (16-byte chunks, one pixel
-//    each) and full 64-byte filter rows for grad-weight, whose padded result is cropped back.
+//    each) and full 64-byte filter rows for grad-weight, whose store keeps the real channels
+//    (conv_nhwc_thin_problems.h).
 //    Zero channels add zero products: the sums are the unpadded ones.
 //  - General: everything else (conv_nhwc_problems.h).
 #pragma once
@@ -63,9 +64,7 @@ void gemv_backward_input(const conv::Dims& d, const float* dy, const float* w_kr
 void gemv_backward_weight(const conv::Dims& d, const float* dy, const float* x, float* dw_krsc);
 
 // PaddedChannels: dst[n][h + 2 pad_h][w + 2 pad_w][c_padded] from src[n][h][w][c], zeros in
-// the border and in channels c..c_padded-1; crop: dst[i][c] = src[i][c] for c < c, over
-// `pixels` rows of c_padded channels.
+// the border and in channels c..c_padded-1.
 void pad_channels(const float* src, float* dst, int n, int h, int w, int c, int c_padded, int pad_h, int pad_w);
-void crop_channels(const float* src, float* dst, int pixels, int c_padded, int c);
 
 }  // namespace ganops::cuda::thin

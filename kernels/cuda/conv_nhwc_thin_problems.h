@@ -1,4 +1,6 @@
-// The PixelProduct path of conv_nhwc_thin.h as an implicit-GEMM problem: grad-input of a
+// The thin paths of conv_nhwc_thin.h as implicit-GEMM problems.
+//
+// PixelProductKrsc: grad-input of a
 // whole-window convolution (output 1x1, no padding, no dilation, R = H, S = W), which is every
 // 1x1-input transposed convolution's forward (the DCGAN generator's first layer). Input
 // pixel (h, w) meets the output pixel through tap (h, w) alone, so
@@ -12,7 +14,8 @@
 #pragma once
 #include <cstdint>
 
-#include "conv_problems.h"  // Dims
+#include "conv_nhwc_problems.h"  // BackwardWeightNhwc
+#include "conv_problems.h"       // Dims
 #include "implicit_gemm_mma.cuh"
 
 namespace ganops::cuda::conv::nhwc {
@@ -29,9 +32,33 @@ struct PixelProductKrsc {
     GANOPS_HD void store(int64_t m, int64_t n, float v) const { dx[int(n) * int(M) + int(m)] = v; }
 };
 
+// PaddedChannels grad-weight: BackwardWeightNhwc on the padded image (dims: C rounded up to 4,
+// the zero border written out), which gives dw for C_padded channels; its store keeps the real
+// ones, writing dw[k][r][s][c] for c < c_real straight into the caller's KRSC tensor (no
+// scratch, no cropping pass). Split-K's reduction stores through the same function.
+struct BackwardWeightPaddedNhwc : BackwardWeightNhwc {
+    int c_real;
+    float* dw_real;
+    BackwardWeightPaddedNhwc(const Dims& padded, const float* dy_, const float* x_padded, float* dw_real_, int c_real_)
+        : BackwardWeightNhwc(padded, dy_, x_padded, nullptr), c_real(c_real_), dw_real(dw_real_) {}
+
+    GANOPS_HD void store(int64_t m, int64_t n, float v) const {
+        int rs, c;
+        c_div.divmod(int(m), rs, c);  // m = (r, s, c) over the padded channels
+        if (c < c_real) dw_real[(int(n) * d.r * d.s + rs) * c_real + c] = v;
+    }
+};
+
 }  // namespace ganops::cuda::conv::nhwc
 
 namespace ganops::cuda::mma {
+
+// As BackwardWeightNhwc: x contiguous along m (c), dy along n (k_out).
+template <>
+struct OperandOrder<conv::nhwc::BackwardWeightPaddedNhwc> {
+    static constexpr bool a_k_fast = false;
+    static constexpr bool b_k_fast = false;
+};
 
 // A (the weight) is contiguous along m, B (dy) along k.
 template <>
