@@ -314,6 +314,9 @@ namespace {
 // (benchmarks/results/2026-12-02-thin-layers.md): instructions per element and thread of
 // each kernel's main loop, and per element of the strict-fp32 GEMV kernels per FFMA.
 constexpr double kGemvForwardPerFma = 67.0 / 16, kGemvWeightPerFma = 88.0 / 16;
+// The pixel product's register-staged loop (mma_gemm_kernel<PixelProductKrsc>, conv2d_nhwc.cu):
+// instructions per stage in TF32 by tile (Wide, Square, Narrow), and BF16's on Wide.
+constexpr double kPixelProductTf32[3] = {267, 342, 345}, kPixelProductBf16OverTf32 = 207.0 / 267;
 constexpr double kGemvInputBase = 30, kGemvInputPerK = 24.0 / 4;
 // pad_channels_kernel per float: the interior loop (124 instructions per 4, a load and a
 // store each) and the border loop (190 per 4, stores of zeros).
@@ -423,16 +426,18 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in,
 
         KernelCost gemm;
         gemm.op = op;
-        // The pixel product runs the register-staged loop (its A is contiguous along m): its
-        // stage is costed as grad-weight's, the other register-staged loop (an estimate).
-        const ConvPass loop = path == Path::PixelProduct ? ConvPass::BackwardWeight : pass;
+        // The pixel product runs the register-staged loop (its A is contiguous along m).
+        const double stage_instructions =
+            path == Path::PixelProduct
+                ? kPixelProductTf32[int(plan.tile)] * (mode == Mode::Bf16 ? kPixelProductBf16OverTf32 : 1.0)
+                : nhwc_loop_instructions(pass, mode, plan.tile);
         gemm.kernel = path == Path::PixelProduct           ? "mma_gemm_kernel<PixelProductKrsc>"
                       : pass == ConvPass::BackwardWeight ? "mma_gemm_kernel<BackwardWeightNhwc>"
                       : pass == ConvPass::Forward        ? "mma_gemm_async_kernel<ForwardNhwc>"
                                                          : "mma_gemm_async_kernel<BackwardInput*Nhwc>";
         gemm.flops = 2.0 * tile.bm * tile.bn * mm::kMmaBK * block_steps;
         gemm.math_tflops = math_peak_tflops(gpu, mode);
-        gemm.warp_instructions = block_steps * (tile.threads() / 32.0) * nhwc_loop_instructions(loop, mode, plan.tile);
+        gemm.warp_instructions = block_steps * (tile.threads() / 32.0) * stage_instructions;
         gemm.issue_utilisation = kGemmIssueUtilisation;
         gemm.dram_bytes = a_dram + b_dram + (plan.splits > 1 ? partial_bytes : p.c_bytes);
         gemm.blocks = plan.tiles_m * plan.tiles_n * plan.splits;

@@ -282,6 +282,9 @@ TEST_CASE("channels-last thin layers: the GEMV, the pixel product and the padded
     REQUIRE(!g1_fwd.empty());
     CHECK(g1_fwd[0].kernel == "mma_gemm_kernel<PixelProductKrsc>");
     CHECK(g1_fwd[0].useful_flops == Approx(g1.useful_flops()));
+    // M = 8192, N = 128, K = 100 on the 64x64 tile: 128 x 2 tiles, 7 stages, 4 warps at 342
+    // instructions per stage (its sm_90 SASS).
+    CHECK(g1_fwd[0].warp_instructions == Approx(256.0 * 7 * 4 * 342));
     // D1 (3 -> 64): the image (and the weights) padded to 4 channels and a 66x66 image first;
     // grad-weight's store keeps the 3 real channels (no cropping pass).
     const ConvShape d1{128, 3, 64, 64, 64, 32, 32, 4, 4, 2, 1};

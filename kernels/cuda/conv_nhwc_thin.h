@@ -22,12 +22,13 @@
 //    runs on the GEMM loops of its precision (no weight transpose needed).
 //  - PaddedChannels: forward and grad-weight on the tensor cores when C is not a multiple of
 //    4 (the 3-channel image: the discriminator's first layer's forward and grad-weight, the
-//    generator's last layer's grad-input and grad-weight). x is copied once into a scratch
-//    image with C rounded up to 4 (zero channels) and the convolution's zero padding written
-//    out (so the pixel rows start 32-byte aligned), the weights to C rounded up to 4; the
-//    general problems then run on those with the cp.async forward (16-byte chunks, one pixel
-//    each) and full 64-byte filter rows for grad-weight, whose store keeps the real channels
-//    (conv_nhwc_thin_problems.h).
+//    generator's last layer's grad-input and grad-weight). x is copied per call into a
+//    scratch image with C rounded up to 4 (zero channels) and the convolution's zero padding
+//    written out (then a stride-2 window starts on an even column: 32-byte aligned with
+//    16-byte pixels), and for the forward the weights to C rounded up to 4; the general
+//    problems then run on those: the cp.async forward (16-byte chunks, one pixel each), and
+//    grad-weight on sector-aligned 64-byte filter rows, its store keeping the real channels
+//    (conv_nhwc_thin_problems.h). Strict fp32 (the SIMT loop) keeps the unpadded path.
 //    Zero channels add zero products: the sums are the unpadded ones.
 //  - General: everything else (conv_nhwc_problems.h).
 #pragma once
