@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "../kernels/cuda/batchnorm_activation_plan.h"
+#include "../kernels/cuda/conv_nhwc_thin.h"
 #include "../kernels/cuda/conv_problems.h"
 #include "../kernels/cuda/gemm_plan.h"
 #include "../kernels/cuda/mma_plan.h"
@@ -313,13 +314,98 @@ double nhwc_loop_instructions(ConvPass pass, Mode mode, ganops::cuda::mma::TileC
 
 }  // namespace
 
-std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape, const GpuSpec& gpu, const std::string& op,
+namespace {
+
+// The thin paths (kernels/cuda/conv_nhwc_thin.h), from the sm_90 SASS of conv_nhwc_thin.cu
+// (benchmarks/results/2026-12-02-thin-layers.md): instructions per element and thread of
+// each kernel's main loop, and per element of the strict-fp32 GEMV kernels per FFMA.
+constexpr double kGemvForwardPerFma = 67.0 / 16, kGemvWeightPerFma = 88.0 / 16;
+// The pixel product's register-staged loop (mma_gemm_kernel<PixelProductKrsc>, conv2d_nhwc.cu):
+// instructions per stage in TF32 by tile (Wide, Square, Narrow), and BF16's on Wide.
+constexpr double kPixelProductTf32[3] = {267, 342, 345}, kPixelProductBf16OverTf32 = 207.0 / 267;
+constexpr double kGemvInputBase = 30, kGemvInputPerK = 24.0 / 4;
+// pad_channels_kernel per float: the interior loop (124 instructions per 4, a load and a
+// store each) and the border loop (190 per 4, stores of zeros).
+constexpr double kPadInteriorPerElement = 124.0 / 4, kPadBorderPerElement = 190.0 / 4;
+
+// Which thin path (or General) conv2d_nhwc.cu takes for this pass in a tensor-core mode.
+ganops::cuda::conv::nhwc::NhwcPath nhwc_thin_path(ConvPass pass, const ConvShape& s) {
+    namespace nh = ganops::cuda::conv::nhwc;
+    ganops::ConvGeometry g;
+    g.batch = s.n, g.in_channels = s.c, g.in_h = s.h, g.in_w = s.w;
+    g.out_channels = s.k, g.out_h = s.p, g.out_w = s.q, g.kernel_h = s.r, g.kernel_w = s.s;
+    g.opt = ganops::Conv2dOptions::square(int(s.stride), int(s.pad));
+    const nh::NhwcPass p = pass == ConvPass::Forward         ? nh::NhwcPass::Forward
+                           : pass == ConvPass::BackwardInput ? nh::NhwcPass::BackwardInput
+                                                             : nh::NhwcPass::BackwardWeight;
+    return nh::nhwc_path(p, ganops::cuda::conv::Dims(g), true);
+}
+
+// The whole-window GEMV kernels: SIMT fp32 (FFMA), each operand read once.
+KernelCost gemv_pass(ConvPass pass, const ConvShape& s, const std::string& op) {
+    const GemmProblem whole = gemm_problem(pass, s);
+    const double length = double(s.c) * s.h * s.w, products = double(s.n) * s.k * length;
+    KernelCost k;
+    k.op = op;
+    k.flops = 2 * products;
+    k.dram_bytes = whole.a_bytes + whole.b_bytes + whole.c_bytes;
+    k.useful_flops = s.useful_flops();
+    k.floor_act_bytes = k.dram_bytes;
+    if (pass == ConvPass::Forward) {
+        k.kernel = "gemv_forward_kernel";
+        k.warp_instructions = products * kGemvForwardPerFma / 32;
+        k.blocks = std::min<int64_t>(s.n * s.k, 1 << 16);
+    } else if (pass == ConvPass::BackwardInput) {
+        k.kernel = "gemv_backward_input_kernel";
+        k.warp_instructions = double(s.n) * length * (kGemvInputBase + kGemvInputPerK * double(s.k)) / 32;
+        k.blocks = grid_for(int64_t(double(s.n) * length));
+    } else {
+        k.kernel = "gemv_backward_weight_kernel";
+        k.warp_instructions = products * kGemvWeightPerFma / 32;
+        k.blocks = std::min<int64_t>((s.k * int64_t(length) + 31) / 32, 1 << 16);
+    }
+    return k;
+}
+
+// pad_channels_kernel: `images` of h x w pixels and c channels into c_padded channels and a
+// border of `pad`: reads the source once, writes the padded tensor once.
+KernelCost pad_channels(double images, double h, double w, double c, double c_padded, double pad, const std::string& op) {
+    const double interior = images * h * w * c_padded, padded = images * (h + 2 * pad) * (w + 2 * pad) * c_padded;
+    KernelCost k;
+    k.op = op;
+    k.kernel = "pad_channels_kernel";
+    k.dram_bytes = kF * (images * h * w * c + padded);
+    k.warp_instructions = (interior * kPadInteriorPerElement + (padded - interior) * kPadBorderPerElement) / 32;
+    k.blocks = grid_for(int64_t(padded));
+    return k;
+}
+
+}  // namespace
+
+std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in, const GpuSpec& gpu, const std::string& op,
                                        Mode mode, const ModelParams& params) {
     namespace mm = ganops::cuda::mma;
-    const GemmProblem whole = gemm_problem(pass, shape);  // the bytes do not depend on the layout
+    using Path = ganops::cuda::conv::nhwc::NhwcPath;
+    const GemmProblem whole = gemm_problem(pass, shape_in);  // the bytes do not depend on the layout
     const double fits = gpu.l2_mb * 1e6 * params.l2_fraction;
+    const Path path = nhwc_thin_path(pass, shape_in);
+    if (path == Path::Gemv) return {gemv_pass(pass, shape_in, op)};
     std::vector<KernelCost> out;
-    if (pass == ConvPass::BackwardInput) {
+    // PaddedChannels: the input (and for forward the weights) copied with C rounded up to 4 and
+    // the zero border written out; the GEMM then runs on that shape (grad-weight's store
+    // keeps the real channels).
+    ConvShape shape = shape_in;
+    if (path == Path::PaddedChannels) {
+        shape.c = (shape_in.c + 3) / 4 * 4;
+        shape.h = shape_in.h + 2 * shape_in.pad;
+        shape.w = shape_in.w + 2 * shape_in.pad;
+        shape.pad = 0;
+        out.push_back(pad_channels(double(shape_in.n), double(shape_in.h), double(shape_in.w), double(shape_in.c), double(shape.c),
+                                   double(shape_in.pad), op));
+        if (pass == ConvPass::Forward)
+            out.push_back(pad_channels(double(shape.k), double(shape.r), double(shape.s), double(shape_in.c), double(shape.c), 0, op));
+    }
+    if (pass == ConvPass::BackwardInput && path != Path::PixelProduct) {
         // conv2d_nhwc.cu transposes the weights KRSC -> CRSK first: read and write them once.
         KernelCost t;
         t.op = op;
@@ -333,7 +419,9 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape, co
     bool carried = false;  // the first GEMM carries the pass's useful work and floor
     // conv2d_nhwc.cu: forward and grad-input on the cp.async pipeline (modelled so for every
     // layer), grad-weight there when its chunks along m and n exist (C, K_out multiples of 4).
-    const bool async = pass != ConvPass::BackwardWeight || (shape.c % 4 == 0 && shape.k % 4 == 0);
+    // The pixel product (G1's forward) runs the register-staged loop: its A is contiguous along m.
+    const bool async =
+        path != Path::PixelProduct && (pass != ConvPass::BackwardWeight || (shape.c % 4 == 0 && shape.k % 4 == 0));
     const int64_t stage_k = async ? mm::kAsyncBK : mm::kMmaBK;
     for (const GemmProblem& p : gemm_problems(pass, shape)) {
         const mm::MmaPlan plan = async ? mm::mma_async_plan(p.M, p.N, p.K) : mm::mma_plan(p.M, p.N, p.K);
@@ -350,17 +438,22 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape, co
 
         KernelCost gemm;
         gemm.op = op;
-        gemm.kernel = pass == ConvPass::BackwardWeight ? (async ? "mma_gemm_async_kernel<BackwardWeightNhwc>"
-                                                                : "mma_gemm_kernel<BackwardWeightNhwc>")
-                                                       : (pass == ConvPass::Forward ? "mma_gemm_async_kernel<ForwardNhwc>"
-                                                                                    : "mma_gemm_async_kernel<BackwardInput*Nhwc>");
+        const double stage_instructions =
+            path == Path::PixelProduct
+                ? kPixelProductTf32[int(plan.tile)] * (mode == Mode::Bf16 ? kPixelProductBf16OverTf32 : 1.0)
+                : nhwc_loop_instructions(pass, mode, plan.tile, async);
+        gemm.kernel = path == Path::PixelProduct ? "mma_gemm_kernel<PixelProductKrsc>"
+                      : pass == ConvPass::BackwardWeight
+                          ? (async ? "mma_gemm_async_kernel<BackwardWeightNhwc>" : "mma_gemm_kernel<BackwardWeightNhwc>")
+                      : pass == ConvPass::Forward ? "mma_gemm_async_kernel<ForwardNhwc>"
+                                                  : "mma_gemm_async_kernel<BackwardInput*Nhwc>";
         gemm.flops = 2.0 * tile.bm * tile.bn * double(stage_k) * block_steps;
         gemm.math_tflops = math_peak_tflops(gpu, mode);
-        gemm.warp_instructions = block_steps * (tile.threads() / 32.0) * nhwc_loop_instructions(pass, mode, plan.tile, async);
+        gemm.warp_instructions = block_steps * (tile.threads() / 32.0) * stage_instructions;
         gemm.issue_utilisation = kGemmIssueUtilisation;
         gemm.dram_bytes = a_dram + b_dram + (plan.splits > 1 ? partial_bytes : p.c_bytes);
         gemm.blocks = plan.tiles_m * plan.tiles_n * plan.splits;
-        gemm.useful_flops = carried ? 0.0 : shape.useful_flops();
+        gemm.useful_flops = carried ? 0.0 : shape_in.useful_flops();
         gemm.tensor_core = true;
         gemm.floor_act_bytes = carried ? 0.0 : whole.a_bytes + whole.b_bytes + whole.c_bytes;
         carried = true;

@@ -262,15 +262,61 @@ TEST_CASE("channels-last tensor-core convolution: tensor peak, SASS loop counts,
     CHECK(dgrad[0].dram_bytes == Approx(2 * 4.0 * 128 * 64 * 16));
     CHECK(dgrad[1].useful_flops == d2.useful_flops());
     // Grad-weight on the cp.async pipeline (C and K_out multiples of 4: chunks along m and n),
-    // split-K; the register-staged loop where the image's 3 channels forbid the chunks.
+    // split-K; the 3-channel image is padded to 4 channels first and takes it too.
     const auto wgrad = conv_pass(ConvPass::BackwardWeight, d2, h100(), "D2 grad-weight", nhwc);
     REQUIRE(wgrad.size() == 2);
     CHECK(wgrad[0].kernel == "mma_gemm_async_kernel<BackwardWeightNhwc>");
     CHECK(wgrad[1].kernel == "reduce_splits_kernel");
     const ConvShape d1{128, 3, 64, 64, 64, 32, 32, 4, 4, 2, 1};
-    CHECK(conv_pass(ConvPass::BackwardWeight, d1, h100(), "D1 grad-weight", nhwc)[0].kernel == "mma_gemm_kernel<BackwardWeightNhwc>");
+    // D1's 3 channels are padded to 4 first (conv_nhwc_thin.h); grad-weight then takes the cp.async loop.
+    const auto d1_dw = conv_pass(ConvPass::BackwardWeight, d1, h100(), "D1 grad-weight", nhwc);
+    REQUIRE(d1_dw.size() >= 2);
+    CHECK(d1_dw[1].kernel == "mma_gemm_async_kernel<BackwardWeightNhwc>");
     // The iteration: the NHWC tensor-core convolutions predict far less than the SIMT loop.
     const auto simt_ms = summarize(dcgan_iteration(DcganShape{}, h100()), h100()).today_ms;
     const auto tc_ms = summarize(dcgan_iteration(DcganShape{}, h100(), nhwc), h100(), nhwc).today_ms;
     CHECK(tc_ms < simt_ms / 4);
+}
+
+TEST_CASE("channels-last thin layers: the GEMV, the pixel product and the padded image launch what conv2d_nhwc.cu does",
+          "[roofline]") {
+    const ModelParams nhwc{.nhwc_tensor_cores = true};
+    const auto kernels = [](const std::vector<KernelCost>& v) {
+        std::string s;
+        for (const KernelCost& k : v) s += (s.empty() ? "" : ", ") + k.kernel;
+        return s;
+    };
+    // D5: 512 -> 1 channel, 4x4 -> 1x1: one strict-fp32 GEMV kernel per pass, each operand read once.
+    const ConvShape d5{128, 512, 4, 4, 1, 1, 1, 4, 4, 1, 0};
+    const auto d5_fwd = conv_pass(ConvPass::Forward, d5, h100(), "D5 forward", nhwc);
+    CHECK(kernels(d5_fwd) == "gemv_forward_kernel");
+    CHECK(d5_fwd[0].dram_bytes == Approx(4.0 * (128 * 8192 + 8192 + 128)));
+    CHECK(d5_fwd[0].useful_flops == Approx(d5.useful_flops()));
+    CHECK_FALSE(d5_fwd[0].tensor_core);
+    CHECK(kernels(conv_pass(ConvPass::BackwardInput, d5, h100(), "", nhwc)) == "gemv_backward_input_kernel");
+    CHECK(kernels(conv_pass(ConvPass::BackwardWeight, d5, h100(), "", nhwc)) == "gemv_backward_weight_kernel");
+    // G1 (100 -> 512, 1x1 -> 4x4) as conv2d's geometry: its forward is grad-input, the pixel
+    // product on the KRSC weights (no transposition).
+    const ConvShape g1{128, 512, 4, 4, 100, 1, 1, 4, 4, 1, 0};
+    const auto g1_fwd = conv_pass(ConvPass::BackwardInput, g1, h100(), "G1 forward", nhwc);
+    REQUIRE(!g1_fwd.empty());
+    CHECK(g1_fwd[0].kernel == "mma_gemm_kernel<PixelProductKrsc>");
+    CHECK(g1_fwd[0].useful_flops == Approx(g1.useful_flops()));
+    // M = 8192, N = 128, K = 100 on the 64x64 tile: 128 x 2 tiles, 7 stages, 4 warps at 342
+    // instructions per stage (its sm_90 SASS).
+    CHECK(g1_fwd[0].warp_instructions == Approx(256.0 * 7 * 4 * 342));
+    // D1 (3 -> 64): the image (and the weights) padded to 4 channels and a 66x66 image first;
+    // grad-weight's store keeps the 3 real channels (no cropping pass).
+    const ConvShape d1{128, 3, 64, 64, 64, 32, 32, 4, 4, 2, 1};
+    const auto d1_fwd = conv_pass(ConvPass::Forward, d1, h100(), "D1 forward", nhwc);
+    CHECK(kernels(d1_fwd) == "pad_channels_kernel, pad_channels_kernel, mma_gemm_async_kernel<ForwardNhwc>");
+    CHECK(d1_fwd[0].dram_bytes == Approx(4.0 * (128 * 3 * 64 * 64 + 128 * 4 * 66 * 66)));
+    CHECK(d1_fwd[2].useful_flops == Approx(d1.useful_flops()));
+    const auto d1_wgrad = conv_pass(ConvPass::BackwardWeight, d1, h100(), "D1 grad-weight", nhwc);
+    REQUIRE(d1_wgrad.size() >= 2);
+    CHECK(d1_wgrad[0].kernel == "pad_channels_kernel");
+    CHECK(d1_wgrad[1].kernel == "mma_gemm_async_kernel<BackwardWeightNhwc>");  // 4 channels: chunks along m
+    CHECK(d1_wgrad.back().kernel != "pad_channels_kernel");
+    // D1's grad-input writes the 3-channel image through the general phases.
+    CHECK(conv_pass(ConvPass::BackwardInput, d1, h100(), "", nhwc)[0].kernel == "krsc_to_crsk_kernel");
 }

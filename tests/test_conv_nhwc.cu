@@ -7,8 +7,10 @@
 // 1x1 -> 4x4 transposed layer, whose grad-input is the one-pixel product; the 3-channel
 // image, which takes the register-staged loader), and odd shapes that reach each path: the
 // cp.async pipeline (channels along k a multiple of 4) and the register-staged fallback,
-// stride phases that no tap reaches, dilation, K below one stage; the cp.async pipeline alone
-// on each of the four block tiles, grad-weight's k-major one included.
+// stride phases that no tap reaches, dilation, K below one stage, the thin paths of
+// conv_nhwc_thin.h (whole-window GEMV, pixel product, padded channels); the cp.async pipeline
+// alone on each of the four block tiles, grad-weight's k-major one included; the GEMV's strict
+// fp32 in every mode.
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -175,13 +177,21 @@ std::vector<Named> odd_shapes() {
     Conv2dOptions dilated = Conv2dOptions::square(2, 1, 2);
     return {
         {"3x3 stride 1 pad 1, C 8, K 12 (cp.async both)", conv({2, 8, 9, 11}, {12, 8, 3, 3}, 1, 1)},
-        {"3x3 stride 2 pad 1, C 5, K 33 (register-staged both)", conv({2, 5, 9, 7}, {33, 5, 3, 3}, 2, 1)},
+        {"3x3 stride 2 pad 1, C 5, K 33 (padded channels; grad-input register-staged)", conv({2, 5, 9, 7}, {33, 5, 3, 3}, 2, 1)},
         {"1x1 stride 2, C 20, K 68: phases without taps", conv({2, 20, 8, 8}, {68, 20, 1, 1}, 2, 0)},
         {"3x3 stride 2 pad 1 dilation 2, C 12, K 8", conv2d_geometry("test", {1, 12, 11, 10}, {8, 12, 3, 3}, dilated)},
         {"4x4 stride 2 pad 1, C 3 (the image), K 16", conv({2, 3, 10, 9}, {16, 3, 4, 4}, 2, 1)},
         {"transposed 4x4 stride 2 pad 1, 3 -> 36", transposed({1, 3, 5, 7}, {3, 36, 4, 4}, 2, 1)},
         {"to one pixel, C 12, K 8", conv({3, 12, 4, 4}, {8, 12, 4, 4}, 1, 0)},
         {"1x1, C 4, K 9: K below one stage", conv({3, 4, 5, 6}, {9, 4, 1, 1}, 1, 0)},
+        // The thin paths (conv_nhwc_thin.h): whole-window GEMV (K_out <= 4), the pixel product
+        // of a 1x1-input transposed convolution, channels padded to 4 (with a wider border).
+        {"whole window 3x3, C 5, K 2: GEMV", conv({3, 5, 3, 3}, {2, 5, 3, 3}, 1, 0)},
+        {"whole window 4x4, C 12, K 1: GEMV", conv({5, 12, 4, 4}, {1, 12, 4, 4}, 1, 0)},
+        {"transposed 1x1 -> 3x3, 9 -> 6: pixel product", transposed({3, 9, 1, 1}, {9, 6, 3, 3}, 1, 0)},
+        {"3x3 stride (1, 2) pad (2, 1), C 6, K 8: padded channels",
+         conv2d_geometry("test", {2, 6, 7, 5}, {8, 6, 3, 3}, Conv2dOptions{1, 2, 2, 1, 1, 1})},
+        {"1x1 stride 1, C 1, K 20: padded channels", conv({2, 1, 6, 6}, {20, 1, 1, 1}, 1, 0)},
     };
 }
 
@@ -271,6 +281,16 @@ TEST_CASE("NHWC convolution: the modes differ as their roundoff says (the tolera
         CHECK(bf16 > 3 * tf32);
         CHECK(accurate * 100 < tf32);
         CHECK(accurate < 4 * fp32 + 1e-7);
+    }
+}
+
+TEST_CASE("NHWC convolution: the whole-window GEMV is strict fp32 and deterministic in every mode") {
+    const Inputs in(dcgan_layers(4)[9].g);  // D5 at batch 4: 512 -> 1 channel, 4x4 -> 1x1
+    for (Pass p : kPasses) {
+        INFO(pass_name(p));
+        const std::vector<double> fp32 = via_nhwc(in, p, Precision::FP32);
+        for (Precision m : kPrecisions) CHECK(via_nhwc(in, p, m) == fp32);  // no operand rounding, same order
+        check("D5 batch 4", in, p, Precision::FP32, fp32);
     }
 }
 

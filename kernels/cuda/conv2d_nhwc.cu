@@ -4,14 +4,20 @@
 //   tf32, bf16, accurate the tensor-core loop (implicit_gemm_mma.cuh): the cp.async pipeline
 //                        when the k-contiguous channels come in multiples of 4 (forward: C;
 //                        grad-input: K_out), else the register-staged loop over the functors
-//                        (the DCGAN's first discriminator layer, C = 3). Grad-weight's
-//                        operands are contiguous along m and n, not k: its cp.async chunks
-//                        run along m and n (C and K_out multiples of 4), into k-major tiles.
+//                        (a forward's C that is not a multiple of 4 is padded first: see
+//                        below). Grad-weight's operands are contiguous along m and n, not k:
+//                        its cp.async chunks run along m and n (C and K_out multiples of 4,
+//                        the 3-channel image padded to 4), into k-major tiles.
 // Grad-input first transposes the weights KRSC -> CRSK (one small kernel into a scratch
 // tensor) so that its B operand is contiguous along k_out.
+// Thin geometries (a whole-window output with few channels, a 1x1-input transposed layer, a
+// 3-channel image on the tensor cores) take the paths of conv_nhwc_thin.h, chosen by its
+// nhwc_path().
 #include "conv2d_nhwc.h"
 #include "conv_nhwc_mma.h"
 #include "conv_nhwc_problems.h"
+#include "conv_nhwc_thin.h"
+#include "conv_nhwc_thin_problems.h"
 #include "implicit_gemm.cuh"
 #include "launch.cuh"
 #include "tensor_cores.h"
@@ -66,17 +72,59 @@ __global__ void krsc_to_crsk_kernel(const float* w_krsc, float* w_crsk, int k_ou
     }
 }
 
+bool on_tensor_cores() { return effective_matmul_precision() != Precision::FP32; }
+
+// PaddedChannels (conv_nhwc_thin.h): the geometry of the padded image, C rounded up to 4 and
+// the zero padding written out (so the problems see no padding).
+conv::Dims padded_dims(const char* op, const conv::Dims& d) {
+    conv::Dims p = d;
+    p.c = (d.c + 3) / 4 * 4;
+    p.h = d.h + 2 * d.ph;
+    p.w = d.w + 2 * d.pw;
+    p.ph = p.pw = 0;
+    if (int64_t(p.n) * p.h * p.w * p.c >= (int64_t{1} << 30))
+        fail(op, ": the ", d.c, "-channel input padded to ", p.n, "x", p.h, "x", p.w, "x", p.c,
+             " (NHWC) has 2^30 elements or more, beyond the CUDA kernels' 32-bit indexing; split the batch");
+    return p;
+}
+
+// A scratch copy of src[n][h][w][c] with channels padded to c_padded and a zero border.
+Tensor padded_copy(const float* src, int n, int h, int w, int c, int c_padded, int pad_h, int pad_w) {
+    Tensor t = Tensor::empty(Shape{int64_t(n) * (h + 2 * pad_h) * (w + 2 * pad_w) * c_padded}, DType::F32, Device::CUDA);
+    thin::pad_channels(src, t.data<float>(), n, h, w, c, c_padded, pad_h, pad_w);
+    return t;
+}
+
+using conv::nhwc::NhwcPass;
+using conv::nhwc::NhwcPath;
+
 }  // namespace
 
 void conv2d_forward_nhwc(const ConvGeometry& g, const float* x, const float* w_krsc, const float* bias, float* y) {
     check_size("conv2d NHWC (CUDA)", g);
     const conv::Dims d(g);
+    switch (conv::nhwc::nhwc_path(NhwcPass::Forward, d, on_tensor_cores())) {
+        case NhwcPath::Gemv: thin::gemv_forward(d, x, w_krsc, bias, y); return;
+        case NhwcPath::PaddedChannels: {
+            const conv::Dims p = padded_dims("conv2d NHWC (CUDA)", d);
+            const Tensor xp = padded_copy(x, d.n, d.h, d.w, d.c, p.c, d.ph, d.pw);
+            const Tensor wp = padded_copy(w_krsc, d.k, d.r, d.s, d.c, p.c, 0, 0);
+            run_gemm_nhwc(conv::nhwc::ForwardNhwc(p, xp.data<float>(), wp.data<float>(), bias, y), true);
+            return;
+        }
+        default: break;
+    }
     run_gemm_nhwc(conv::nhwc::ForwardNhwc(d, x, w_krsc, bias, y), conv::nhwc::ForwardNhwc::chunks_ok(d));
 }
 
 void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const float* w_krsc, float* dx) {
     check_size("conv2d NHWC backward input (CUDA)", g);
     const conv::Dims d(g);
+    switch (conv::nhwc::nhwc_path(NhwcPass::BackwardInput, d, on_tensor_cores())) {
+        case NhwcPath::Gemv: thin::gemv_backward_input(d, dy, w_krsc, dx); return;
+        case NhwcPath::PixelProduct: run_gemm_nhwc(conv::nhwc::PixelProductKrsc(d, dy, w_krsc, dx), false); return;
+        default: break;
+    }
     const int total = d.k * d.r * d.s * d.c;
     Tensor w_crsk = Tensor::empty(Shape{int64_t(total)}, DType::F32, Device::CUDA);
     if (total > 0)
@@ -90,6 +138,17 @@ void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const fl
 void conv2d_backward_weight_nhwc(const ConvGeometry& g, const float* dy, const float* x, float* dw_krsc) {
     check_size("conv2d NHWC backward weight (CUDA)", g);
     const conv::Dims d(g);
+    switch (conv::nhwc::nhwc_path(NhwcPass::BackwardWeight, d, on_tensor_cores())) {
+        case NhwcPath::Gemv: thin::gemv_backward_weight(d, dy, x, dw_krsc); return;
+        case NhwcPath::PaddedChannels: {
+            const conv::Dims p = padded_dims("conv2d NHWC backward weight (CUDA)", d);
+            const Tensor xp = padded_copy(x, d.n, d.h, d.w, d.c, p.c, d.ph, d.pw);
+            run_gemm_nhwc(conv::nhwc::BackwardWeightPaddedNhwc(p, dy, xp.data<float>(), dw_krsc, d.c),
+                          conv::nhwc::BackwardWeightNhwc::chunks_ok(p));
+            return;
+        }
+        default: break;
+    }
     run_gemm_nhwc(conv::nhwc::BackwardWeightNhwc(d, dy, x, dw_krsc), conv::nhwc::BackwardWeightNhwc::chunks_ok(d));
 }
 

@@ -5,6 +5,8 @@
 // fp32-accurate on the tensor cores, through a 3-stage cp.async pipeline where the channels
 // along k come in multiples of 4 (conv_nhwc_problems.h), the register-staged loop otherwise.
 // Grad-input (and with it every transposed convolution's forward) runs in stride phases.
+// Thin layers (whole-window outputs, 1x1-input transposed layers, 3-channel images) take the
+// paths of conv_nhwc_thin.h.
 #pragma once
 #include "../conv_geometry.h"
 
