@@ -62,6 +62,14 @@ namespace ganops::cuda::mma {
 
 enum class Mode { TF32, BF16, TF32x3 };
 
+// Fusions a problem may opt into (conv_nhwc_fusion.h): a prologue on the A chunks of the
+// cp.async path (p.norm_act_chunk) and a statistics epilogue
+// (p.store_tile_moments). Problems without them compile to the same code.
+template <class P>
+constexpr bool has_chunk_prologue = requires { requires P::kNormActOnChunks; };
+template <class P>
+constexpr bool has_moments_epilogue = requires { requires P::kMomentsEpilogue; };
+
 // Which index of each operand is contiguous in global memory (see the header comment).
 template <class Problem>
 struct OperandOrder {
@@ -282,6 +290,9 @@ GANOPS_UNROLL
                 else
                     p.store(m, n, acc[mi][ni][i]);
             }
+    // Split-K tiles are partial sums: their statistics come after the reduction (conv2d_nhwc.cu).
+    if constexpr (has_moments_epilogue<Problem>)
+        if (!partial) p.template store_tile_moments<Sh>(acc, m0, n0, wm0, wn0, m_left, n_left);
 }
 
 // One BM x BN tile of C at (m0, n0) over the K range [k_begin, k_end).
@@ -400,9 +411,11 @@ GANOPS_UNROLL
     }
 
     // One stage: a 16-byte cp.async per chunk (zero-filled where the chunk is padding, past
-    // the tile's rows or past K), then every cursor one stage on.
+    // the tile's rows or past K), then every cursor one stage on. Returns which chunks were
+    // copied (bit i: chunk i), for a prologue that must leave the zero-filled ones alone.
     template <class Src, class Step>
-    __device__ void issue(uint32_t (*s)[Sh::kPitch], int k_left, const float* any_valid, const Src& src, const Step& step) {
+    __device__ uint32_t issue(uint32_t (*s)[Sh::kPitch], int k_left, const float* any_valid, const Src& src, const Step& step) {
+        uint32_t copied = 0;
 GANOPS_UNROLL
         for (int i = 0; i < kPerThread; ++i) {
             const int c = chunk(i);
@@ -411,8 +424,18 @@ GANOPS_UNROLL
             const bool ok = (row_ok >> i) & 1u;
             const float* from = ok && k < k_left ? src(cur[i]) : nullptr;
             ptx::cp_async_cg16(&s[row][k], from ? from : any_valid, from ? 16 : 0);
+            if (from) copied |= 1u << i;
             if (ok) step(cur[i]);
         }
+        return copied;
+    }
+
+    // f(row, k) for each chunk in `copied` (as issue() returned it), in the stage's buffer.
+    template <class F>
+    __device__ static void for_each_copied(uint32_t copied, const F& f) {
+GANOPS_UNROLL
+        for (int i = 0; i < kPerThread; ++i)
+            if ((copied >> i) & 1u) f(row_of(chunk(i)), 4 * quad_of(chunk(i)));
     }
 };
 
@@ -515,11 +538,18 @@ GANOPS_UNROLL
         a_load.start([&](int row, int64_t k) { return p.a_cursor(m0 + row, k); }, m_left, k_begin);
         b_load.start([&](int row, int64_t k) { return p.b_cursor(n0 + row, k); }, n_left, k_begin);
     }
+    // Which A chunks each buffer's copies filled, kPerThread bits per buffer in one register
+    // (an array indexed by the stage would live in local memory). Dead code without a prologue.
+    constexpr int kCopiedBits = decltype(a_load)::kPerThread;
+    static_assert(kCopiedBits * kAsyncStages <= 64);
+    constexpr uint64_t kCopiedMask = (uint64_t{1} << kCopiedBits) - 1;
+    [[maybe_unused]] uint64_t a_copied = 0;
     // Stages are issued in order 0, 1, 2, ...: each issue steps the cursors once.
     const auto issue = [&](int s) {
         const int buf = s % kAsyncStages;
         const int k_left = int(min(int64_t(kMmaBK), k_end - (k_begin + int64_t(s) * kMmaBK)));
-        a_load.issue(sm.a[buf], k_left, a_any, a_src, a_step);
+        const uint64_t copied = a_load.issue(sm.a[buf], k_left, a_any, a_src, a_step);
+        a_copied = (a_copied & ~(kCopiedMask << (buf * kCopiedBits))) | (copied << (buf * kCopiedBits));
         b_load.issue(sm.b[buf], k_left, b_any, b_src, b_step);
     };
 GANOPS_UNROLL
@@ -529,6 +559,13 @@ GANOPS_UNROLL
     }
     for (int s = 0; s < stages; ++s) {
         ptx::cp_async_wait_group<kAsyncStages - 2>();  // stage s has landed (this thread's part)
+        if constexpr (has_chunk_prologue<Problem>) {
+            // Normalise-on-load: this thread's own copied chunks, before the barrier publishes them.
+            const int buf = s % kAsyncStages;
+            const int64_t k_stage = k_begin + int64_t(s) * kMmaBK;
+            const uint32_t copied = uint32_t((a_copied >> (buf * kCopiedBits)) & kCopiedMask);
+            decltype(a_load)::for_each_copied(copied, [&](int row, int k) { p.norm_act_chunk(&sm.a[buf][row][k], k_stage + k); });
+        }
         __syncthreads();  // ... everyone's; and buffer (s - 1) % kAsyncStages is read by nobody now
         if (s + kAsyncStages - 1 < stages) issue(s + kAsyncStages - 1);
         ptx::cp_async_commit_group();
