@@ -187,7 +187,8 @@ TEST_CASE("DCGAN steps train the same weights channels-last and contiguous, and 
     // The channels-last run converted (the batch at the boundary, KCRS weights to KRSC, and,
     // until the NHWC kernels land, the temporary fallback's operands).
     CHECK(kernel_launches("batched_transpose_kernel") > conversions_before);
-    CHECK(kernel_launches("moments_rows_kernel") > 0);    // batchnorm's coalesced NHWC statistics
+    // batchnorm's coalesced NHWC statistics: unfused, or gathered by the fused convolutions (nn/conv_bn_chain.h)
+    CHECK(kernel_launches("moments_rows_kernel") + kernel_launches("merge_tile_moments_kernel") > 0);
     CHECK(kernel_launches("grad_sums_rows_kernel") > 0);  // and gradient sums
     switched_to_last.train(0, 1, false);  // a contiguous run resumed channels-last
     switched_to_last.train(1, 2, true);
@@ -210,4 +211,36 @@ TEST_CASE("a channels-last DCGAN step replays as a CUDA graph with the eager run
     CHECK(graph.train(0, 3, true, true) == 1);  // two eager warm-up iterations, then a capture and its replay
     CHECK(worst(graph.state(), eager.state()) == 0);
     CHECK(kernel_launches("batched_transpose_kernel") > 0);
+}
+
+TEST_CASE("Conv -> BatchNorm2d -> activation -> Conv fused trains the DCGAN as the modules one by one, eager and as a graph") {
+    REQUIRE(cuda::available());
+    // Strict fp32 (only the summation order differs: the fused statistics merge per 32-row
+    // group, the unfused ones per split) and the default TF32. Stated tolerance: after 2
+    // iterations every weight and running statistic within 1e-4 (fp32) / 2e-2 (tf32) relative
+    // of the unfused run (printed: the worst).
+    for (Precision p : {Precision::FP32, Precision::TF32}) {
+        const PrecisionScope scope(p);
+        Run fused, plain;
+        const int64_t merges = kernel_launches("merge_tile_moments_kernel");
+        int64_t unfused_stats = kernel_launches("moments_rows_kernel");
+        fused.train(0, 2, true);
+        CHECK(kernel_launches("merge_tile_moments_kernel") > merges);  // the fusion ran
+        // Per iteration, G's 3 batchnorms and D's first (of 2; 3 forwards of D) are fused: D's
+        // last one stays, as the features are an output (step.cpp).
+        CHECK(kernel_launches("moments_rows_kernel") - unfused_stats == 2 * 3);
+        unfused_stats = kernel_launches("moments_rows_kernel");
+        nn::conv_bn_fusion_enabled() = false;
+        plain.train(0, 2, true);
+        nn::conv_bn_fusion_enabled() = true;
+        CHECK(kernel_launches("moments_rows_kernel") - unfused_stats == 2 * (3 + 3 * 2));
+        const double w = worst(fused.state(), plain.state());
+        std::printf("DCGAN, 2 steps in %s: fused vs unfused batchnorm worst relative difference %.2e\n", precision_name(p), w);
+        CHECK(w < (p == Precision::FP32 ? 1e-4 : 2e-2));
+        CHECK(w > 0);  // the two paths are different code
+    }
+    Run eager, graph;
+    CHECK(eager.train(0, 3, true, false) == 0);
+    CHECK(graph.train(0, 3, true, true) == 1);
+    CHECK(worst(graph.state(), eager.state()) == 0);
 }
