@@ -97,6 +97,12 @@ struct ModelParams {
     // nhwc_mode (Tf32 or Bf16), instead of today's NCHW strict-fp32 SIMT loop; `--nhwc`.
     bool nhwc_tensor_cores = false;
     Mode nhwc_mode = Mode::Tf32;
+    // With nhwc_tensor_cores: Conv -> BatchNorm2d -> ReLU/LeakyReLU -> Conv fused as the step
+    // runs it channels-last (nn/conv_bn_chain.h): the statistics from the first conv's epilogue
+    // (one pass over its output where its GEMM splits K), batchnorm + activation applied in the
+    // next conv's operand load (and in its grad-weight's), no moments, affine or activation
+    // pass. `--nhwc` sets it; `--unfused` clears it.
+    bool conv_bn_fusion = false;
 };
 
 struct KernelTime {

@@ -265,6 +265,40 @@ TEST_CASE("batchnorm + activation applied on load: every pass and mode, bit for 
                 check_prologue(s.name, s.g, pass, p, p == Precision::TF32 ? 0.0f : 0.2f);
 }
 
+// The cp.async prologue alone on every block tile (the Wide tile is what the batch-128 DCGAN
+// layers run; its per-buffer record of copied chunks differs from the others'), unsplit and
+// split, against apply-then-conv on the same tile: bit for bit.
+template <Mode Md>
+void check_prologue_on_tile(const ConvGeometry& g, TileConfig tile, bool split) {
+    INFO("tile " << int(tile) << (split ? ", split-K" : ""));
+    const cuda::conv::Dims d(g);
+    const int64_t x_size = g.batch * g.in_channels * g.in_h * g.in_w, y_size = g.batch * g.out_channels * g.out_h * g.out_w;
+    const Tensor x = device_randn(x_size), w = device_randn(g.out_channels * g.in_channels * g.kernel_h * g.kernel_w, 0.1);
+    const RandomNormAct na(g.in_channels, 0.2f);
+    const Tensor a = applied(x, g.in_channels, na.na);
+    Tensor fused = poisoned(y_size), plain = poisoned(y_size);
+    const cuda::conv::nhwc::ForwardNhwc base(d, x.data<float>(), w.data<float>(), nullptr, fused.data<float>());
+    const cuda::conv::nhwc::ForwardNhwc reference(d, a.data<float>(), w.data<float>(), nullptr, plain.data<float>());
+    cuda::mma::MmaPlan plan = cuda::mma::mma_plan_for(tile, base.M, base.N, base.K);
+    if (!split) {
+        plan.splits = 1;
+        plan.k_chunk = cuda::mma::ceil_div(base.K, cuda::mma::kMmaBK) * cuda::mma::kMmaBK;
+    }
+    cuda::mma::run_with_plan<Md, true>(cuda::conv::nhwc::ForwardNhwcNormAct(base, na.na), plan);
+    cuda::mma::run_with_plan<Md, true>(reference, plan);
+    CHECK(test::max_abs_diff(host(fused), host(plain)) == 0.0);
+}
+
+TEST_CASE("batchnorm + activation applied on load: the cp.async prologue on every block tile") {
+    const ConvGeometry g = conv({1, 32, 18, 14}, {40, 32, 4, 4}, 2, 1);  // padding on every side, tiles over the edges
+    for (TileConfig t : {TileConfig::Wide, TileConfig::Square, TileConfig::Narrow})
+        for (bool split : {false, true}) {
+            check_prologue_on_tile<Mode::TF32>(g, t, split);
+            check_prologue_on_tile<Mode::BF16>(g, t, split);
+            check_prologue_on_tile<Mode::TF32x3>(g, t, split);
+        }
+}
+
 TEST_CASE("batchnorm + activation backward from x: against float64") {
     const int64_t rows = 150, c = 12;
     const Tensor x = device_randn(rows * c, 2.0, 5.0), dy = device_randn(rows * c);

@@ -21,7 +21,9 @@ struct TileMoments {
 // LeakyReLU, in the centred form of batchnorm2d.cu's affine: x - centre is exact where x is
 // near the mean (Sterbenz), so an activation far from zero does not cancel; centre =
 // float(mean), and shift = bias - (mean - centre) * scale carries the rest of the mean.
-// The three arrays are one buffer of 3 * C floats (batchnorm_nhwc_finish writes it).
+// The three arrays are one buffer of 3 * C floats (batchnorm_nhwc_finish writes it); the
+// cp.async prologue reads each as 16-byte quads, so with C % 4 == 0 they must be 16-byte
+// aligned (from_buffer on a tensor's storage is).
 struct NormAct {
     const float* centre = nullptr;
     const float* scale = nullptr;

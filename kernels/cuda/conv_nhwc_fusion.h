@@ -30,6 +30,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "conv_bn_fusion.h"
@@ -41,10 +42,29 @@ namespace ganops::cuda::conv::nhwc {
 using cuda::NormAct;
 using cuda::TileMoments;
 
-// The prologue on one 16-byte chunk in shared memory: channels c .. c + 3 (fp32 bits).
+// Four consecutive floats, 16-byte aligned, in one load.
+__device__ inline float4 load_float4(const float* p) {
+#if defined(GANOPS_EMULATED)
+    float4 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+#else
+    return *reinterpret_cast<const float4*>(p);
+#endif
+}
+
+// The prologue on one 16-byte chunk in shared memory: channels c .. c + 3 (fp32 bits). The
+// chunk path has C % 4 == 0, so c is a multiple of 4 and, with NormAct::from_buffer's arrays
+// (C floats apart in one allocation), each parameter quad is one aligned 16-byte load.
 __device__ inline void apply_norm_act_chunk(const NormAct& na, uint32_t* chunk, int c) {
+    const float4 centre = load_float4(na.centre + c), scale = load_float4(na.scale + c), shift = load_float4(na.shift + c);
+    const float cs[4] = {centre.x, centre.y, centre.z, centre.w}, ss[4] = {scale.x, scale.y, scale.z, scale.w},
+                hs[4] = {shift.x, shift.y, shift.z, shift.w};
 GANOPS_UNROLL
-    for (int j = 0; j < 4; ++j) chunk[j] = __float_as_uint(na.apply(__uint_as_float(chunk[j]), c + j));
+    for (int j = 0; j < 4; ++j) {
+        const float v = __fmaf_rn(__fsub_rn(__uint_as_float(chunk[j]), cs[j]), ss[j], hs[j]);
+        chunk[j] = __float_as_uint(v > 0.0f ? v : __fmul_rn(v, na.negative_slope));
+    }
 }
 
 // ---- problems with the prologue ----------------------------------------------------------
