@@ -66,7 +66,7 @@ void batchnorm_nhwc_finish(const TileMoments* groups, int64_t group_count, int64
 // The same groups (of 32 rows) from an output already in memory: the path for split-K, the
 // SIMT loop and the one-pixel grad-input, whose epilogues gather nothing.
 void batchnorm_nhwc_moments_from_rows(const float* y, int64_t rows, int64_t channels, TileMoments* groups);
-inline int64_t batchnorm_nhwc_row_groups(int64_t rows) { return (rows + 31) / 32; }
+GANOPS_HD int64_t batchnorm_nhwc_row_groups(int64_t rows) { return (rows + 31) / 32; }
 // The unfused apply: y = act(bn(x)) element-wise (what the prologue computes on load).
 void batchnorm_act_nhwc_apply(const float* x, int64_t rows, int64_t channels, const NormAct& na, float* y);
 // Backward of y = act(bn(x)) given dL/dy (what the next conv's grad-input returns): the
