@@ -383,7 +383,7 @@ KernelCost pad_channels(double images, double h, double w, double c, double c_pa
 }  // namespace
 
 std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in, const GpuSpec& gpu, const std::string& op,
-                                       Mode mode, const ModelParams& params) {
+                                       Mode mode, const ModelParams& params, bool register_staged) {
     namespace mm = ganops::cuda::mma;
     using Path = ganops::cuda::conv::nhwc::NhwcPath;
     const GemmProblem whole = gemm_problem(pass, shape_in);  // the bytes do not depend on the layout
@@ -420,8 +420,9 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in,
     // conv2d_nhwc.cu: forward and grad-input on the cp.async pipeline (modelled so for every
     // layer), grad-weight there when its chunks along m and n exist (C, K_out multiples of 4).
     // The pixel product (G1's forward) runs the register-staged loop: its A is contiguous along m.
-    const bool async =
-        path != Path::PixelProduct && (pass != ConvPass::BackwardWeight || (shape.c % 4 == 0 && shape.k % 4 == 0));
+    // register_staged: a grad-weight whose operand takes the batchnorm prologue (conv2d_nhwc.cu).
+    const bool async = !register_staged && path != Path::PixelProduct &&
+                       (pass != ConvPass::BackwardWeight || (shape.c % 4 == 0 && shape.k % 4 == 0));
     const int64_t stage_k = async ? mm::kAsyncBK : mm::kMmaBK;
     for (const GemmProblem& p : gemm_problems(pass, shape)) {
         const mm::MmaPlan plan = async ? mm::mma_async_plan(p.M, p.N, p.K) : mm::mma_plan(p.M, p.N, p.K);
@@ -513,6 +514,11 @@ const ElementwiseKind kBnActApply{"bn_act_apply4", 8, 100.0 / 8, 0};
 const ElementwiseKind kBnActGradSums{"bn_act_grad_sums", 12, 65.0 / 4, 2.0 / 4};
 const ElementwiseKind kBnActGradSumsRows{"bn_act_grad_sums_rows", 12, 235.0 / 16, 8.0 / 16};
 const ElementwiseKind kBnActDx{"bn_act_dx4", 16, 110.0 / 4, 0};
+// The conv-batchnorm fusion (kernels/cuda/batchnorm_nhwc_fused.cu), by count of the source
+// (not yet in the SASS report): the statistics of a split-K output from memory (two passes
+// over 32 rows, the second from cache), and the backward's activation mask from x.
+const ElementwiseKind kMomentsFromRows{"moments_from_rows_kernel", 4, 16, 0};
+const ElementwiseKind kActivationMask{"activation_mask_kernel", 12, 30, 0};
 const ElementwiseKind kBcePartial{"partial_terms_kernel<BceTerm>", 8, 254, 89};
 const ElementwiseKind kBceBackward{"bce_backward_kernel", 12, 56, 12};
 const ElementwiseKind kAdd{"binary_kernel (add)", 12, 19, 0};
@@ -571,6 +577,9 @@ struct Net {
     std::vector<Layer> layers;
     int64_t params = 0;
     std::vector<int64_t> param_sizes;
+    // D in the step: its features (up to the last activation) are an output, so the last
+    // batchnorm is not fused into the head (examples/dcgan_bedroom/step.cpp).
+    bool features_output = false;
 };
 
 // "G1", "D3", ... (snprintf: GCC 12 warns falsely about "literal" + std::string here).
@@ -646,6 +655,7 @@ Net discriminator(const DcganShape& d) {
         width *= 2;
     }
     for (int64_t p : net.param_sizes) net.params += p;
+    net.features_output = true;
     return net;
 }
 
@@ -748,10 +758,102 @@ private:
                           params_));
     }
 
+    // Whether layer i's batchnorm + activation is fused (into its conv's epilogue and the next
+    // conv's prologue).
+    bool fused_bn(const Net& net, size_t i) const {
+        if (!params_.conv_bn_fusion || !params_.nhwc_tensor_cores || !net.layers[i].batchnorm) return false;
+        return i + (net.features_output ? 2 : 1) < net.layers.size();
+    }
+
+    // The prologue's extra instructions on each GEMM of a pass (kernel names starting
+    // "mma_gemm", in the order of gemm_problems): the cp.async loop transforms each A chunk it
+    // copied in shared memory (~32 instructions per 4-element chunk: the channel's divmod,
+    // three 16-byte parameter loads, LDS, 4 x (sub, fma, select), STS); the register-staged
+    // grad-weight loop applies it per loaded element of the operand (~8: three L1 parameter
+    // loads, sub, fma, select) on A (a conv's x) or B (a transposed conv's input).
+    void add_prologue(std::vector<KernelCost>& costs, ConvPass pass, const Net::Layer& l, bool on_b) const {
+        namespace mm = ganops::cuda::mma;
+        size_t next = 0;
+        for (const GemmProblem& p : gemm_problems(pass, l.shape)) {
+            while (next < costs.size() && costs[next].kernel.rfind("mma_gemm", 0) != 0) ++next;
+            if (next == costs.size()) return;
+            // Forward and grad-input phases: the cp.async loop (its plan, 32-deep stages); the
+            // fused grad-weight: the register-staged loop (16-deep stages).
+            const bool async = pass != ConvPass::BackwardWeight;
+            const mm::MmaPlan plan = async ? mm::mma_async_plan(p.M, p.N, p.K) : mm::mma_plan(p.M, p.N, p.K);
+            const int64_t stage_k = async ? mm::kAsyncBK : mm::kMmaBK;
+            const mm::TileShape tile = mm::tile_shape(plan.tile);
+            double stages = 0;
+            for (int64_t z = 0; z < plan.splits; ++z) {
+                const int64_t len = std::min(p.K, (z + 1) * plan.k_chunk) - z * plan.k_chunk;
+                stages += double((len + stage_k - 1) / stage_k);
+            }
+            const double block_stages = double(plan.tiles_m * plan.tiles_n) * stages;
+            const double per_stage = async ? double(tile.bm) * double(stage_k / 4) * 32.0
+                                           : double(on_b ? tile.bn : tile.bm) * double(stage_k) * 8.0;
+            costs[next++].warp_instructions += block_stages * per_stage / 32.0;
+        }
+    }
+
+    // The epilogue's statistics: each unsplit GEMM writes 12 bytes per (32 rows, channel).
+    // Returns false where some GEMM of the pass splits K (then a pass over the output does it).
+    bool add_epilogue(std::vector<KernelCost>& costs, ConvPass pass, const Net::Layer& l) const {
+        namespace mm = ganops::cuda::mma;
+        std::vector<GemmProblem> problems = gemm_problems(pass, l.shape);
+        for (const GemmProblem& p : problems)
+            if (mm::mma_async_plan(p.M, p.N, p.K).splits > 1) return false;  // the cp.async loop's plan
+        if (pass == ConvPass::BackwardInput && l.shape.p == 1 && l.shape.q == 1) return false;  // the one-pixel product
+        size_t next = 0;
+        for (const GemmProblem& p : problems) {
+            while (next < costs.size() && costs[next].kernel.rfind("mma_gemm", 0) != 0) ++next;
+            if (next == costs.size()) break;
+            const double groups = double((p.M + 31) / 32);
+            costs[next].dram_bytes += 12.0 * groups * double(p.N);
+            costs[next].warp_instructions += double(p.M) * double(p.N) * 6.0 / 32.0;  // two sums, a mean, 3 shuffles per 8 rows
+            ++next;
+        }
+        return true;
+    }
+
+    // After a fused conv: its output's statistics merged (and from memory where not gathered).
+    void fused_statistics(const Net::Layer& l, bool gathered) {
+        const int64_t n = l.out_elements, groups = (n / l.bn_channels + 31) / 32;
+        const std::string op = l.name + " batchnorm statistics (fused)";
+        if (!gathered) add(elementwise(kMomentsFromRows, n, grid_for(groups * l.bn_channels), op));
+        const int64_t chunks = (l.bn_channels + 31) / 32;
+        const int64_t splits = std::clamp<int64_t>(std::min((groups + 127) / 128, (512 + chunks - 1) / chunks), 1, 256);
+        KernelCost merge;
+        merge.op = op;
+        merge.kernel = "merge_tile_moments_kernel";
+        merge.dram_bytes = 12.0 * double(groups) * double(l.bn_channels) + 24.0 * double(splits * l.bn_channels);
+        merge.warp_instructions = double(groups) * double(l.bn_channels) * 40.0 / 32.0;
+        merge.fp64_warp_instructions = double(groups) * double(l.bn_channels) * 20.0 / 32.0;
+        merge.blocks = chunks * splits;
+        add(merge);
+        add(per_channel_finish("finish_kernel", l.bn_channels, splits, 3, 7, op));
+    }
+
     void forward(const Net& net) {
-        for (const Net::Layer& l : net.layers) {
-            // A ConvTranspose2d runs conv2d's grad-input GEMM; a Conv2d the forward GEMM.
-            conv(l.transposed ? ConvPass::BackwardInput : ConvPass::Forward, l, "forward");
+        bool pending = false;  // the previous layer's batchnorm + activation is applied on load here
+        for (size_t i = 0; i < net.layers.size(); ++i) {
+            const Net::Layer& l = net.layers[i];
+            const bool prologue = pending, epilogue = fused_bn(net, i);
+            pending = epilogue;
+            if (prologue || epilogue) {
+                const ConvPass pass = l.transposed ? ConvPass::BackwardInput : ConvPass::Forward;
+                std::vector<KernelCost> costs = conv_pass(pass, l.shape, gpu_, l.name + (l.transposed ? " conv_transpose2d " : " conv2d ") +
+                                                                                  "forward (fused)", params_);
+                if (prologue) add_prologue(costs, pass, l, false);
+                const bool gathered = epilogue && add_epilogue(costs, pass, l);
+                add_all(std::move(costs));
+                if (epilogue) {
+                    fused_statistics(l, gathered);
+                    continue;  // no affine, no activation pass: the next conv applies them
+                }
+            } else {
+                // A ConvTranspose2d runs conv2d's grad-input GEMM; a Conv2d the forward GEMM.
+                conv(l.transposed ? ConvPass::BackwardInput : ConvPass::Forward, l, "forward");
+            }
             if (l.batchnorm && fused(l)) {
                 bn_act_forward(l);
                 continue;
@@ -824,12 +926,15 @@ private:
     void backward(const Net& net, bool input_grad, bool first_grads, bool weight_grads = true) {
         for (size_t i = net.layers.size(); i-- > 0;) {
             const Net::Layer& l = net.layers[i];
-            if (l.batchnorm && fused(l))
+            // Conv-fused: the activation's mask is recomputed from the batchnorm's input x, then
+            // the batchnorm's own backward.
+            const bool conv_fused = fused_bn(net, i);
+            if (l.batchnorm && fused(l) && !conv_fused)
                 bn_act_backward(l, weight_grads, first_grads);
             else
-                add(elementwise(act_backward(l), l.out_elements, grid_for(l.out_elements),
+                add(elementwise(conv_fused ? kActivationMask : act_backward(l), l.out_elements, grid_for(l.out_elements),
                                 l.name + " " + act_name(l) + " backward"));
-            if (l.batchnorm && !fused(l)) {
+            if (l.batchnorm && (conv_fused || !fused(l))) {
                 const int64_t n = l.out_elements, per_channel = d_.batch * l.bn_hw;
                 const int64_t splits = bn_splits(per_channel, l.bn_channels);
                 const std::string op = l.name + " batchnorm backward";
@@ -846,7 +951,18 @@ private:
             if (i > 0 || input_grad)
                 conv(l.transposed ? ConvPass::Forward : ConvPass::BackwardInput, l, "grad-input");
             if (!weight_grads) continue;
-            conv(ConvPass::BackwardWeight, l, "grad-weight");
+            if (i > 0 && fused_bn(net, i - 1)) {
+                // The grad-weight reads act(bn(x)) through the prologue: a conv's x is A, a
+                // transposed conv's input B.
+                std::vector<KernelCost> costs = conv_pass_nhwc(
+                    ConvPass::BackwardWeight, l.shape, gpu_,
+                    l.name + (l.transposed ? " conv_transpose2d " : " conv2d ") + "grad-weight (fused)", params_.nhwc_mode, params_,
+                    /*register_staged=*/true);
+                add_prologue(costs, ConvPass::BackwardWeight, l, l.transposed);
+                add_all(std::move(costs));
+            } else {
+                conv(ConvPass::BackwardWeight, l, "grad-weight");
+            }
             param_grad(l.shape.k * l.shape.c * 16, first_grads, l.name + " weight grad");
         }
     }
@@ -1033,7 +1149,11 @@ void print_summary(std::FILE* out, const DcganShape& shape, const ModelParams& p
             ModelParams tc = params;
             tc.nhwc_tensor_cores = true;
             tc.nhwc_mode = kModes[m];
+            tc.conv_bn_fusion = false;
             row(gpu, m, "NHWC tensor cores (conv2d_nhwc), other kernels as today", summarize(dcgan_iteration(shape, gpu, tc), gpu, tc));
+            tc.conv_bn_fusion = true;
+            row(gpu, m, "NHWC tensor cores, batchnorm fused into the convs (opt-in, nn/conv_bn_chain.h)",
+                summarize(dcgan_iteration(shape, gpu, tc), gpu, tc));
         }
     }
 }
@@ -1082,6 +1202,9 @@ int predict_main(int argc, char** argv) {
     DcganShape shape;
     ModelParams params;
     params.cuda_graph = true;  // as the training step runs on a GPU (examples/dcgan_bedroom/step.h)
+    // --conv-bn-fusion: the NHWC model with the conv-batchnorm fusion (nn::conv_bn_fusion_enabled,
+    // off by default: predicted slower than the unfused kernels today, NOTES.md).
+    bool fused = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -1100,6 +1223,10 @@ int predict_main(int argc, char** argv) {
                 params.graph_node_us = number<double>(value());
             } else if (a == "--nhwc") {
                 params.nhwc_tensor_cores = true;
+                params.conv_bn_fusion = fused;
+            } else if (a == "--conv-bn-fusion") {
+                fused = true;
+                params.conv_bn_fusion = params.nhwc_tensor_cores;
             } else if (a == "--eager") {
                 params.cuda_graph = false;
             } else {
@@ -1107,7 +1234,7 @@ int predict_main(int argc, char** argv) {
                 for (const GpuSpec& g : gpus()) known += std::string(known.empty() ? "" : "|") + g.key;
                 std::fprintf(stderr,
                              "dcgan_step --predict: unknown option %s\nusage: dcgan_step --predict [--gpu %s|all] "
-                             "[--batch N] [--launch-us US] [--graph-node-us US] [--eager] [--nhwc]\n",
+                             "[--batch N] [--launch-us US] [--graph-node-us US] [--eager] [--nhwc [--conv-bn-fusion]]\n",
                              a.c_str(), known.c_str());
                 return 2;
             }
@@ -1150,7 +1277,8 @@ int predict_main(int argc, char** argv) {
     for (const GpuSpec* g : detailed) {
         const std::vector<Launch> launches = dcgan_iteration(shape, *g, params);
         std::fprintf(out, "\n### %s, batch %lld: per kernel (%s)\n\n", g->name, static_cast<long long>(shape.batch),
-                     params.nhwc_tensor_cores ? "convolutions on the NHWC tensor-core kernels in TF32"
+                     params.nhwc_tensor_cores ? (params.conv_bn_fusion ? "convolutions on the NHWC tensor-core kernels in TF32, batchnorm fused into them"
+                                                                                : "convolutions on the NHWC tensor-core kernels in TF32")
                                               : "today's NCHW kernels, modelled as strict fp32 in every mode");
         print_kernel_table(out, launches, *g, params);
         std::fprintf(out, "\n### %s, batch %lld: per kernel function\n\n", g->name, static_cast<long long>(shape.batch));

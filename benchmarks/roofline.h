@@ -97,6 +97,12 @@ struct ModelParams {
     // nhwc_mode (Tf32 or Bf16), instead of today's NCHW strict-fp32 SIMT loop; `--nhwc`.
     bool nhwc_tensor_cores = false;
     Mode nhwc_mode = Mode::Tf32;
+    // With nhwc_tensor_cores: Conv -> BatchNorm2d -> ReLU/LeakyReLU -> Conv fused as the step
+    // runs it channels-last (nn/conv_bn_chain.h): the statistics from the first conv's epilogue
+    // (one pass over its output where its GEMM splits K), batchnorm + activation applied in the
+    // next conv's operand load (and in its grad-weight's), no moments, affine or activation
+    // pass. `--nhwc --conv-bn-fusion` sets it (off by default, as in the library).
+    bool conv_bn_fusion = false;
 };
 
 struct KernelTime {
@@ -125,11 +131,12 @@ std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const G
                                   const ModelParams& params = {});
 
 // The channels-last tensor-core kernels of a pass in `mode` (Tf32 or Bf16): the cp.async
-// pipeline (forward, grad-input) or the register-staged loop (grad-weight), their split-K
+// pipeline (forward, grad-input, grad-weight where C and K_out allow its chunks; register_staged:
+// grad-weight on the register-staged loop, as the batchnorm prologue runs it), their split-K
 // reductions, and grad-input's weight transposition. Instruction counts per stage from the
 // sm_90 SASS (benchmarks/results/2026-12-02-nhwc-tensor-core.md).
 std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape, const GpuSpec& gpu, const std::string& op,
-                                       Mode mode, const ModelParams& params = {});
+                                       Mode mode, const ModelParams& params = {}, bool register_staged = false);
 
 // Element-wise and reduction kernels: n elements, bytes and instructions per element.
 struct ElementwiseKind {

@@ -8,6 +8,10 @@
 namespace ganops {
 
 struct Generator;
+namespace kernels {
+struct BatchnormOnLoad;
+struct FusedConv;
+}  // namespace kernels
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
               const Conv2dOptions& opt = Conv2dOptions());
@@ -23,6 +27,14 @@ Tensor batchnorm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, co
 Tensor batchnorm2d_leaky_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                               const Tensor& running_var, double negative_slope, double momentum = 0.1,
                               double eps = 1e-5);
+
+// conv(act(bn(x))) or conv(x) (+ bias), conv2d or conv_transpose2d (kernels/conv_bn_fusion.h):
+// with `in`, a training batchnorm + ReLU/LeakyReLU applied to x while the conv loads it; with
+// `out`, the statistics of the batchnorm that reads y gathered by this conv (for the next
+// conv_fused's `in`). Same results and gradients as the unfused ops, which it composes where
+// the fused kernels do not apply (not float32 channels-last CUDA).
+Tensor conv_fused(const Tensor& x, kernels::BatchnormOnLoad* in, const Tensor& weight, const Tensor& bias,
+                  const kernels::FusedConv& conv, kernels::BatchnormOnLoad* out);
 
 Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);

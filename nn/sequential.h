@@ -4,6 +4,7 @@
 
 #include "activation.h"
 #include "batchnorm2d.h"
+#include "conv_bn_chain.h"
 #include "module.h"
 
 namespace ganops::nn {
@@ -22,10 +23,17 @@ public:
     // A BatchNorm2d followed by ReLU or LeakyReLU runs as one fused op (BatchNorm2d::
     // forward_leaky_relu: one pass over the data each way instead of two); the modules, their
     // names and their parameters stay as they are.
+    // On CUDA channels-last in training, Conv -> BatchNorm2d -> ReLU/LeakyReLU -> Conv runs as
+    // two fused convolutions (conv_bn_chain.h).
     Tensor forward(const Tensor& x) override {
         Tensor h = x;
         const auto& children = named_children();
+        std::optional<kernels::BatchnormOnLoad> pending;  // the batchnorm the next conv applies on load
         for (size_t i = 0; i < children.size(); ++i) {
+            if (const size_t ran = run_conv_bn_chain(children, i, h, pending)) {
+                i += ran - 1;
+                continue;
+            }
             Module* child = children[i].second.get();
             if (auto* bn = dynamic_cast<BatchNorm2d*>(child); bn && i + 1 < children.size()) {
                 Module* next = children[i + 1].second.get();

@@ -19,7 +19,18 @@ Tensor Discriminator::head(const Tensor& h) {
 }
 
 Tensor Discriminator::run(Tensor h, size_t begin, size_t end) {
+    // Without dropout, Conv -> BatchNorm2d -> LeakyReLU -> Conv inside [begin, end) runs fused as
+    // in Sequential (nn/conv_bn_chain.h); the last batchnorm of the features stays unfused,
+    // since the features are an output.
+    const nn::Children layers(main->named_children().begin() + std::ptrdiff_t(begin),
+                              main->named_children().begin() + std::ptrdiff_t(end));
+    std::optional<kernels::BatchnormOnLoad> pending;
     for (size_t i = begin; i < end; ++i) {
+        if (p_ == 0)
+            if (const size_t ran = nn::run_conv_bn_chain(layers, i - begin, h, pending)) {
+                i += ran - 1;
+                continue;
+            }
         nn::Module& layer = (*main)[i];
         // A BatchNorm2d and the LeakyReLU after it run as one op, as nn::Sequential runs them
         // (BatchNorm2d::forward_leaky_relu: fused in training, two ops in evaluation).

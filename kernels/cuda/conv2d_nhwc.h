@@ -9,6 +9,7 @@
 // paths of conv_nhwc_thin.h.
 #pragma once
 #include "../conv_geometry.h"
+#include "conv_bn_fusion.h"
 
 namespace ganops::cuda {
 
@@ -18,5 +19,22 @@ void conv2d_forward_nhwc(const ConvGeometry& g, const float* x, const float* w_k
 void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const float* w_krsc, float* dx);
 // dw (KRSC) = the gradient with respect to the weights, from dy and x (overwritten, not added to).
 void conv2d_backward_weight_nhwc(const ConvGeometry& g, const float* dy, const float* x, float* dw_krsc);
+
+// The same passes fused with a batchnorm + activation around them (conv_bn_fusion.h):
+//  - in_norm_act (may be null): the pass's activation operand is act(bn(...)) of what is
+//    passed: forward's x, grad-input's dy (the transposed conv's input), grad-weight's x or dy;
+//  - bn_of_output (may be null): the forward / grad-input output feeds a batchnorm in training,
+//    whose statistics (and running statistics, and the next prologue's affine) this call
+//    writes, from the GEMM's accumulators where the tensor-core epilogue runs unsplit.
+void conv2d_forward_nhwc_fused(const ConvGeometry& g, const float* x, const NormAct* x_norm_act, const float* w_krsc,
+                               const float* bias, float* y, const BatchnormOfOutput* bn_of_y);
+void conv2d_backward_input_nhwc_fused(const ConvGeometry& g, const float* dy, const NormAct* dy_norm_act, const float* w_krsc,
+                                      float* dx, const BatchnormOfOutput* bn_of_dx);
+void conv2d_backward_weight_nhwc_fused(const ConvGeometry& g, const float* dy, const NormAct* dy_norm_act, const float* x,
+                                       const NormAct* x_norm_act, float* dw_krsc);
+// Whether the statistics of bn_of_output come from the epilogue (else from a pass over the
+// output): for the tests and the step's launch model.
+bool conv2d_forward_nhwc_moments_fused(const ConvGeometry& g);
+bool conv2d_backward_input_nhwc_moments_fused(const ConvGeometry& g);
 
 }  // namespace ganops::cuda

@@ -65,6 +65,14 @@ namespace ganops::cuda::mma {
 
 enum class Mode { TF32, BF16, TF32x3 };
 
+// Fusions a problem may opt into (conv_nhwc_fusion.h): a prologue on the A chunks of the
+// cp.async path (p.norm_act_chunk) and a statistics epilogue
+// (p.store_tile_moments). Problems without them compile to the same code.
+template <class P>
+constexpr bool has_chunk_prologue = requires { requires P::kNormActOnChunks; };
+template <class P>
+constexpr bool has_moments_epilogue = requires { requires P::kMomentsEpilogue; };
+
 // Which index of each operand is contiguous in global memory (see the header comment).
 template <class Problem>
 struct OperandOrder {
@@ -295,6 +303,9 @@ GANOPS_UNROLL
                 else
                     p.store(m, n, acc[mi][ni][i]);
             }
+    // Split-K tiles are partial sums: their statistics come after the reduction (conv2d_nhwc.cu).
+    if constexpr (has_moments_epilogue<Problem>)
+        if (!partial) p.template store_tile_moments<Sh>(acc, m0, n0, wm0, wn0, m_left, n_left);
 }
 
 // One BM x BN tile of C at (m0, n0) over the K range [k_begin, k_end).
@@ -454,9 +465,14 @@ GANOPS_UNROLL
     }
 
     // One stage: per half, a 16-byte cp.async per cursor (zero-filled where the chunk is
-    // padding, past the tile's rows or past K), then every cursor kMmaBK on.
+    // padding, past the tile's rows or past K), then every cursor kMmaBK on. Returns which
+    // chunks were copied (bit h * kPerThread + i), for a prologue that must leave the
+    // zero-filled ones alone (dead code without one).
+    static constexpr int kChunkBits = (kAsyncBK / kMmaBK) * kPerThread;
+    static_assert(kChunkBits <= 32);
     template <class Src, class Step>
-    __device__ void issue(uint32_t* s, int k_left, const float* any_valid, const Src& src, const Step& step) {
+    __device__ uint32_t issue(uint32_t* s, int k_left, const float* any_valid, const Src& src, const Step& step) {
+        uint32_t copied = 0;
 GANOPS_UNROLL
         for (int h = 0; h < kAsyncBK / kMmaBK; ++h)
 GANOPS_UNROLL
@@ -467,8 +483,24 @@ GANOPS_UNROLL
                 const bool ok = (row_ok >> i) & 1u;
                 const float* from = ok && k < k_left ? src(cur[i]) : nullptr;
                 ptx::cp_async_cg16(&s[Layout::at(row_of(c), k)], from ? from : any_valid, from ? 16 : 0);
+                if (from) copied |= 1u << (h * kPerThread + i);
                 if (ok) step(cur[i]);
             }
+        return copied;
+    }
+
+    // f(chunk in shared memory, its k within the stage) for each chunk in `copied` (as issue()
+    // returned it for that stage's buffer s).
+    template <class F>
+    __device__ static void for_each_copied(uint32_t* s, uint32_t copied, const F& f) {
+GANOPS_UNROLL
+        for (int h = 0; h < kAsyncBK / kMmaBK; ++h)
+GANOPS_UNROLL
+            for (int i = 0; i < kPerThread; ++i)
+                if ((copied >> (h * kPerThread + i)) & 1u) {
+                    const int c = cursor(i), k = h * kMmaBK + k_of(c);
+                    f(&s[Layout::at(row_of(c), k)], k);
+                }
     }
 
     // TF32: after the wait for a stage, round this thread's own chunks of it in place (its
@@ -634,11 +666,19 @@ GANOPS_UNROLL
         a_load.start([&](int row, int64_t k) { return p.a_cursor(m0 + row, k); }, m_left, k_begin);
         b_load.start([&](int row, int64_t k) { return p.b_cursor(n0 + row, k); }, n_left, k_begin);
     }
+    // Which A chunks each buffer's copies filled, kChunkBits per buffer in one register (an
+    // array indexed by the stage would live in local memory). Dead code without a prologue.
+    constexpr int kCopiedBits = decltype(a_load)::kChunkBits;
+    static_assert(kCopiedBits * kAsyncStages <= 64);
+    constexpr uint64_t kCopiedMask = (uint64_t{1} << kCopiedBits) - 1;
+    [[maybe_unused]] uint64_t a_copied = 0;
     // Stages are issued in order 0, 1, 2, ...: each issue steps the cursors once per half.
     const auto issue = [&](int s) {
         const int buf = s % kAsyncStages;
         const int k_left = int(min(int64_t(kAsyncBK), k_end - (k_begin + int64_t(s) * kAsyncBK)));
-        a_load.issue(a_buf + buf * LA::kWords, k_left, a_any, a_src, a_step);
+        const uint64_t copied = a_load.issue(a_buf + buf * LA::kWords, k_left, a_any, a_src, a_step);
+        if constexpr (has_chunk_prologue<Problem>)
+            a_copied = (a_copied & ~(kCopiedMask << (buf * kCopiedBits))) | (copied << (buf * kCopiedBits));
         b_load.issue(b_buf + buf * LB::kWords, k_left, b_any, b_src, b_step);
     };
 GANOPS_UNROLL
@@ -649,6 +689,15 @@ GANOPS_UNROLL
     for (int s = 0; s < stages; ++s) {
         ptx::cp_async_wait_group<kAsyncStages - 2>();  // stage s has landed (this thread's part)
         const int buf = s % kAsyncStages;
+        if constexpr (has_chunk_prologue<Problem>) {
+            // Normalise-on-load: this thread's own copied A chunks, before the barrier publishes
+            // them (and before TF32 rounds them).
+            static_assert(!LA::kKMajor, "the prologue transforms 4 channels along k per chunk");
+            const int64_t k_stage = k_begin + int64_t(s) * kAsyncBK;
+            const uint32_t copied = uint32_t((a_copied >> (buf * kCopiedBits)) & kCopiedMask);
+            decltype(a_load)::for_each_copied(a_buf + buf * LA::kWords, copied,
+                                              [&](uint32_t* chunk, int k) { p.norm_act_chunk(chunk, k_stage + k); });
+        }
         if constexpr (Md == Mode::TF32) {
             a_load.round_tf32(a_buf + buf * LA::kWords);
             b_load.round_tf32(b_buf + buf * LB::kWords);

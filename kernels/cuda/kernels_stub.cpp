@@ -111,3 +111,30 @@ void conv2d_backward_weight_nhwc(const ConvGeometry&, const float*, const float*
     no_cuda("conv2d_backward_weight_nhwc");
 }
 }  // namespace ganops::cuda
+
+// Batchnorm fused into the channels-last convolutions (conv2d_nhwc.h, conv_bn_fusion.h).
+namespace ganops::cuda {
+void conv2d_forward_nhwc_fused(const ConvGeometry&, const float*, const NormAct*, const float*, const float*, float*,
+                               const BatchnormOfOutput*) {
+    no_cuda("conv2d_forward_nhwc_fused");
+}
+void conv2d_backward_input_nhwc_fused(const ConvGeometry&, const float*, const NormAct*, const float*, float*,
+                                      const BatchnormOfOutput*) {
+    no_cuda("conv2d_backward_input_nhwc_fused");
+}
+void conv2d_backward_weight_nhwc_fused(const ConvGeometry&, const float*, const NormAct*, const float*, const NormAct*,
+                                       float*) {
+    no_cuda("conv2d_backward_weight_nhwc_fused");
+}
+bool conv2d_forward_nhwc_moments_fused(const ConvGeometry&) { return false; }
+bool conv2d_backward_input_nhwc_moments_fused(const ConvGeometry&) { return false; }
+void batchnorm_nhwc_finish(const TileMoments*, int64_t, int64_t, const BatchnormOfOutput&) { no_cuda("batchnorm_nhwc_finish"); }
+void batchnorm_nhwc_moments_from_rows(const float*, int64_t, int64_t, TileMoments*) {
+    no_cuda("batchnorm_nhwc_moments_from_rows");
+}
+void batchnorm_act_nhwc_apply(const float*, int64_t, int64_t, const NormAct&, float*) { no_cuda("batchnorm_act_nhwc_apply"); }
+void batchnorm_act_nhwc_backward(const float*, const float*, const NormAct&, const float*, const float*, const float*, int64_t,
+                                 int64_t, float*, float*, float*) {
+    no_cuda("batchnorm_act_nhwc_backward");
+}
+}  // namespace ganops::cuda
