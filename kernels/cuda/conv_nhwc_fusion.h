@@ -72,6 +72,9 @@ GANOPS_UNROLL
 // Forward whose x is the pre-normalisation activation: A(m, k) = act(bn(x)), 0 at padding.
 struct ForwardNhwcNormAct : ForwardNhwc {
     static constexpr bool kNormActOnChunks = true;
+    // The prologue's registers on top of the TF32 loop's: one block of 8 warps per SM, as
+    // the BF16 loop (two blocks spill on the 128 x 128 tile: sass_report, sm_90 and sm_80).
+    static constexpr int kAsyncMinBlocks = 1;
     NormAct norm_act;
     ForwardNhwcNormAct(const ForwardNhwc& base, const NormAct& na) : ForwardNhwc(base), norm_act(na) {}
     GANOPS_HD float a(int64_t m, int64_t kk) const {
@@ -96,6 +99,9 @@ struct ForwardNhwcNormAct : ForwardNhwc {
 // convolution's forward (the generator) reading act(bn(x)).
 struct BackwardInputPhaseNhwcNormAct : BackwardInputPhaseNhwc {
     static constexpr bool kNormActOnChunks = true;
+    // The prologue's registers on top of the TF32 loop's: one block of 8 warps per SM, as
+    // the BF16 loop (two blocks spill on the 128 x 128 tile: sass_report, sm_90 and sm_80).
+    static constexpr int kAsyncMinBlocks = 1;
     NormAct norm_act;
     BackwardInputPhaseNhwcNormAct(const BackwardInputPhaseNhwc& base, const NormAct& na)
         : BackwardInputPhaseNhwc(base), norm_act(na) {}
@@ -149,6 +155,9 @@ struct BackwardWeightNhwcNormAct : BackwardWeightNhwc {
 template <class Base>
 struct WithMoments : Base {
     static constexpr bool kMomentsEpilogue = true;
+    // The statistics' registers on top of the TF32 loop's: one block of 8 warps per SM (two
+    // spill in the main loop on the 128 x 128 tile: sass_report, sm_90 and sm_80).
+    static constexpr int kAsyncMinBlocks = 1;
     TileMoments* moments;
     WithMoments(const Base& base, TileMoments* out) : Base(base), moments(out) {}
     // Statistics are of y = acc + bias: a shift moves the mean, not the centred squares.
