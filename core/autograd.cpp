@@ -227,9 +227,16 @@ void run_backward(const Tensor& root, const Tensor& seed, const Targets& targets
     announce_until(order.size());
 }
 
-// A leaf's .grad must not alias a tensor the user or another node holds.
+// A leaf's .grad must not alias a tensor the user or another node holds. The first gradient
+// is kept as it is when nothing else holds it (a convolution's weight gradient, fresh from
+// its kernel: the common case), copied otherwise (a backward function may hand one tensor to
+// several inputs, or pass its own grad_output on). Later gradients are added out of place,
+// so a .grad the user kept does not change under them. Either way the values are the same.
 void add_to_grad(const Tensor& leaf, const Tensor& g) {
-    leaf.set_grad(leaf.grad().defined() ? kernels::add(leaf.grad(), g) : g.clone());
+    if (leaf.grad().defined())
+        leaf.set_grad(kernels::add(leaf.grad(), g));
+    else
+        leaf.set_grad(g.is_sole_owner() ? g : g.clone());
 }
 
 }  // namespace

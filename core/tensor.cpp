@@ -264,6 +264,11 @@ bool Tensor::shares_storage_with(const Tensor& other) const {
     return defined() && other.defined() && impl().storage == other.impl().storage;
 }
 
+bool Tensor::is_sole_owner() const {
+    return defined() && impl_.use_count() == 1 && impl().storage.use_count() == 1 && impl().offset == 0 &&
+           impl().storage->bytes == size_t(numel()) * dtype_size(dtype()) && !requires_grad() && !impl().grad;
+}
+
 bool Tensor::requires_grad() const { return impl().requires_grad || impl().grad_fn != nullptr; }
 
 const Tensor& Tensor::set_requires_grad(bool on) const {

@@ -98,6 +98,11 @@ public:
     void fill(double value) const;
     bool shares_storage_with(const Tensor& other) const;
     bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+    // No other handle reaches this tensor or its memory (no copy of the handle, no view or
+    // detached alias of the storage), it spans its whole storage, and it is outside autograd:
+    // whoever holds the last handle may keep it (autograd stores a fresh gradient as a
+    // leaf's .grad this way instead of copying it).
+    bool is_sole_owner() const;
     // Says that work queued on `stream` uses this tensor's memory (PyTorch's
     // Tensor.record_stream). Device memory belongs to the stream it was allocated on; when
     // the storage is freed, the caching allocator reuses it only after the work queued on

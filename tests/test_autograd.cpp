@@ -87,6 +87,42 @@ TEST_CASE("a leaf's gradient never aliases the caller's grad_output") {
     CHECK(x.grad().to_double_vector() == upstream.to_double_vector());
 }
 
+TEST_CASE("a leaf's first gradient is kept without a copy when nothing else holds it, copied when something does") {
+    // An op whose backward returns a fresh tensor it made (as a conv's weight gradient is), and
+    // one whose backward hands out a tensor the test also holds.
+    const Tensor x = test::randn({5}).set_requires_grad(true);
+    const Tensor kept_by_test = test::randn({5});
+    const void* fresh_data = nullptr;
+    auto fresh_grad_op = [&](const Tensor& in) {
+        return record("fresh", in.detach().clone(), {in}, [&](const Tensor& dy, const std::vector<bool>&) {
+            Tensor g = kernels::add(dy, kept_by_test);  // a new tensor, held only by the returned vector
+            fresh_data = g.data_ptr();
+            return std::vector<Tensor>{g};
+        });
+    };
+    auto shared_grad_op = [&](const Tensor& in) {
+        return record("shared", in.detach().clone(), {in},
+                      [&](const Tensor&, const std::vector<bool>&) { return std::vector<Tensor>{kept_by_test}; });
+    };
+    const Tensor upstream = test::randn({5});
+    fresh_grad_op(x).backward(upstream);
+    CHECK(x.grad().data_ptr() == fresh_data);  // no copy
+    const std::vector<double> expected = kernels::add(upstream, kept_by_test).to_double_vector();
+    CHECK(x.grad().to_double_vector() == expected);
+
+    // A later gradient is added out of place: the .grad the caller kept does not change.
+    const Tensor first = x.grad();
+    shared_grad_op(x).backward(upstream);
+    CHECK(first.to_double_vector() == expected);
+    CHECK(x.grad().to_double_vector() == kernels::add(kernels::add(upstream, kept_by_test), kept_by_test).to_double_vector());
+
+    // The first gradient held elsewhere: copied, so that writing one does not write the other.
+    const Tensor z = test::randn({5}).set_requires_grad(true);
+    shared_grad_op(z).backward(upstream);
+    CHECK_FALSE(z.grad().shares_storage_with(kept_by_test));
+    CHECK(z.grad().to_double_vector() == kept_by_test.to_double_vector());
+}
+
 TEST_CASE("gradients flow through reshape views") {
     const Tensor x = test::randn({2, 3}).set_requires_grad(true);
     const Tensor w = test::randn({6});
