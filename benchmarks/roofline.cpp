@@ -850,6 +850,16 @@ private:
                     fused_statistics(l, gathered);
                     continue;  // no affine, no activation pass: the next conv applies them
                 }
+            } else if (activation_in_store(l)) {
+                std::vector<KernelCost> costs =
+                    conv_pass(ConvPass::Forward, l.shape, gpu_, l.name + " conv2d + " + act_name(l) + " forward", params_);
+                for (KernelCost& k : costs)  // the store's compare and multiply, per output element
+                    if (k.kernel == "mma_gemm_async_kernel<ForwardNhwc>") {
+                        k.kernel = "mma_gemm_async_kernel<ForwardNhwcLeakyReLU>";
+                        k.warp_instructions += 2.0 * double(l.out_elements) / 32.0;
+                    }
+                add_all(std::move(costs));
+                continue;  // no activation pass
             } else {
                 // A ConvTranspose2d runs conv2d's grad-input GEMM; a Conv2d the forward GEMM.
                 conv(l.transposed ? ConvPass::BackwardInput : ConvPass::Forward, l, "forward");
@@ -869,6 +879,14 @@ private:
             add(elementwise(act_forward(l), l.out_elements, grid_for(l.out_elements),
                             l.name + " " + act_name(l) + " forward"));
         }
+    }
+
+    // A Conv2d followed by ReLU or LeakyReLU (D1) runs as one channels-last kernel in the TF32 and
+    // BF16 modes, the activation in the GEMM's store (nn/conv_activation.h); its backward is
+    // the activation's then the conv's, as unfused.
+    bool activation_in_store(const Net::Layer& l) const {
+        return params_.nhwc_tensor_cores && !l.transposed && !l.batchnorm &&
+               (l.act == Net::Layer::Leaky || l.act == Net::Layer::ReLU);
     }
 
     // Sequential (and the step's D) runs a BatchNorm2d followed by ReLU or LeakyReLU as one op
@@ -904,17 +922,10 @@ private:
         }
     }
 
-    // A leaf's gradient: the first backward clones it, later ones add (core/autograd.cpp).
+    // A leaf's gradient: the first backward keeps the kernel's fresh output as .grad (no
+    // copy: core/autograd.cpp's add_to_grad), later ones add.
     void param_grad(int64_t n, bool first, const std::string& op) {
-        if (first) {
-            KernelCost k;
-            k.op = op;
-            k.kernel = "cudaMemcpyAsync (clone)";
-            k.copy = true;
-            k.dram_bytes = 2 * kF * double(n);
-            k.floor_fp32_bytes = k.dram_bytes;
-            add(k);
-        } else {
+        if (!first) {
             KernelCost k = elementwise(kAdd, n, grid_for(n), op);
             k.floor_fp32_bytes = k.floor_act_bytes;
             k.floor_act_bytes = 0;

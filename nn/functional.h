@@ -36,6 +36,11 @@ Tensor batchnorm2d_leaky_relu(const Tensor& x, const Tensor& weight, const Tenso
 Tensor conv_fused(const Tensor& x, kernels::BatchnormOnLoad* in, const Tensor& weight, const Tensor& bias,
                   const kernels::FusedConv& conv, kernels::BatchnormOnLoad* out);
 
+// leaky_relu(conv2d(x, weight, bias, opt), slope) as one op: one kernel forward on float32
+// channels-last CUDA in the TF32 / BF16 modes with slope >= 0 (kernels/conv2d_leaky_relu.h),
+// the two ops elsewhere; the same values and gradients either way.
+Tensor conv2d_leaky_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt, double slope);
+
 Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 Tensor tanh(const Tensor& x);

@@ -4,6 +4,7 @@
 
 #include "activation.h"
 #include "batchnorm2d.h"
+#include "conv_activation.h"
 #include "conv_bn_chain.h"
 #include "module.h"
 
@@ -24,13 +25,18 @@ public:
     // forward_leaky_relu: one pass over the data each way instead of two); the modules, their
     // names and their parameters stay as they are.
     // On CUDA channels-last in training, Conv -> BatchNorm2d -> ReLU/LeakyReLU -> Conv runs as
-    // two fused convolutions (conv_bn_chain.h).
+    // two fused convolutions (conv_bn_chain.h), and a Conv2d followed by ReLU or LeakyReLU as
+    // one (conv_activation.h).
     Tensor forward(const Tensor& x) override {
         Tensor h = x;
         const auto& children = named_children();
         std::optional<kernels::BatchnormOnLoad> pending;  // the batchnorm the next conv applies on load
         for (size_t i = 0; i < children.size(); ++i) {
             if (const size_t ran = run_conv_bn_chain(children, i, h, pending)) {
+                i += ran - 1;
+                continue;
+            }
+            if (const size_t ran = run_conv_activation(children, i, h)) {
                 i += ran - 1;
                 continue;
             }

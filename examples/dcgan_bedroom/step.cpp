@@ -21,7 +21,8 @@ Tensor Discriminator::head(const Tensor& h) {
 Tensor Discriminator::run(Tensor h, size_t begin, size_t end) {
     // Without dropout, Conv -> BatchNorm2d -> LeakyReLU -> Conv inside [begin, end) runs fused as
     // in Sequential (nn/conv_bn_chain.h); the last batchnorm of the features stays unfused,
-    // since the features are an output.
+    // since the features are an output. Conv -> LeakyReLU (the first layer) runs as one op as
+    // in Sequential (nn/conv_activation.h), dropout after it.
     const nn::Children layers(main->named_children().begin() + std::ptrdiff_t(begin),
                               main->named_children().begin() + std::ptrdiff_t(end));
     std::optional<kernels::BatchnormOnLoad> pending;
@@ -31,6 +32,11 @@ Tensor Discriminator::run(Tensor h, size_t begin, size_t end) {
                 i += ran - 1;
                 continue;
             }
+        if (const size_t ran = nn::run_conv_activation(layers, i - begin, h)) {
+            i += ran - 1;
+            if (p_ > 0) h = dropout(h, p_, is_training(), gen_);
+            continue;
+        }
         nn::Module& layer = (*main)[i];
         // A BatchNorm2d and the LeakyReLU after it run as one op, as nn::Sequential runs them
         // (BatchNorm2d::forward_leaky_relu: fused in training, two ops in evaluation).

@@ -3,6 +3,7 @@
 #include "../../core/error.h"
 #include "batchnorm2d_activation.h"
 #include "conv2d_nhwc.h"
+#include "conv2d_nhwc_activation.h"
 #include "graph_replay.h"
 #include "kernels.h"
 #include "layout.h"
@@ -109,6 +110,11 @@ void conv2d_backward_input_nhwc(const ConvGeometry&, const float*, const float*,
 }
 void conv2d_backward_weight_nhwc(const ConvGeometry&, const float*, const float*, float*) {
     no_cuda("conv2d_backward_weight_nhwc");
+}
+// conv2d + LeakyReLU in one channels-last pass (conv2d_nhwc_activation.h).
+bool conv2d_forward_nhwc_leaky_relu_applies(const ConvGeometry&) { return false; }
+void conv2d_forward_nhwc_leaky_relu(const ConvGeometry&, const float*, const float*, const float*, float, float*) {
+    no_cuda("conv2d_forward_nhwc_leaky_relu");
 }
 }  // namespace ganops::cuda
 
