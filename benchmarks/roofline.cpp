@@ -367,6 +367,20 @@ KernelCost gemv_pass(ConvPass pass, const ConvShape& s, const std::string& op) {
     return k;
 }
 
+// batched_transpose_kernel (kernels/cuda/layout.cu): `batch` matrices of rows x cols through
+// 32 x 32 tiles in shared memory, a block of 8 warps per tile. Per warp and tile its sm_90 SASS
+// loop is 384 instructions plus 2 calls of the 64-bit division subroutine (~70 each).
+KernelCost batched_transpose(int64_t batch, int64_t rows, int64_t cols, const std::string& op) {
+    const int64_t tiles = batch * ((rows + 31) / 32) * ((cols + 31) / 32);
+    KernelCost k;
+    k.op = op;
+    k.kernel = "batched_transpose_kernel";
+    k.dram_bytes = 2 * kF * double(batch * rows * cols);
+    k.warp_instructions = double(tiles) * 8.0 * (384.0 + 2.0 * 70.0);
+    k.blocks = std::min<int64_t>(tiles, 8192);
+    return k;  // a layout copy: no floor of its own
+}
+
 // pad_channels_kernel: `images` of h x w pixels and c channels into c_padded channels and a
 // border of `pad`: reads the source once, writes the padded tensor once.
 KernelCost pad_channels(double images, double h, double w, double c, double c_padded, double pad, const std::string& op) {
@@ -711,6 +725,10 @@ public:
             add(launch);
         }
 
+        // The step converts the real batch to channels-last once (step.cpp's boundary()).
+        if (params_.nhwc_tensor_cores)
+            add(batched_transpose(d_.batch, d_.nc, d_.image * d_.image, "real batch into channels-last"));
+
         phase_ = "D(real)";
         forward(dnet_);
         monitor("D(x) into the monitor");
@@ -754,8 +772,21 @@ private:
     }
 
     void conv(ConvPass pass, const Net::Layer& l, const char* what) {
-        add_all(conv_pass(pass, l.shape, gpu_, l.name + " " + (l.transposed ? "conv_transpose2d " : "conv2d ") + what,
-                          params_));
+        const std::string op = l.name + " " + (l.transposed ? "conv_transpose2d " : "conv2d ") + what;
+        if (pass != ConvPass::BackwardWeight) weight_layout(l, op);
+        add_all(conv_pass(pass, l.shape, gpu_, op, params_));
+        if (pass == ConvPass::BackwardWeight) weight_layout(l, op);
+    }
+
+    // Channels-last passes read KRSC weights and write KRSC weight gradients while the
+    // parameters stay KCRS (kernels/conv2d.cpp, conv_transpose2d.cpp, conv_bn_fusion.cpp): each
+    // pass converts its weight, or its weight gradient back, with one batched_transpose_kernel
+    // ([K][C][R*S] <-> [K][R*S][C]; with one channel or one tap the orders coincide: no launch).
+    void weight_layout(const Net::Layer& l, const std::string& op) {
+        if (!params_.nhwc_tensor_cores) return;
+        const int64_t rs = l.shape.r * l.shape.s;
+        if (l.shape.c == 1 || rs == 1) return;
+        add(batched_transpose(l.shape.k, l.shape.c, rs, op + " (weights KCRS <-> KRSC)"));
     }
 
     // Whether layer i's batchnorm + activation is fused (into its conv's epilogue and the next
@@ -841,8 +872,9 @@ private:
             pending = epilogue;
             if (prologue || epilogue) {
                 const ConvPass pass = l.transposed ? ConvPass::BackwardInput : ConvPass::Forward;
-                std::vector<KernelCost> costs = conv_pass(pass, l.shape, gpu_, l.name + (l.transposed ? " conv_transpose2d " : " conv2d ") +
-                                                                                  "forward (fused)", params_);
+                const std::string op = l.name + (l.transposed ? " conv_transpose2d " : " conv2d ") + "forward (fused)";
+                weight_layout(l, op);
+                std::vector<KernelCost> costs = conv_pass(pass, l.shape, gpu_, op, params_);
                 if (prologue) add_prologue(costs, pass, l, false);
                 const bool gathered = epilogue && add_epilogue(costs, pass, l);
                 add_all(std::move(costs));
@@ -851,8 +883,9 @@ private:
                     continue;  // no affine, no activation pass: the next conv applies them
                 }
             } else if (activation_in_store(l)) {
-                std::vector<KernelCost> costs =
-                    conv_pass(ConvPass::Forward, l.shape, gpu_, l.name + " conv2d + " + act_name(l) + " forward", params_);
+                const std::string op = l.name + " conv2d + " + act_name(l) + " forward";
+                weight_layout(l, op);
+                std::vector<KernelCost> costs = conv_pass(ConvPass::Forward, l.shape, gpu_, op, params_);
                 for (KernelCost& k : costs)  // the store's compare and multiply, per output element
                     if (k.kernel == "mma_gemm_async_kernel<ForwardNhwc>") {
                         k.kernel = "mma_gemm_async_kernel<ForwardNhwcLeakyReLU>";
@@ -961,16 +994,18 @@ private:
             // for D's input in the G step, where the gradient flows on into G.
             if (i > 0 || input_grad)
                 conv(l.transposed ? ConvPass::Forward : ConvPass::BackwardInput, l, "grad-input");
+            else if (fused_bn(net, i) || (i > 0 && fused_bn(net, i - 1)))
+                weight_layout(l, l.name + " conv_fused backward");  // converts the weight whether or not grad-input runs
             if (!weight_grads) continue;
             if (i > 0 && fused_bn(net, i - 1)) {
                 // The grad-weight reads act(bn(x)) through the prologue: a conv's x is A, a
                 // transposed conv's input B.
-                std::vector<KernelCost> costs = conv_pass_nhwc(
-                    ConvPass::BackwardWeight, l.shape, gpu_,
-                    l.name + (l.transposed ? " conv_transpose2d " : " conv2d ") + "grad-weight (fused)", params_.nhwc_mode, params_,
-                    /*register_staged=*/true);
+                const std::string op = l.name + (l.transposed ? " conv_transpose2d " : " conv2d ") + "grad-weight (fused)";
+                std::vector<KernelCost> costs =
+                    conv_pass_nhwc(ConvPass::BackwardWeight, l.shape, gpu_, op, params_.nhwc_mode, params_, /*register_staged=*/true);
                 add_prologue(costs, ConvPass::BackwardWeight, l, l.transposed);
                 add_all(std::move(costs));
+                weight_layout(l, op);
             } else {
                 conv(ConvPass::BackwardWeight, l, "grad-weight");
             }

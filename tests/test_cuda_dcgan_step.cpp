@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/cuda_counters.h"
+#include "core/precision.h"
 #if defined(GANOPS_WITH_ROOFLINE)
 #include "roofline.h"
 #endif
@@ -345,5 +346,39 @@ TEST_CASE("the roofline model's iteration launches the kernels the step launches
     for (const roofline::Launch& l : roofline::dcgan_iteration(shape, *roofline::find_gpu("h100-sxm")))
         modelled += !l.cost.copy && l.cost.op != "real batch (uniform)";  // copies are no launches; the test draws batches
     CHECK(modelled == launched);
+}
+
+TEST_CASE("channels-last in TF32, the roofline model's iteration launches the kernels the step launches") {
+    REQUIRE(cuda::available());
+    const PrecisionScope tf32(Precision::TF32);
+    Run run;
+    dcgan::StepOptions options = step_options(false);
+    options.channels_last = true;
+    dcgan::DcganStep step(run.g, run.d, run.opt_g, run.opt_d, options, run.noise, run.tricks, 0, 8);
+    run.stream = step.stream();
+    std::vector<Tensor> batches;
+    for (int i = 0; i < 3; ++i) batches.push_back(run.batch(kBatch));
+    for (int i = 0; i < 2; ++i) REQUIRE(step.run(batches[size_t(i)], i, 0.0));
+    const int64_t before = cuda_counters().launches, activations_before = kernel_launches("forward_kernel");
+    const int64_t transposes_before = kernel_launches("batched_transpose_kernel");
+    REQUIRE(step.run(batches[2], 2, 0.0));
+    const int64_t launched = cuda_counters().launches - before;
+    const int64_t activations = kernel_launches("forward_kernel") - activations_before;
+    const int64_t transposes = kernel_launches("batched_transpose_kernel") - transposes_before;
+
+    const roofline::DcganShape shape{.batch = kBatch, .nz = 8, .ngf = 4, .ndf = 4, .nc = 3, .image = 32};
+    const roofline::ModelParams nhwc{.nhwc_tensor_cores = true};
+    int64_t modelled = 0, modelled_activations = 0, modelled_transposes = 0;
+    for (const roofline::Launch& l : roofline::dcgan_iteration(shape, *roofline::find_gpu("h100-sxm"), nhwc)) {
+        modelled += !l.cost.copy && l.cost.op != "real batch (uniform)";
+        modelled_activations += l.cost.kernel.rfind("forward_kernel", 0) == 0;
+        modelled_transposes += l.cost.kernel == "batched_transpose_kernel";
+    }
+    CHECK(modelled == launched);
+    // The weights' layout conversions (one per conv pass) and the real batch's.
+    CHECK(transposes == modelled_transposes);
+    // D1's LeakyReLU runs in its conv's store (nn/conv_activation.h): the activation passes
+    // forward are the model's (G5's tanh, D5's sigmoid; test_roofline: no LeakyReLU).
+    CHECK(activations == modelled_activations);
 }
 #endif
