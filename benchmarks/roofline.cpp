@@ -367,17 +367,20 @@ KernelCost gemv_pass(ConvPass pass, const ConvShape& s, const std::string& op) {
     return k;
 }
 
-// batched_transpose_kernel (kernels/cuda/layout.cu): `batch` matrices of rows x cols through
-// 32 x 32 tiles in shared memory, a block of 8 warps per tile. Per warp and tile its sm_90 SASS
-// loop is 384 instructions plus 2 calls of the 64-bit division subroutine (~70 each).
+// kernels/cuda/layout.cu's batched_transpose: `batch` matrices of rows x cols. Thin ones (rows
+// or cols below 32) take thin_transpose_kernel, one thread per element: its sm_90 SASS loop is
+// 71 instructions per 4 elements. The others go through 32 x 32 tiles in shared memory
+// (batched_transpose_kernel), a block of 8 warps per tile: per warp and tile 384 instructions
+// plus 2 calls of the 64-bit division subroutine (~70 each).
 KernelCost batched_transpose(int64_t batch, int64_t rows, int64_t cols, const std::string& op) {
-    const int64_t tiles = batch * ((rows + 31) / 32) * ((cols + 31) / 32);
+    const int64_t n = batch * rows * cols, tiles = batch * ((rows + 31) / 32) * ((cols + 31) / 32);
+    const bool thin = (rows < 32 || cols < 32) && n < (int64_t{1} << 31);
     KernelCost k;
     k.op = op;
-    k.kernel = "batched_transpose_kernel";
-    k.dram_bytes = 2 * kF * double(batch * rows * cols);
-    k.warp_instructions = double(tiles) * 8.0 * (384.0 + 2.0 * 70.0);
-    k.blocks = std::min<int64_t>(tiles, 8192);
+    k.kernel = thin ? "thin_transpose_kernel" : "batched_transpose_kernel";
+    k.dram_bytes = 2 * kF * double(n);
+    k.warp_instructions = thin ? double(n) * (71.0 / 4.0) / 32.0 : double(tiles) * 8.0 * (384.0 + 2.0 * 70.0);
+    k.blocks = thin ? grid_for(n) : std::min<int64_t>(tiles, 8192);
     return k;  // a layout copy: no floor of its own
 }
 
