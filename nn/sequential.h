@@ -25,8 +25,8 @@ public:
     // forward_leaky_relu: one pass over the data each way instead of two); the modules, their
     // names and their parameters stay as they are.
     // On CUDA channels-last in training, Conv -> BatchNorm2d -> ReLU/LeakyReLU -> Conv runs as
-    // two fused convolutions (conv_bn_chain.h), and a Conv2d followed by ReLU or LeakyReLU as
-    // one (conv_activation.h).
+    // two fused convolutions (conv_bn_chain.h). On CUDA channels-last in TF32 / BF16, a Conv2d
+    // followed by ReLU or LeakyReLU runs as one op (conv_activation.h).
     Tensor forward(const Tensor& x) override {
         Tensor h = x;
         const auto& children = named_children();

@@ -33,8 +33,8 @@ Tensor Discriminator::run(Tensor h, size_t begin, size_t end) {
                 continue;
             }
         if (const size_t ran = nn::run_conv_activation(layers, i - begin, h)) {
-            i += ran - 1;
-            if (p_ > 0) h = dropout(h, p_, is_training(), gen_);
+            i += ran - 1;  // the activation's index
+            if (p_ > 0 && dynamic_cast<nn::LeakyReLU*>(&(*main)[i])) h = dropout(h, p_, is_training(), gen_);
             continue;
         }
         nn::Module& layer = (*main)[i];
