@@ -202,14 +202,20 @@ KernelCost reduce_splits(const std::string& op, const GemmProblem& p, int64_t sp
 
 // The channels-last tensor-core loops (kernels/cuda/implicit_gemm_mma.cuh): warp instructions
 // per stage of the main loop and warp, from the sm_90 SASS (nvcc 13;
-// benchmarks/results/2026-12-02-mma-loop.md). The cp.async pipeline: per 32-deep stage
+// benchmarks/results/2026-12-02-mma-loop.md, 2026-12-03-mma-loop-2.md). The cp.async pipeline: per 32-deep stage
 // (kAsyncBK), by mode (TF32, BF16), pass (forward, grad-input phase, grad-weight) and tile
 // (Wide, Square, Narrow, Large): 32 HMMA per stage and warp on Wide and Square, 16 on Narrow, 64
 // on Large (BF16 half as many, each k16). Grad-weight runs it where C and K_out are multiples of
 // 4 (chunks along m and n), else the register-staged loop, per 16-deep stage (kMmaBK), TF32,
 // Wide / Square / Narrow, BF16 as its Wide ratio. The weight transposition: instructions per element.
-constexpr double kNhwcAsync[2][3][4] = {{{386, 439, 624, 500}, {462, 580, 707, 639}, {444, 468, 648, 544}},
-                                        {{315, 340, 486, 386}, {391, 481, 573, 525}, {343, 356, 490, 427}}};
+constexpr double kNhwcAsync[2][3][4] = {{{391, 435, 627, 491}, {462, 574, 709, 614}, {444, 468, 647, 544}},
+                                        {{318, 337, 491, 377}, {390, 476, 575, 516}, {343, 356, 504, 427}}};
+// The paired loop (ChunkLoader::issue_paired: one cursor step per stage), which forward and
+// grad-input run where the k-contiguous channel count (C, K_out) is a multiple of kAsyncBK and
+// every split starts at a multiple of it (benchmarks/results/2026-12-03-mma-loop-2.md): by mode,
+// pass (forward, grad-input phase) and tile, as kNhwcAsync; kNhwcAsync is the other loop.
+constexpr double kNhwcAsyncPaired[2][2][4] = {{{294, 328, 422, 376}, {307, 373, 448, 419}},
+                                              {{212, 230, 288, 272}, {235, 275, 314, 317}}};
 constexpr double kNhwcStagedWeightTf32[3] = {687, 802, 1274};
 constexpr double kNhwcStagedWeightBf16OverTf32 = 697.0 / 687;
 constexpr double kTransposeInstructions = 174.0 / 4;
@@ -306,8 +312,9 @@ std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const G
 namespace {
 
 // Warp instructions per stage of a channels-last tensor-core loop (the tables above).
-double nhwc_loop_instructions(ConvPass pass, Mode mode, ganops::cuda::mma::TileConfig tile, bool async) {
+double nhwc_loop_instructions(ConvPass pass, Mode mode, ganops::cuda::mma::TileConfig tile, bool async, bool paired) {
     const int p = int(pass), t = int(tile);
+    if (async && paired && pass != ConvPass::BackwardWeight) return kNhwcAsyncPaired[mode == Mode::Bf16 ? 1 : 0][p][t];
     if (async) return kNhwcAsync[mode == Mode::Bf16 ? 1 : 0][p][t];
     return kNhwcStagedWeightTf32[t] * (mode == Mode::Bf16 ? kNhwcStagedWeightBf16OverTf32 : 1.0);
 }
@@ -454,12 +461,17 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in,
         const double b_dram = p.b_bytes * (p.b_bytes <= fits ? 1.0 : double(plan.tiles_m));
         const double partial_bytes = kF * double(plan.splits) * double(p.M) * double(p.N);
 
+        // mma_tile_async's paired loop: every stage inside one filter tap (stages_pair() in
+        // conv_nhwc_problems.h: C for forward, K_out for grad-input, a multiple of kAsyncBK) and
+        // every split starting at a multiple of kAsyncBK.
+        const int64_t k_channels = pass == ConvPass::Forward ? shape.c : shape.k;
+        const bool paired = k_channels % mm::kAsyncBK == 0 && (plan.splits == 1 || plan.k_chunk % mm::kAsyncBK == 0);
         KernelCost gemm;
         gemm.op = op;
         const double stage_instructions =
             path == Path::PixelProduct
                 ? kPixelProductTf32[int(plan.tile)] * (mode == Mode::Bf16 ? kPixelProductBf16OverTf32 : 1.0)
-                : nhwc_loop_instructions(pass, mode, plan.tile, async);
+                : nhwc_loop_instructions(pass, mode, plan.tile, async, paired);
         gemm.kernel = path == Path::PixelProduct ? "mma_gemm_kernel<PixelProductKrsc>"
                       : pass == ConvPass::BackwardWeight
                           ? (async ? "mma_gemm_async_kernel<BackwardWeightNhwc>" : "mma_gemm_kernel<BackwardWeightNhwc>")

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -166,6 +167,30 @@ std::vector<double> async_on_tile(const Inputs& in, Pass p, TileConfig tile) {
     return channels_first(out.to_double_vector(), shape);
 }
 
+// A problem as P, but never on the cp.async pipeline's paired loop (ChunkLoader::issue_paired):
+// every tile then runs the loop that steps its cursors per half-stage.
+template <class P>
+struct Unpaired : P {
+    explicit Unpaired(const P& p) : P(p) {}
+    GANOPS_HD bool stages_pair() const { return false; }
+};
+
+// `problem` on the cp.async pipeline, tile `tile`, split into chunks of k_chunk (0: the plan's
+// own); as it is (paired where it pairs) or kept off the paired loop.
+template <Mode Md, class Problem>
+void run_on_tile(const Problem& problem, TileConfig tile, int64_t k_chunk, bool paired) {
+    cuda::mma::MmaPlan plan = cuda::mma::mma_plan_for(tile, problem.M, problem.N, problem.K);
+    if (k_chunk > 0) {
+        plan.k_chunk = k_chunk;
+        plan.splits = (problem.K + k_chunk - 1) / k_chunk;
+    }
+    REQUIRE(problem.stages_pair());
+    if (paired)
+        cuda::mma::run_with_plan<Md, true>(problem, plan);
+    else
+        cuda::mma::run_with_plan<Md, true>(Unpaired<Problem>(problem), plan);
+}
+
 using test::dcgan_conv::conv;
 using test::dcgan_conv::dcgan_layers;
 using test::dcgan_conv::Named;
@@ -263,6 +288,58 @@ TEST_CASE("NHWC convolution: the cp.async pipeline on every block tile and tenso
             }
         }
     }
+}
+
+// The paired loop copies the same bytes to the same places as the per-half loop, so every mode
+// must give the very same outputs; split-K chunks of 48 k put the paired loop's last stage half
+// past the split's end and start every other split off a stage boundary (the per-half loop).
+template <Mode Md>
+void check_paired_is_unpaired() {
+    const Inputs fwd(conv({2, 64, 6, 5}, {40, 64, 3, 3}, 1, 1));              // C = 64: forward pairs
+    const Inputs phases(conv({2, 12, 8, 6}, {64, 12, 4, 4}, 2, 1));           // K_out = 64: grad-input's phases pair
+    const Inputs pixel(conv({3, 12, 4, 4}, {64, 12, 4, 4}, 1, 0));            // one output pixel
+    const TileConfig tiles[] = {TileConfig::Wide, TileConfig::Square, TileConfig::Narrow, TileConfig::Large};
+    for (TileConfig tile : tiles)
+        for (int64_t k_chunk : {int64_t(0), int64_t(48)}) {
+            INFO("tile " << int(tile) << ", k_chunk " << k_chunk);
+            std::vector<double> paired, unpaired;
+            for (bool pair : {true, false}) {
+                std::vector<double>& got = pair ? paired : unpaired;
+                {
+                    const cuda::conv::Dims d(fwd.g);
+                    Tensor out = poisoned(out_shape(fwd.g, Pass::Forward));
+                    const cuda::conv::nhwc::ForwardNhwc problem(d, fwd.x_dev.data<float>(), fwd.w_dev.data<float>(),
+                                                               fwd.bias_dev.data<float>(), out.data<float>());
+                    run_on_tile<Md>(problem, tile, k_chunk, pair);
+                    const std::vector<double> v = out.to_double_vector();  // exact: every float is a double
+                    got.insert(got.end(), v.begin(), v.end());
+                }
+                for (const Inputs* in : {&phases, &pixel}) {
+                    const cuda::conv::Dims d(in->g);
+                    Tensor out = poisoned(out_shape(in->g, Pass::BackwardInput));
+                    // The weights' layout does not matter here: both runs read the same bytes.
+                    cuda::conv::nhwc::for_each_backward_input_problem(
+                        d, in->dy_dev.data<float>(), in->w_dev.data<float>(), out.data<float>(),
+                        [&](const auto& problem) { run_on_tile<Md>(problem, tile, k_chunk, pair); });
+                    const std::vector<double> v = out.to_double_vector();
+                    got.insert(got.end(), v.begin(), v.end());
+                }
+            }
+            REQUIRE(paired.size() == unpaired.size());
+            size_t differ = 0, nan = 0;
+            for (size_t i = 0; i < paired.size(); ++i) {
+                differ += std::memcmp(&paired[i], &unpaired[i], sizeof(double)) != 0;
+                nan += std::isnan(paired[i]);
+            }
+            CHECK(differ == 0);
+            CHECK(nan == 0);  // every output written (the poison is NaN)
+        }
+}
+
+TEST_CASE("NHWC convolution: the paired cp.async loop gives the per-half loop's bits in every mode") {
+    check_paired_is_unpaired<Mode::TF32>();
+    check_paired_is_unpaired<Mode::BF16>();
+    check_paired_is_unpaired<Mode::TF32x3>();
 }
 
 TEST_CASE("NHWC convolution: the modes differ as their roundoff says (the tolerances can fail)") {

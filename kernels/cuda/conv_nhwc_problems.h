@@ -21,7 +21,9 @@
 //    of 4 consecutive k of one row (forward, grad-input; grad-weight: 4 consecutive m or n at
 //    one k). A cursor is built once per tile and row (the only place an index is split), and
 //    stepped kMmaBK k at a time (twice per 32-deep pipeline stage) by adding, with a carry into
-//    the filter position (TapCursor): no division in the main loop. The chunk path needs the k-contiguous channel count (C for forward, K_out for
+//    the filter position (TapCursor): no division in the main loop. Where stages_pair() (the
+//    k-contiguous channel count a multiple of kAsyncBK), a stage never crosses a filter
+//    position and the loop steps once per stage instead (a_step_stage, b_step_stage). The chunk path needs the k-contiguous channel count (C for forward, K_out for
 //    grad-input) to be a multiple of 4, which also keeps every chunk inside one filter position
 //    and 16-byte aligned; conv2d_nhwc.cu otherwise runs the element functors.
 #pragma once
@@ -33,7 +35,8 @@
 
 namespace ganops::cuda::conv::nhwc {
 
-using mma::kMmaBK;  // k per pipeline stage: what step() moves
+using mma::kAsyncBK;  // k per cp.async stage: what the paired cursors' step_stage() moves
+using mma::kMmaBK;    // k per half-stage: what step() moves
 
 // Position in a K ordered (t1, t2, ch) with ch fastest (ch_count a multiple of 4): the filter
 // tap pair and the channel of one 16-byte chunk. start() splits once per tile; step() moves
@@ -49,6 +52,18 @@ struct TapCursor {
     GANOPS_HD void step(int ch_count, int t2_count) {
         ch += kMmaBK;
         while (ch >= ch_count) {  // at most once when ch_count >= kMmaBK
+            ch -= ch_count;
+            if (++t2 == t2_count) {
+                t2 = 0;
+                ++t1;
+            }
+        }
+    }
+    // A whole stage (kAsyncBK) at once, where ch_count is a multiple of kAsyncBK: the cursor's
+    // channel stays below ch_count + kAsyncBK, so one carry without a loop.
+    GANOPS_HD void step_stage(int ch_count, int t2_count) {
+        ch += kAsyncBK;
+        if (ch >= ch_count) {
             ch -= ch_count;
             if (++t2 == t2_count) {
                 t2 = 0;
@@ -101,6 +116,7 @@ struct ForwardNhwc {
         return x + (cur.image + (ih * d.w + iw) * d.c + cur.tap.ch);  // 32-bit offset, one 64-bit add
     }
     GANOPS_HD void a_step(ACursor& cur) const { cur.tap.step(d.c, d.s); }
+    GANOPS_HD void a_step_stage(ACursor& cur) const { cur.tap.step_stage(d.c, d.s); }
     // B: the weight row of output channel n is contiguous along k.
     struct BCursor {
         int offset = 0;
@@ -108,6 +124,11 @@ struct ForwardNhwc {
     GANOPS_HD BCursor b_cursor(int64_t n, int64_t k) const { return {int(n * K + k)}; }
     GANOPS_HD const float* b_chunk(const BCursor& cur) const { return w + cur.offset; }
     GANOPS_HD void b_step(BCursor& cur) const { cur.offset += kMmaBK; }
+    GANOPS_HD void b_step_stage(BCursor& cur) const { cur.offset += kAsyncBK; }
+    // Paired chunks (implicit_gemm_mma.cuh): with C a multiple of kAsyncBK, a stage that starts
+    // at a multiple of kAsyncBK lies inside one filter position, so each row's chunk kMmaBK
+    // further is kMmaBK floats further, equally in or out of the image (the weights always).
+    GANOPS_HD bool stages_pair() const { return d.c % kAsyncBK == 0; }
     // Chunks of 4 k stay inside one filter position and are 16-byte aligned.
     static bool chunks_ok(const Dims& dims) { return dims.c % 4 == 0; }
     // Sources of the zero-filling copies, which read nothing but need an address.
@@ -178,6 +199,7 @@ struct BackwardInputPhaseNhwc {
         return dy + (cur.image + (po * d.q + qo) * d.k + cur.tap.ch);
     }
     GANOPS_HD void a_step(ACursor& cur) const { cur.tap.step(d.k, cols.taps); }
+    GANOPS_HD void a_step_stage(ACursor& cur) const { cur.tap.step_stage(d.k, cols.taps); }
     struct BCursor {
         int c = 0;
         TapCursor tap;
@@ -191,6 +213,10 @@ struct BackwardInputPhaseNhwc {
         return w_crsk + (weight_offset(cur.tap.t1, cur.tap.t2, cur.c) + cur.tap.ch);
     }
     GANOPS_HD void b_step(BCursor& cur) const { cur.tap.step(d.k, cols.taps); }
+    GANOPS_HD void b_step_stage(BCursor& cur) const { cur.tap.step_stage(d.k, cols.taps); }
+    // Paired chunks: K_out a multiple of kAsyncBK keeps an aligned stage inside one tap (A's
+    // output pixel and B's weight position fixed, ko contiguous).
+    GANOPS_HD bool stages_pair() const { return d.k % kAsyncBK == 0; }
     static bool chunks_ok(const Dims& dims) { return dims.k % 4 == 0; }
     GANOPS_HD const float* a_any() const { return dy; }
     GANOPS_HD const float* b_any() const { return w_crsk; }
@@ -239,9 +265,15 @@ struct BackwardInputFromPixelNhwc {
     GANOPS_HD void a_step(Cursor& cur) const {
         if (cur.offset >= 0) cur.offset += kMmaBK;
     }
+    GANOPS_HD void a_step_stage(Cursor& cur) const {
+        if (cur.offset >= 0) cur.offset += kAsyncBK;
+    }
     GANOPS_HD Cursor b_cursor(int64_t n, int64_t k) const { return {int(n * K + k)}; }
     GANOPS_HD const float* b_chunk(const Cursor& cur) const { return dy + cur.offset; }
     GANOPS_HD void b_step(Cursor& cur) const { cur.offset += kMmaBK; }
+    GANOPS_HD void b_step_stage(Cursor& cur) const { cur.offset += kAsyncBK; }
+    // Paired chunks: both operands' rows are contiguous along all of K.
+    GANOPS_HD bool stages_pair() const { return true; }
     static bool chunks_ok(const Dims& dims) { return dims.k % 4 == 0; }
     // Capped at 128 registers (two blocks per SM), ptxas spills in the 128 x 128 tile's main
     // loop (nvcc 13, sm_90): one block per SM, 8 warps (implicit_gemm_mma.cuh).

@@ -54,6 +54,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "implicit_gemm.cuh"  // GANOPS_UNROLL, reduce_splits_kernel (the split-K reduction)
 #include "../../core/error.h"
@@ -72,6 +73,10 @@ template <class P>
 constexpr bool has_chunk_prologue = requires { requires P::kNormActOnChunks; };
 template <class P>
 constexpr bool has_moments_epilogue = requires { requires P::kMomentsEpilogue; };
+// Problems whose cp.async chunks may be issued a stage at a time (ChunkLoader::issue_paired):
+// p.stages_pair() says when at run time, a_step_stage / b_step_stage move kAsyncBK.
+template <class P>
+constexpr bool has_paired_stages = requires(const P& p) { p.stages_pair(); };
 
 // Which index of each operand is contiguous in global memory (see the header comment).
 template <class Problem>
@@ -372,6 +377,11 @@ GANOPS_UNROLL
 // A stage is kAsyncBK = 32 deep (mma_plan.h): two kMmaBK halves, each cursor issuing one chunk
 // per half and stepping after each. Per barrier a warp then runs 4 tf32 (2 bf16) k-steps of
 // mma: the barrier, the wait, the commit and the loop's own control are paid once per 32 k.
+// Where a problem says a stage lies inside one filter tap of every row (p.stages_pair(): the
+// channel count a multiple of kAsyncBK; every DCGAN layer but the 4-channel image) and the
+// tile's K range starts at a multiple of kAsyncBK, the tile runs a second copy of the loop
+// whose cursors step once per stage (a_step_stage / b_step_stage) and give one address and one
+// bounds test for both halves' chunks (ChunkLoader::issue_paired): half the cursor work.
 //
 // Shared memory holds fp32 in every mode (cp.async copies bytes: it cannot convert),
 // kAsyncStages buffers of A and B in dynamic shared memory (83 KiB on the 128 x 64 tile: more
@@ -486,6 +496,35 @@ GANOPS_UNROLL
                 if (from) copied |= 1u << (h * kPerThread + i);
                 if (ok) step(cur[i]);
             }
+        return copied;
+    }
+
+    // issue() for a stage inside one filter tap of every row (the problem's stages_pair(), the
+    // stage starting at a multiple of kAsyncBK): a cursor's chunk of the second half is its
+    // first one's address + kMmaBK floats, in or out of the image alike, so each cursor gives
+    // one address, one bounds test and one step_stage (kAsyncBK) per stage instead of two of
+    // each. Copies, zero-fills and the returned bits are issue()'s.
+    template <class Src, class Step>
+    __device__ uint32_t issue_paired(uint32_t* s, int k_left, const float* any_valid, const Src& src,
+                                     const Step& step_stage) {
+        uint32_t copied = 0;
+GANOPS_UNROLL
+        for (int i = 0; i < kPerThread; ++i) {
+            const int c = cursor(i);
+            if (kCursors % Sh::kThreads != 0 && c >= kCursors) continue;
+            const int k = k_of(c);
+            const bool ok = (row_ok >> i) & 1u;
+            const float* const from = ok && k < k_left ? src(cur[i]) : nullptr;
+            uint32_t* const dst = &s[Layout::at(row_of(c), k)];
+GANOPS_UNROLL
+            for (int h = 0; h < kAsyncBK / kMmaBK; ++h) {
+                const bool copy = from != nullptr && h * kMmaBK + k < k_left;
+                ptx::cp_async_cg16(dst + h * kMmaBK, copy ? from + h * kMmaBK : any_valid, copy ? 16 : 0);
+                if (copy) copied |= 1u << (h * kPerThread + i);
+            }
+            if (ok) step_stage(cur[i]);
+        }
+        static_assert(!Layout::kKMajor, "paired chunks run along k");
         return copied;
     }
 
@@ -672,40 +711,62 @@ GANOPS_UNROLL
     static_assert(kCopiedBits * kAsyncStages <= 64);
     constexpr uint64_t kCopiedMask = (uint64_t{1} << kCopiedBits) - 1;
     [[maybe_unused]] uint64_t a_copied = 0;
-    // Stages are issued in order 0, 1, 2, ...: each issue steps the cursors once per half.
-    const auto issue = [&](int s) {
-        const int buf = s % kAsyncStages;
-        const int k_left = int(min(int64_t(kAsyncBK), k_end - (k_begin + int64_t(s) * kAsyncBK)));
-        const uint64_t copied = a_load.issue(a_buf + buf * LA::kWords, k_left, a_any, a_src, a_step);
-        if constexpr (has_chunk_prologue<Problem>)
-            a_copied = (a_copied & ~(kCopiedMask << (buf * kCopiedBits))) | (copied << (buf * kCopiedBits));
-        b_load.issue(b_buf + buf * LB::kWords, k_left, b_any, b_src, b_step);
-    };
+    // The pipeline, with the chunks issued per half-stage (issue) or, where every stage of this
+    // tile lies inside one filter tap, per stage (issue_paired): two copies of the loop, chosen
+    // once per tile, so that neither carries the other's cursor work.
+    // (prob is p, taken as a parameter so that the paired branch is only compiled where used.)
+    const auto pipeline = [&](auto paired, const auto& prob) {
+        // Stages are issued in order 0, 1, 2, ...: each issue steps the cursors by one stage.
+        const auto issue = [&](int s) {
+            const int buf = s % kAsyncStages;
+            const int k_left = int(min(int64_t(kAsyncBK), k_end - (k_begin + int64_t(s) * kAsyncBK)));
+            uint32_t* const a_dst = a_buf + buf * LA::kWords;
+            uint32_t* const b_dst = b_buf + buf * LB::kWords;
+            [[maybe_unused]] uint64_t copied;
+            if constexpr (decltype(paired)::value) {
+                copied = a_load.issue_paired(a_dst, k_left, a_any, a_src, [&](auto& c) { prob.a_step_stage(c); });
+                b_load.issue_paired(b_dst, k_left, b_any, b_src, [&](auto& c) { prob.b_step_stage(c); });
+            } else {
+                copied = a_load.issue(a_dst, k_left, a_any, a_src, a_step);
+                b_load.issue(b_dst, k_left, b_any, b_src, b_step);
+            }
+            if constexpr (has_chunk_prologue<Problem>)
+                a_copied = (a_copied & ~(kCopiedMask << (buf * kCopiedBits))) | (copied << (buf * kCopiedBits));
+        };
 GANOPS_UNROLL
-    for (int s = 0; s < kAsyncStages - 1; ++s) {
-        if (s < stages) issue(s);
-        ptx::cp_async_commit_group();  // empty groups too: the wait below counts groups
-    }
-    for (int s = 0; s < stages; ++s) {
-        ptx::cp_async_wait_group<kAsyncStages - 2>();  // stage s has landed (this thread's part)
-        const int buf = s % kAsyncStages;
-        if constexpr (has_chunk_prologue<Problem>) {
-            // Normalise-on-load: this thread's own copied A chunks, before the barrier publishes
-            // them (and before TF32 rounds them).
-            static_assert(!LA::kKMajor, "the prologue transforms 4 channels along k per chunk");
-            const int64_t k_stage = k_begin + int64_t(s) * kAsyncBK;
-            const uint32_t copied = uint32_t((a_copied >> (buf * kCopiedBits)) & kCopiedMask);
-            decltype(a_load)::for_each_copied(a_buf + buf * LA::kWords, copied,
-                                              [&](uint32_t* chunk, int k) { p.norm_act_chunk(chunk, k_stage + k); });
+        for (int s = 0; s < kAsyncStages - 1; ++s) {
+            if (s < stages) issue(s);
+            ptx::cp_async_commit_group();  // empty groups too: the wait below counts groups
         }
-        if constexpr (Md == Mode::TF32) {
-            a_load.round_tf32(a_buf + buf * LA::kWords);
-            b_load.round_tf32(b_buf + buf * LB::kWords);
+        for (int s = 0; s < stages; ++s) {
+            ptx::cp_async_wait_group<kAsyncStages - 2>();  // stage s has landed (this thread's part)
+            const int buf = s % kAsyncStages;
+            if constexpr (has_chunk_prologue<Problem>) {
+                // Normalise-on-load: this thread's own copied A chunks, before the barrier publishes
+                // them (and before TF32 rounds them).
+                static_assert(!LA::kKMajor, "the prologue transforms 4 channels along k per chunk");
+                const int64_t k_stage = k_begin + int64_t(s) * kAsyncBK;
+                const uint32_t copied = uint32_t((a_copied >> (buf * kCopiedBits)) & kCopiedMask);
+                decltype(a_load)::for_each_copied(a_buf + buf * LA::kWords, copied,
+                                                  [&](uint32_t* chunk, int k) { p.norm_act_chunk(chunk, k_stage + k); });
+            }
+            if constexpr (Md == Mode::TF32) {
+                a_load.round_tf32(a_buf + buf * LA::kWords);
+                b_load.round_tf32(b_buf + buf * LB::kWords);
+            }
+            __syncthreads();  // ... everyone's; and buffer (s - 1) % kAsyncStages is read by nobody now
+            if (s + kAsyncStages - 1 < stages) issue(s + kAsyncStages - 1);
+            ptx::cp_async_commit_group();
+            mma_stage_async<Sh, Md, LA, LB>(a_buf + buf * LA::kWords, b_buf + buf * LB::kWords, wm0, wn0, acc);
         }
-        __syncthreads();  // ... everyone's; and buffer (s - 1) % kAsyncStages is read by nobody now
-        if (s + kAsyncStages - 1 < stages) issue(s + kAsyncStages - 1);
-        ptx::cp_async_commit_group();
-        mma_stage_async<Sh, Md, LA, LB>(a_buf + buf * LA::kWords, b_buf + buf * LB::kWords, wm0, wn0, acc);
+    };
+    if constexpr (has_paired_stages<Problem> && !kMajor) {
+        if (p.stages_pair() && k_begin % kAsyncBK == 0)
+            pipeline(std::true_type{}, p);
+        else
+            pipeline(std::false_type{}, p);
+    } else {
+        pipeline(std::false_type{}, p);
     }
     store_accumulators<Sh>(p, acc, m0, n0, wm0, wn0, m_left, n_left, partial);
 }
