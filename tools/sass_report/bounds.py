@@ -148,6 +148,13 @@ KNOWN: list[Known] = [
           "of 4): 2 local-memory accesses in the main loop since the kernels take a ProblemBatch; fix: batch the "
           "fused phases too, or pad K_out",
           strict=False),
+    Known("conv2d_nhwc.cu",
+          r"mma::mma_gemm_async_kernel<\(mma::TileConfig\)3, \(mma::Mode\)0, conv::nhwc::BackwardInputPhaseNhwc, 4>",
+          "sm_80", "spill",
+          "the batched grad-input phases on the A100's 128 x 128 tile in TF32 at 2 blocks per SM: looking up the "
+          "block's phase in the parameter array leaves 15 local-memory accesses in the main loop (sm_90: none); "
+          "fix: hoist the phase's cursor fields into registers once per tile, or kAsyncMinBlocks = 1 on sm_80",
+          strict=False),
 ]
 
 
