@@ -200,6 +200,37 @@ KernelCost reduce_splits(const std::string& op, const GemmProblem& p, int64_t sp
     return reduce;
 }
 
+// The tensor-core loop's split-K reduction (implicit_gemm_mma.cuh, reduce_batch_splits_kernel),
+// per output element: the path through the loop body for a few splits (sm_90 SASS of
+// reduce_batch_splits_kernel<BackwardInputPhaseNhwc, 4>: 11 to load the first partial, ~6 per
+// further split in the remainder code, 47 for the phase's store: its two divisions by
+// multiply-high and the 64-bit address), and 71 per 16 further partials in the unrolled loop
+// (benchmarks/results/2026-12-03-phases-batched.md). Each problem of the batch reduces its
+// own splits; a problem without a split (an odd phase) is copied through once.
+constexpr double kBatchReduceBase = 64, kBatchReducePerSplit = 71.0 / 16;
+
+KernelCost reduce_batch_splits(const std::string& op, const GemmProblem* problems, const ganops::cuda::mma::BatchPlan& b,
+                               double l2_fits) {
+    KernelCost reduce;
+    reduce.op = op;
+    reduce.kernel = "reduce_batch_splits_kernel";
+    double instructions = 0, partial_bytes = 0, c_bytes = 0;
+    int64_t m_max = 0, n_max = 0;
+    for (int i = 0; i < b.count; ++i) {
+        const GemmProblem& p = problems[i];
+        const double outputs = double(p.M) * double(p.N);
+        instructions += outputs * (kBatchReduceBase + kBatchReducePerSplit * double(b.plans[i].splits - 1));
+        partial_bytes += kF * double(b.plans[i].splits) * outputs;
+        c_bytes += p.c_bytes;
+        m_max = std::max(m_max, p.M);
+        n_max = std::max(n_max, p.N);
+    }
+    reduce.warp_instructions = instructions / 32.0;
+    reduce.dram_bytes = (partial_bytes <= l2_fits ? 0.0 : partial_bytes) + c_bytes;
+    reduce.blocks = std::min<int64_t>((m_max + 255) / 256, 1024) * std::min<int64_t>(n_max, 65535) * b.count;
+    return reduce;
+}
+
 // The channels-last tensor-core loops (kernels/cuda/implicit_gemm_mma.cuh): warp instructions
 // per stage of the main loop and warp, from the sm_90 SASS (nvcc 13;
 // benchmarks/results/2026-12-02-mma-loop.md, 2026-12-03-mma-loop-2.md). The cp.async pipeline: per 32-deep stage
@@ -208,8 +239,10 @@ KernelCost reduce_splits(const std::string& op, const GemmProblem& p, int64_t sp
 // on Large (BF16 half as many, each k16). Grad-weight runs it where C and K_out are multiples of
 // 4 (chunks along m and n), else the register-staged loop, per 16-deep stage (kMmaBK), TF32,
 // Wide / Square / Narrow, BF16 as its Wide ratio. The weight transposition: instructions per element.
-constexpr double kNhwcAsync[2][3][4] = {{{391, 435, 627, 491}, {462, 574, 709, 614}, {444, 468, 647, 544}},
-                                        {{318, 337, 491, 377}, {390, 476, 575, 516}, {343, 356, 504, 427}}};
+// Grad-input's row is the batched phases' kernel (mma_gemm_async_kernel<..., BackwardInputPhaseNhwc, 4>,
+// 2026-12-03-phases-batched.md: looking up its phase's problem costs 10 per stage, 58 on Large).
+constexpr double kNhwcAsync[2][3][4] = {{{391, 435, 627, 491}, {473, 590, 731, 690}, {444, 468, 647, 544}},
+                                        {{318, 337, 491, 377}, {402, 491, 597, 536}, {343, 356, 504, 427}}};
 // The paired loop (ChunkLoader::issue_paired: one cursor step per stage), which forward and
 // grad-input run where the k-contiguous channel count (C, K_out) is a multiple of kAsyncBK and
 // every split starts at a multiple of it (benchmarks/results/2026-12-03-mma-loop-2.md): by mode,
@@ -407,7 +440,7 @@ KernelCost pad_channels(double images, double h, double w, double c, double c_pa
 }  // namespace
 
 std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in, const GpuSpec& gpu, const std::string& op,
-                                       Mode mode, const ModelParams& params, bool register_staged) {
+                                       Mode mode, const ModelParams& params, bool register_staged, bool batched_phases) {
     namespace mm = ganops::cuda::mma;
     using Path = ganops::cuda::conv::nhwc::NhwcPath;
     const GemmProblem whole = gemm_problem(pass, shape_in);  // the bytes do not depend on the layout
@@ -448,18 +481,39 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in,
     const bool async = !register_staged && path != Path::PixelProduct &&
                        (pass != ConvPass::BackwardWeight || (shape.c % 4 == 0 && shape.k % 4 == 0));
     const int64_t stage_k = async ? mm::kAsyncBK : mm::kMmaBK;
-    for (const GemmProblem& p : gemm_problems(pass, shape)) {
-        const mm::MmaPlan plan = async ? mm::mma_async_plan(p.M, p.N, p.K) : mm::mma_plan(p.M, p.N, p.K);
-        int64_t ksteps = 0;
-        for (int64_t z = 0; z < plan.splits; ++z) {
-            const int64_t len = std::min(p.K, (z + 1) * plan.k_chunk) - z * plan.k_chunk;
-            ksteps += (len + stage_k - 1) / stage_k;
+    // Grad-input's stride phases run as batches of up to kMmaMaxBatch, one launch each (and one
+    // reduction where any splits K), planned together (conv2d_nhwc.cu, mma::run_batch); the
+    // fused grad-input (batched_phases false) runs one launch per phase. Per batch: the
+    // problems' block steps, bytes and partial sums added up.
+    const std::vector<GemmProblem> problems = gemm_problems(pass, shape);
+    const size_t per_launch =
+        pass == ConvPass::BackwardInput && path != Path::PixelProduct && batched_phases ? size_t(mm::kMmaMaxBatch) : 1;
+    for (size_t first = 0; first < problems.size(); first += per_launch) {
+        const size_t count = std::min(per_launch, problems.size() - first);
+        mm::GemmSize sizes[mm::kMmaMaxBatch];
+        for (size_t i = 0; i < count; ++i) sizes[i] = {problems[first + i].M, problems[first + i].N, problems[first + i].K};
+        const mm::BatchPlan batch = mm::mma_batch_plan(sizes, int(count), async);
+        double block_steps = 0, a_dram = 0, b_dram = 0, partial_bytes = 0, c_bytes = 0;
+        bool split = false;
+        for (size_t i = 0; i < count; ++i) {
+            const GemmProblem& p = problems[first + i];
+            const mm::MmaPlan& plan = batch.plans[i];
+            int64_t ksteps = 0;
+            for (int64_t z = 0; z < plan.splits; ++z) {
+                const int64_t len = std::min(p.K, (z + 1) * plan.k_chunk) - z * plan.k_chunk;
+                ksteps += (len + stage_k - 1) / stage_k;
+            }
+            block_steps += double(plan.tiles_m * plan.tiles_n) * double(ksteps);
+            a_dram += p.a_bytes * (p.a_bytes <= fits ? 1.0 : double(plan.tiles_n));
+            b_dram += p.b_bytes * (p.b_bytes <= fits ? 1.0 : double(plan.tiles_m));
+            partial_bytes += kF * double(plan.splits) * double(p.M) * double(p.N);
+            c_bytes += p.c_bytes;
+            split = split || plan.splits > 1;
         }
-        const mm::TileShape tile = mm::tile_shape(plan.tile);
-        const double block_steps = double(plan.tiles_m * plan.tiles_n) * double(ksteps);
-        const double a_dram = p.a_bytes * (p.a_bytes <= fits ? 1.0 : double(plan.tiles_n));
-        const double b_dram = p.b_bytes * (p.b_bytes <= fits ? 1.0 : double(plan.tiles_m));
-        const double partial_bytes = kF * double(plan.splits) * double(p.M) * double(p.N);
+        // The phases all read dy whole (gemm_problems): a batch's blocks share it in L2.
+        if (count > 1 && problems[first].a_bytes <= fits) a_dram = problems[first].a_bytes;
+        const mm::MmaPlan& plan = batch.plans[0];
+        const mm::TileShape tile = mm::tile_shape(batch.tile);
 
         // mma_tile_async's paired loop: every stage inside one filter tap (stages_pair() in
         // conv_nhwc_problems.h: C for forward, K_out for grad-input, a multiple of kAsyncBK) and
@@ -481,14 +535,14 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in,
         gemm.math_tflops = math_peak_tflops(gpu, mode);
         gemm.warp_instructions = block_steps * (tile.threads() / 32.0) * stage_instructions;
         gemm.issue_utilisation = kGemmIssueUtilisation;
-        gemm.dram_bytes = a_dram + b_dram + (plan.splits > 1 ? partial_bytes : p.c_bytes);
-        gemm.blocks = plan.tiles_m * plan.tiles_n * plan.splits;
+        gemm.dram_bytes = a_dram + b_dram + (split ? partial_bytes : c_bytes);
+        gemm.blocks = batch.grid_m * batch.grid_n * batch.grid_z;
         gemm.useful_flops = carried ? 0.0 : shape_in.useful_flops();
         gemm.tensor_core = true;
         gemm.floor_act_bytes = carried ? 0.0 : whole.a_bytes + whole.b_bytes + whole.c_bytes;
         carried = true;
         out.push_back(gemm);
-        if (plan.splits > 1) out.push_back(reduce_splits(op, p, plan.splits, fits));
+        if (split) out.push_back(reduce_batch_splits(op, &problems[first], batch, fits));
     }
     return out;
 }
@@ -889,7 +943,9 @@ private:
                 const ConvPass pass = l.transposed ? ConvPass::BackwardInput : ConvPass::Forward;
                 const std::string op = l.name + (l.transposed ? " conv_transpose2d " : " conv2d ") + "forward (fused)";
                 weight_layout(l, op);
-                std::vector<KernelCost> costs = conv_pass(pass, l.shape, gpu_, op, params_);
+                // conv2d_backward_input_nhwc_fused runs its phases one launch each.
+                std::vector<KernelCost> costs = conv_pass_nhwc(pass, l.shape, gpu_, op, params_.nhwc_mode, params_,
+                                                               /*register_staged=*/false, /*batched_phases=*/false);
                 if (prologue) add_prologue(costs, pass, l, false);
                 const bool gathered = epilogue && add_epilogue(costs, pass, l);
                 add_all(std::move(costs));

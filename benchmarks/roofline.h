@@ -134,9 +134,12 @@ std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const G
 // pipeline (forward, grad-input, grad-weight where C and K_out allow its chunks; register_staged:
 // grad-weight on the register-staged loop, as the batchnorm prologue runs it), their split-K
 // reductions, and grad-input's weight transposition. Instruction counts per stage from the
-// sm_90 SASS (benchmarks/results/2026-12-02-nhwc-tensor-core.md).
+// sm_90 SASS (benchmarks/results/2026-12-02-nhwc-tensor-core.md). Grad-input's stride phases
+// run batched, one launch per mma::kMmaMaxBatch (batched_phases false: one launch each, as the
+// fused grad-input runs them).
 std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape, const GpuSpec& gpu, const std::string& op,
-                                       Mode mode, const ModelParams& params = {}, bool register_staged = false);
+                                       Mode mode, const ModelParams& params = {}, bool register_staged = false,
+                                       bool batched_phases = true);
 
 // Element-wise and reduction kernels: n elements, bytes and instructions per element.
 struct ElementwiseKind {

@@ -259,18 +259,24 @@ TEST_CASE("channels-last tensor-core convolution: tensor peak, SASS loop counts,
     CHECK(t.fp32_us < t.issue_us);
     // BF16 issues fewer instructions per stage (one k16 mma per two k8).
     CHECK(conv_pass_nhwc(ConvPass::Forward, d2, h100(), "", Mode::Bf16, nhwc)[0].warp_instructions < fwd[0].warp_instructions);
-    // Grad-input transposes the weights first (one read and one write of w), then its phases.
+    // Grad-input transposes the weights first (one read and one write of w), then its four
+    // phases in one launch (mma::run_batch): each M = 128 * 16 * 16, N = 64, K = 512; together
+    // 4 x 256 Wide tiles (alone each would take the Square tile), no split, no reduction.
     const auto dgrad = conv_pass(ConvPass::BackwardInput, d2, h100(), "D2 grad-input", nhwc);
-    REQUIRE(dgrad.size() == 5);
+    REQUIRE(dgrad.size() == 2);
     CHECK(dgrad[0].kernel == "krsc_to_crsk_kernel");
     CHECK(dgrad[0].dram_bytes == Approx(2 * 4.0 * 128 * 64 * 16));
     CHECK(dgrad[1].useful_flops == d2.useful_flops());
+    CHECK(dgrad[1].blocks == 4 * 256);
+    // The fused grad-input (conv2d_backward_input_nhwc_fused) keeps one launch per phase.
+    const auto dgrad_phases = conv_pass_nhwc(ConvPass::BackwardInput, d2, h100(), "", Mode::Tf32, nhwc, false, false);
+    CHECK(dgrad_phases.size() >= 5);
     // Grad-weight on the cp.async pipeline (C and K_out multiples of 4: chunks along m and n),
     // split-K; the 3-channel image is padded to 4 channels first and takes it too.
     const auto wgrad = conv_pass(ConvPass::BackwardWeight, d2, h100(), "D2 grad-weight", nhwc);
     REQUIRE(wgrad.size() == 2);
     CHECK(wgrad[0].kernel == "mma_gemm_async_kernel<BackwardWeightNhwc>");
-    CHECK(wgrad[1].kernel == "reduce_splits_kernel");
+    CHECK(wgrad[1].kernel == "reduce_batch_splits_kernel");
     const ConvShape d1{128, 3, 64, 64, 64, 32, 32, 4, 4, 2, 1};
     // D1's 3 channels are padded to 4 first (conv_nhwc_thin.h); grad-weight then takes the cp.async loop.
     const auto d1_dw = conv_pass(ConvPass::BackwardWeight, d1, h100(), "D1 grad-weight", nhwc);

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "conv_tolerance.h"
@@ -135,6 +136,17 @@ double check(const std::string& what, const Inputs& in, Pass p, Precision precis
                                               precision);
 }
 
+// The weights as grad-input's B reads them, on the device: KCRS -> CRSK is [K][C*R*S]
+// transposed (on the host here, as conv2d_nhwc.cu does on the device).
+Tensor crsk_weights(const Inputs& in) {
+    const std::vector<float> w = to_floats(in.w);
+    const int64_t k_out = in.g.out_channels, crs = int64_t(w.size()) / k_out;
+    std::vector<float> w_crsk(w.size());
+    for (int64_t k = 0; k < k_out; ++k)
+        for (int64_t i = 0; i < crs; ++i) w_crsk[i * k_out + k] = w[k * crs + i];
+    return Tensor::from_vector(Shape{int64_t(w.size())}, w_crsk).to(Device::CUDA);
+}
+
 // The cp.async pipeline alone on one block tile: forward, grad-weight (chunks along m and n,
 // k-major tiles), or grad-input's problems (the test transposes the weights to CRSK on the
 // host, as conv2d_nhwc.cu does on the device).
@@ -151,13 +163,7 @@ std::vector<double> async_on_tile(const Inputs& in, Pass p, TileConfig tile) {
         const cuda::conv::nhwc::BackwardWeightNhwc problem(d, in.dy_dev.data<float>(), in.x_dev.data<float>(), out.data<float>());
         cuda::mma::run_with_plan<Md, true>(problem, cuda::mma::mma_plan_for(tile, problem.M, problem.N, problem.K));
     } else {
-        // KCRS -> CRSK is [K][C*R*S] transposed.
-        const std::vector<float> w = to_floats(in.w);
-        const int64_t k_out = in.g.out_channels, crs = int64_t(w.size()) / k_out;
-        std::vector<float> w_crsk(w.size());
-        for (int64_t k = 0; k < k_out; ++k)
-            for (int64_t i = 0; i < crs; ++i) w_crsk[i * k_out + k] = w[k * crs + i];
-        const Tensor w_dev = Tensor::from_vector(Shape{int64_t(w.size())}, w_crsk).to(Device::CUDA);
+        const Tensor w_dev = crsk_weights(in);
         cuda::conv::nhwc::for_each_backward_input_problem(d, in.dy_dev.data<float>(), w_dev.data<float>(), out.data<float>(),
                                                           [&](const auto& problem) {
                                                               cuda::mma::run_with_plan<Md, true>(
@@ -204,6 +210,7 @@ std::vector<Named> odd_shapes() {
         {"3x3 stride 1 pad 1, C 8, K 12 (cp.async both)", conv({2, 8, 9, 11}, {12, 8, 3, 3}, 1, 1)},
         {"3x3 stride 2 pad 1, C 5, K 33 (padded channels; grad-input register-staged)", conv({2, 5, 9, 7}, {33, 5, 3, 3}, 2, 1)},
         {"1x1 stride 2, C 20, K 68: phases without taps", conv({2, 20, 8, 8}, {68, 20, 1, 1}, 2, 0)},
+        {"4x4 stride 3 pad 1, C 8, K 12: 9 phases, batches of 4, 4 and 1", conv({2, 8, 10, 11}, {12, 8, 4, 4}, 3, 1)},
         {"3x3 stride 2 pad 1 dilation 2, C 12, K 8", conv2d_geometry("test", {1, 12, 11, 10}, {8, 12, 3, 3}, dilated)},
         {"4x4 stride 2 pad 1, C 3 (the image), K 16", conv({2, 3, 10, 9}, {16, 3, 4, 4}, 2, 1)},
         {"transposed 4x4 stride 2 pad 1, 3 -> 36", transposed({1, 3, 5, 7}, {3, 36, 4, 4}, 2, 1)},
@@ -388,4 +395,62 @@ TEST_CASE("NHWC convolution: tensors beyond 32-bit indexing are refused by name"
     CHECK(refused([&] { cuda::conv2d_forward_nhwc(g, nullptr, nullptr, nullptr, nullptr); }, "conv2d NHWC"));
     CHECK(refused([&] { cuda::conv2d_backward_input_nhwc(g, nullptr, nullptr, nullptr); }, "backward input"));
     CHECK(refused([&] { cuda::conv2d_backward_weight_nhwc(g, nullptr, nullptr, nullptr); }, "backward weight"));
+}
+
+// conv2d_nhwc.cu runs the stride phases as one batch (mma::run_batch): the same bits as each
+// phase alone on the batch's plan for it (same tile, same K ranges, splits added in the same
+// order). Phases of different sizes and taps, split K (a long K over few tiles), every mode.
+TEST_CASE("NHWC grad-input: the batched stride phases give each phase's bits alone") {
+    const Named shapes[] = {
+        {"3x3 stride 2 pad 1, C 8, K 64: split, odd phases", conv({1, 8, 9, 7}, {64, 8, 3, 3}, 2, 1)},
+        {"4x4 stride 2 pad 1, C 68, K 20: unsplit", conv({3, 68, 10, 10}, {20, 68, 4, 4}, 2, 1)},
+        {"5x5 stride 3 pad 2, C 12, K 96: 9 phases", conv({1, 12, 13, 11}, {96, 12, 5, 5}, 3, 2)},
+    };
+    for (const Named& shape : shapes)
+        for (Precision m : {Precision::TF32, Precision::BF16, Precision::FP32Accurate}) {
+            INFO(shape.name << " in " << precision_name(m));
+            const Inputs in(shape.g);
+            const cuda::conv::Dims d(in.g);
+            const Shape out_shape_ = out_shape(in.g, Pass::BackwardInput);
+            const std::vector<double> batched = via_nhwc(in, Pass::BackwardInput, m);
+            REQUIRE(cuda::conv::nhwc::BackwardInputPhaseNhwc::chunks_ok(d));
+            // The phases one launch each, on the plans the batches gave them.
+            Tensor out = poisoned(out_shape_);
+            const Tensor w_dev = crsk_weights(in);
+            std::vector<cuda::conv::nhwc::BackwardInputPhaseNhwc> phases;
+            cuda::conv::nhwc::for_each_backward_input_problem(d, in.dy_dev.data<float>(), w_dev.data<float>(), out.data<float>(),
+                                                              [&](const auto& problem) {
+                                                                  using P = std::decay_t<decltype(problem)>;
+                                                                  if constexpr (std::is_same_v<P, cuda::conv::nhwc::BackwardInputPhaseNhwc>)
+                                                                      phases.push_back(problem);
+                                                              });
+            REQUIRE(phases.size() == size_t(in.g.opt.stride_h * in.g.opt.stride_w));
+            bool split = false;
+            for (size_t first = 0; first < phases.size(); first += cuda::mma::kMmaMaxBatch) {
+                std::vector<cuda::mma::GemmSize> sizes;
+                std::vector<size_t> which;
+                for (size_t i = first; i < std::min(phases.size(), first + cuda::mma::kMmaMaxBatch); ++i)
+                    if (phases[i].M > 0) {
+                        sizes.push_back({phases[i].M, phases[i].N, phases[i].K});
+                        which.push_back(i);
+                    }
+                if (sizes.empty()) continue;
+                const cuda::mma::BatchPlan plan = cuda::mma::mma_batch_plan(sizes.data(), int(sizes.size()), true);
+                for (size_t j = 0; j < which.size(); ++j) {
+                    split = split || plan.plans[j].splits > 1;
+                    const PrecisionScope scope(m);
+                    const auto& p = phases[which[j]];
+                    if (m == Precision::TF32) cuda::mma::run_with_plan<Mode::TF32, true>(p, plan.plans[j]);
+                    if (m == Precision::BF16) cuda::mma::run_with_plan<Mode::BF16, true>(p, plan.plans[j]);
+                    if (m == Precision::FP32Accurate) cuda::mma::run_with_plan<Mode::TF32x3, true>(p, plan.plans[j]);
+                }
+            }
+            if (std::string(shape.name).find("unsplit") == std::string::npos) CHECK(split);
+            const std::vector<double> alone = channels_first(out.to_double_vector(), out_shape_);
+            REQUIRE(alone.size() == batched.size());
+            size_t differ = 0;
+            for (size_t i = 0; i < alone.size(); ++i) differ += !(alone[i] == batched[i]);  // NaN (unwritten) differs
+            CHECK(differ == 0);
+            check(shape.name, in, Pass::BackwardInput, m, batched);
+        }
 }

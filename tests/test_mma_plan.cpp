@@ -132,3 +132,109 @@ TEST_CASE("mma_plan covers every problem exactly") {
     CHECK(huge.tiles_n == 70000);
     CHECK(huge.grid_n == kMmaMaxGridYZ);
 }
+
+namespace {
+
+// A batch's plan: one tile for all, each problem covered by its own plan (as check_cover), the
+// launch's grid the largest problem's and its z every problem's splits.
+void check_batch_cover(const std::vector<GemmSize>& sizes, bool async) {
+    const BatchPlan b = mma_batch_plan(sizes.data(), int(sizes.size()), async);
+    INFO("batch of " << sizes.size() << (async ? " (cp.async)" : ""));
+    CHECK(b.count == int(sizes.size()));
+    if (!async) CHECK(b.tile != TileConfig::Large);
+    const TileShape s = tile_shape(b.tile);
+    int64_t z = 0;
+    for (int i = 0; i < b.count; ++i) {
+        const MmaPlan& p = b.plans[i];
+        const GemmSize& g = sizes[size_t(i)];
+        INFO("problem " << i << ": M " << g.M << " N " << g.N << " K " << g.K);
+        CHECK(p.tile == b.tile);
+        CHECK(p.tiles_m * s.bm >= g.M);
+        CHECK(p.tiles_n * s.bn >= g.N);
+        CHECK(p.grid_m <= b.grid_m);
+        CHECK(p.grid_n <= b.grid_n);
+        CHECK(p.splits >= 1);
+        CHECK(p.k_chunk % kMmaBK == 0);
+        CHECK(p.splits * p.k_chunk >= g.K);
+        if (g.K > 0) CHECK((p.splits - 1) * p.k_chunk < g.K);  // no empty split
+        if (p.splits > 1) CHECK(p.k_chunk >= 4 * kMmaBK);
+        z += p.splits;
+    }
+    CHECK(b.grid_z == z);
+    CHECK(b.grid_z <= kMmaMaxGridYZ);
+}
+
+// The stride x stride phases of a grad-input (conv_problems.h's Phase1D, counted by hand):
+// rows h of residue r mod stride, taps of the kernel that reach them.
+std::vector<GemmSize> phases(int64_t n, int64_t c, int64_t h, int64_t k, int64_t kernel, int64_t stride) {
+    std::vector<GemmSize> out;
+    for (int64_t rh = 0; rh < stride; ++rh)
+        for (int64_t rw = 0; rw < stride; ++rw) {
+            const int64_t rows = (h - rh + stride - 1) / stride, cols = rows;  // square images
+            const int64_t taps_h = (kernel - rh + stride - 1) / stride, taps_w = (kernel - rw + stride - 1) / stride;
+            out.push_back({n * rows * cols, c, k * taps_h * taps_w});
+        }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a batch of one problem is planned as the problem alone") {
+    for (int64_t M : {1, 17, 64, 129, 2048, 100000})
+        for (int64_t N : {1, 16, 17, 64, 65, 256, 1000})
+            for (int64_t K : {0, 17, 128, 2048, 1 << 20})
+                for (bool async : {false, true}) {
+                    INFO("M " << M << " N " << N << " K " << K << (async ? " (cp.async)" : ""));
+                    const GemmSize one{M, N, K};
+                    const BatchPlan b = mma_batch_plan(&one, 1, async);
+                    const MmaPlan p = async ? mma_async_plan(M, N, K) : mma_plan(M, N, K);
+                    CHECK(b.tile == p.tile);
+                    CHECK(b.plans[0].splits == p.splits);
+                    CHECK(b.plans[0].k_chunk == p.k_chunk);
+                    CHECK(b.grid_m == p.grid_m);
+                    CHECK(b.grid_n == p.grid_n);
+                    CHECK(b.grid_z == p.splits);
+                }
+}
+
+TEST_CASE("the grad-input's stride phases are planned together: the tile and splits of their whole") {
+    // D3's grad-input at batch 128 (conv2d view: c 128, h 16, k_out 256, 4x4, stride 2): four
+    // phases of M = 128 * 8 * 8, N = 128, K = 256 * 4. Alone each gets the 64 x 64 tile; together
+    // their 4 x 64 large tiles fill the GPU: Large, no split.
+    const std::vector<GemmSize> d3 = phases(128, 128, 16, 256, 4, 2);
+    REQUIRE(d3.size() == 4);
+    CHECK(d3[0].M == 128 * 64);
+    CHECK(d3[0].K == 256 * 4);
+    CHECK(mma_async_plan(d3[0].M, d3[0].N, d3[0].K).tile != TileConfig::Large);
+    const BatchPlan b3 = mma_batch_plan(d3.data(), 4, true);
+    CHECK(b3.tile == TileConfig::Large);
+    CHECK(b3.grid_z == 4);  // one split each
+    check_batch_cover(d3, true);
+    // D4's (c 256, h 8, k_out 512): M = 128 * 4 * 4 = 2048 per phase, N = 256, K = 2048. Alone:
+    // the 64 x 64 tile and 3 splits, 4 launches; together: Large, 128 tiles, 3 splits each.
+    const std::vector<GemmSize> d4 = phases(128, 256, 8, 512, 4, 2);
+    const MmaPlan alone = mma_async_plan(d4[0].M, d4[0].N, d4[0].K);
+    CHECK(alone.tile == TileConfig::Square);
+    const BatchPlan b4 = mma_batch_plan(d4.data(), 4, true);
+    CHECK(b4.tile == TileConfig::Large);
+    for (int i = 0; i < 4; ++i) CHECK(b4.plans[i].splits <= alone.splits);
+    CHECK(b4.grid_z * b4.plans[0].tiles_m * b4.plans[0].tiles_n >= kMmaWantedBlocks);
+    check_batch_cover(d4, true);
+}
+
+TEST_CASE("batches of phases of different sizes are covered problem by problem") {
+    // Odd images and kernels: the phases' M and K differ (3x3 kernel, stride 2: 4, 2, 2 and 1 taps).
+    for (int64_t n : {1, 3, 128})
+        for (int64_t h : {5, 7, 16, 33})
+            for (int64_t kernel : {1, 3, 4, 5})
+                for (int64_t c : {3, 16, 64, 200}) {
+                    std::vector<GemmSize> all = phases(n, c, h, 96, kernel, 2);
+                    for (bool async : {false, true}) {
+                        check_batch_cover(all, async);
+                        check_batch_cover({all.begin(), all.begin() + 2}, async);
+                    }
+                }
+    const std::vector<GemmSize> odd = {{100, 64, 4 * 96}, {90, 64, 2 * 96}, {90, 64, 2 * 96}, {81, 64, 96}};
+    check_batch_cover(odd, false);
+    check_batch_cover(odd, true);
+}

@@ -14,6 +14,7 @@
 // 3-channel image on the tensor cores) take the paths of conv_nhwc_thin.h, chosen by its
 // nhwc_path().
 #include <type_traits>
+#include <vector>
 
 #include "conv2d_nhwc.h"
 #include "conv_nhwc_fusion.h"
@@ -45,6 +46,31 @@ void run_on_tensor_cores(const Problem& p, bool chunks_ok) {
         }
     }
     mma::run<Md>(p);
+}
+
+// A batch of same-type problems (the grad-input's stride phases): one launch per
+// mma::kMmaMaxBatch of them on the tensor cores (mma::run_batch), one each on the SIMT loop.
+template <mma::Mode Md, class Problem>
+void run_batch_on_tensor_cores(const std::vector<Problem>& ps, bool chunks_ok) {
+    if constexpr (has_chunk_cursors<Problem>) {
+        if (chunks_ok) {
+            mma::run_batch<Md, true>(ps.data(), int(ps.size()));
+            return;
+        }
+    }
+    mma::run_batch<Md, false>(ps.data(), int(ps.size()));
+}
+
+template <class Problem>
+void run_gemm_nhwc_batch(const std::vector<Problem>& ps, bool chunks_ok) {
+    switch (effective_matmul_precision()) {
+        case Precision::FP32:
+            for (const Problem& p : ps) gemm::run(p);
+            break;
+        case Precision::TF32: run_batch_on_tensor_cores<mma::Mode::TF32>(ps, chunks_ok); break;
+        case Precision::BF16: run_batch_on_tensor_cores<mma::Mode::BF16>(ps, chunks_ok); break;
+        case Precision::FP32Accurate: run_batch_on_tensor_cores<mma::Mode::TF32x3>(ps, chunks_ok); break;
+    }
 }
 
 // Every NHWC pass goes through here: the precision picks the loop, the layout the loader.
@@ -134,8 +160,15 @@ void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const fl
         GANOPS_LAUNCH(krsc_to_crsk_kernel, grid_for(total), kThreads, 0, current_stream())(w_krsc, w_crsk.data<float>(), d.k,
                                                                                           d.r * d.s, d.c, total);
     const bool chunks = conv::nhwc::BackwardInputPhaseNhwc::chunks_ok(d);
-    conv::nhwc::for_each_backward_input_problem(d, dy, w_crsk.data<float>(), dx,
-                                                [&](const auto& problem) { run_gemm_nhwc(problem, chunks); });
+    // The stride phases together: one launch (and one split-K reduction) for a stride-2 layer.
+    std::vector<conv::nhwc::BackwardInputPhaseNhwc> phases;
+    conv::nhwc::for_each_backward_input_problem(d, dy, w_crsk.data<float>(), dx, [&](const auto& problem) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(problem)>, conv::nhwc::BackwardInputPhaseNhwc>)
+            phases.push_back(problem);
+        else
+            run_gemm_nhwc(problem, chunks);
+    });
+    run_gemm_nhwc_batch(phases, chunks);
 }
 
 void conv2d_backward_weight_nhwc(const ConvGeometry& g, const float* dy, const float* x, float* dw_krsc) {

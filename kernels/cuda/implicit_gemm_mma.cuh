@@ -289,7 +289,8 @@ GANOPS_UNROLL
 }
 
 // Epilogue: c0 (g, 2t) c1 (g, 2t+1) c2 (g+8, 2t) c3 (g+8, 2t+1) of each m16n8 tile, to the
-// problem's store or, under split-K, to this split's partial tile.
+// problem's store or, under split-K, to this split's partial tile ([n][m] at `partial`: the
+// kernel points it at its split's slice).
 template <class Sh, class Problem>
 __device__ void store_accumulators(const Problem& p, const float (&acc)[Sh::MI][Sh::NI][4], int64_t m0, int64_t n0, int wm0,
                                    int wn0, int m_left, int n_left, float* partial) {
@@ -304,7 +305,7 @@ GANOPS_UNROLL
                 if (row >= m_left || col >= n_left) continue;
                 const int64_t m = m0 + row, n = n0 + col;
                 if (partial)
-                    partial[(int64_t(blockIdx.z) * p.N + n) * p.M + m] = acc[mi][ni][i];
+                    partial[n * p.M + m] = acc[mi][ni][i];
                 else
                     p.store(m, n, acc[mi][ni][i]);
             }
@@ -783,95 +784,232 @@ constexpr int async_min_blocks() {
         return Md == Mode::TF32 ? 2 : 1;
 }
 
+// ---- Entry points: a batch of problems per launch ---------------------------------------
+// Every launch runs a ProblemBatch: one problem, or up to kMmaMaxBatch of one type (the
+// grad-input's stride phases, conv_nhwc_problems.h), planned together (mma_plan.h,
+// mma_batch_plan). blockIdx.z runs over the first problem's splits, then the second's, ...;
+// a block finds its problem and split from z_begin, so no tile crosses problems (their B
+// differ). The grid is the largest problem's; a block whose tile lies beyond its own
+// problem's M or N skips the tile loops, uniformly across the block, so the barriers inside
+// hold. Under split-K, problem i's split z writes its [n][m] partial tile at
+// partial + partial_offset[i] + z * M * N.
+template <class Problem, int Capacity = kMmaMaxBatch>
+struct ProblemBatch {
+    static_assert(std::is_trivially_copyable_v<Problem>, "make_batch copies the problems' bytes");
+    // The problems have no default constructor: slots of raw storage, copied in by make_batch.
+    union Slot {
+        Problem p;
+        Slot() {}
+    };
+    Slot slot[Capacity];
+    int64_t k_chunk[Capacity];
+    int64_t partial_offset[Capacity];
+    int z_begin[Capacity + 1];
+    int count;
+
+    GANOPS_HD const Problem& problem(int i) const { return slot[i].p; }
+    // The problem of split blockIdx.z (uniform across the block).
+    GANOPS_HD int problem_of(int z) const {
+        if constexpr (Capacity == 1) return 0;
+        int i = 0;
+        while (i + 1 < count && z >= z_begin[i + 1]) ++i;
+        return i;
+    }
+};
+// Kernel parameters are limited to 4 KiB.
+template <class Problem, int Capacity>
+constexpr bool kBatchFitsParameters = sizeof(ProblemBatch<Problem, Capacity>) + sizeof(float*) <= 4096;
+
+template <int Capacity, class Problem>
+ProblemBatch<Problem, Capacity> make_batch(const Problem* const* problems, int count, const BatchPlan& plan) {
+    static_assert(kBatchFitsParameters<Problem, Capacity>, "a ProblemBatch is a kernel parameter: at most 4 KiB");
+    ProblemBatch<Problem, Capacity> b;
+    for (int i = 0; i < count; ++i) std::memcpy(static_cast<void*>(&b.slot[i]), static_cast<const void*>(problems[i]), sizeof(Problem));
+    b.count = count;
+    b.z_begin[0] = 0;
+    int64_t offset = 0;
+    for (int i = 0; i < count; ++i) {
+        b.k_chunk[i] = plan.plans[i].k_chunk;
+        b.partial_offset[i] = offset;
+        b.z_begin[i + 1] = b.z_begin[i] + int(plan.plans[i].splits);
+        offset += plan.plans[i].splits * problems[i]->M * problems[i]->N;
+    }
+    return b;
+}
+
+// The slice of the partial sums that split z of problem i writes, or null without split-K.
+template <class Problem, int Capacity>
+GANOPS_HD float* split_partial(const ProblemBatch<Problem, Capacity>& b, int i, int split, float* partial) {
+    if (!partial) return nullptr;
+    const Problem& p = b.problem(i);
+    return partial + b.partial_offset[i] + int64_t(split) * p.M * p.N;
+}
+
 // As mma_gemm_kernel, through the cp.async pipeline, with async_shared_bytes(C) of dynamic
-// shared memory. a_any / b_any: a valid 16-byte-aligned address of each operand, the source
-// of the zero-filling copies (which read nothing).
-template <TileConfig C, Mode Md, class Problem>
+// shared memory. a_any / b_any (the problem's): a valid 16-byte-aligned address of each
+// operand, the source of the zero-filling copies (which read nothing).
+template <TileConfig C, Mode Md, class Problem, int Capacity>
 __global__ void __launch_bounds__(AsyncShape<C>::kThreads, async_min_blocks<Md, Problem>())
-    mma_gemm_async_kernel(Problem p, const float* a_any, const float* b_any, int64_t k_chunk, float* partial) {
+    mma_gemm_async_kernel(ProblemBatch<Problem, Capacity> batch, float* partial) {
     using Sh = AsyncShape<C>;
     GANOPS_DYNAMIC_SHARED(uint32_t, smem);
-    const int64_t k_begin = int64_t(blockIdx.z) * k_chunk;
-    const int64_t k_end = min(p.K, k_begin + k_chunk);
+    const int i = batch.problem_of(int(blockIdx.z));
+    const Problem& p = batch.problem(i);
+    const int split = int(blockIdx.z) - batch.z_begin[i];
+    const int64_t k_begin = int64_t(split) * batch.k_chunk[i];
+    const int64_t k_end = min(p.K, k_begin + batch.k_chunk[i]);
+    float* const out = split_partial(batch, i, split, partial);
     for (int64_t n0 = int64_t(blockIdx.y) * Sh::BN; n0 < p.N; n0 += int64_t(gridDim.y) * Sh::BN)
         for (int64_t m0 = int64_t(blockIdx.x) * Sh::BM; m0 < p.M; m0 += int64_t(gridDim.x) * Sh::BM)
-            mma_tile_async<Sh, Md>(p, a_any, b_any, m0, n0, k_begin, k_end, partial, smem);
+            mma_tile_async<Sh, Md>(p, p.a_any(), p.b_any(), m0, n0, k_begin, k_end, out, smem);
 }
 
-// A block computes tile (blockIdx.x, blockIdx.y) of split blockIdx.z, and the tiles a whole
-// grid further on where the problem has more than a grid dimension allows (mma_plan.h). The
-// loops are uniform across the block, so the barriers inside hold.
-template <TileConfig C, Mode Md, class Problem>
-__global__ void __launch_bounds__(BlockShape<C, Md>::kThreads) mma_gemm_kernel(Problem p, int64_t k_chunk, float* partial) {
+// A block computes tile (blockIdx.x, blockIdx.y) of its problem's split (blockIdx.z, see
+// above), and the tiles a whole grid further on where the problem has more than a grid
+// dimension allows (mma_plan.h). The loops are uniform across the block, so the barriers inside hold.
+template <TileConfig C, Mode Md, class Problem, int Capacity>
+__global__ void __launch_bounds__(BlockShape<C, Md>::kThreads)
+    mma_gemm_kernel(ProblemBatch<Problem, Capacity> batch, float* partial) {
     using Sh = BlockShape<C, Md>;
     __shared__ SharedTiles<Sh> sm;
-    const int64_t k_begin = int64_t(blockIdx.z) * k_chunk;
-    const int64_t k_end = min(p.K, k_begin + k_chunk);
+    const int i = batch.problem_of(int(blockIdx.z));
+    const Problem& p = batch.problem(i);
+    const int split = int(blockIdx.z) - batch.z_begin[i];
+    const int64_t k_begin = int64_t(split) * batch.k_chunk[i];
+    const int64_t k_end = min(p.K, k_begin + batch.k_chunk[i]);
+    float* const out = split_partial(batch, i, split, partial);
     for (int64_t n0 = int64_t(blockIdx.y) * Sh::BN; n0 < p.N; n0 += int64_t(gridDim.y) * Sh::BN)
         for (int64_t m0 = int64_t(blockIdx.x) * Sh::BM; m0 < p.M; m0 += int64_t(gridDim.x) * Sh::BM)
-            mma_tile<Sh, Md>(p, m0, n0, k_begin, k_end, partial, sm);
+            mma_tile<Sh, Md>(p, m0, n0, k_begin, k_end, out, sm);
 }
 
-template <TileConfig C, Mode Md, class Problem>
-void launch(const Problem& p, const MmaPlan& plan, float* partial) {
-    const dim3 grid{unsigned(plan.grid_m), unsigned(plan.grid_n), unsigned(plan.splits)};
+// The split-K reduction: problem blockIdx.z's splits added in z order (s = z0 + z1, then + z2,
+// ...: deterministic, and the order gemm::reduce_splits_kernel adds in), one output (m, n) per
+// thread, m along x (the partial tiles are [n][m]: coalesced reads), n along y. No division:
+// 32-bit m and n, the one 64-bit step a pointer increment per split.
+template <class Problem, int Capacity>
+__global__ void reduce_batch_splits_kernel(ProblemBatch<Problem, Capacity> batch, const float* partial) {
+    const int i = int(blockIdx.z);
+    const Problem& p = batch.problem(i);
+    const int splits = batch.z_begin[i + 1] - batch.z_begin[i];
+    const int rows = int(p.M), cols = int(p.N);
+    const int64_t split_stride = p.M * p.N;
+    const float* const base = partial + batch.partial_offset[i];
+    for (int n = int(blockIdx.y); n < cols; n += int(gridDim.y))
+        for (int m = int(blockIdx.x * blockDim.x + threadIdx.x); m < rows; m += int(gridDim.x * blockDim.x)) {
+            const float* src = base + int64_t(n) * rows + m;
+            float s = *src;
+            for (int z = 1; z < splits; ++z) {
+                src += split_stride;
+                s = __fadd_rn(s, *src);
+            }
+            p.store(m, n, s);
+        }
+}
+
+template <TileConfig C, Mode Md, class Problem, int Capacity>
+void launch(const ProblemBatch<Problem, Capacity>& batch, const BatchPlan& plan, float* partial) {
+    const dim3 grid{unsigned(plan.grid_m), unsigned(plan.grid_n), unsigned(plan.grid_z)};
     // Aliases: GANOPS_LAUNCH takes no commas in the kernel's name (launch.cuh), and
     // tools/sass_report reads the block size's name (kMmaThreads: 256 Wide, 128 otherwise).
-    [[maybe_unused]] constexpr auto mma_gemm = &mma_gemm_kernel<C, Md, Problem>;
+    [[maybe_unused]] constexpr auto mma_gemm = &mma_gemm_kernel<C, Md, Problem, Capacity>;
     constexpr int kMmaThreads = BlockShape<C, Md>::kThreads;
-    GANOPS_LAUNCH(mma_gemm, grid, kMmaThreads, 0, current_stream())(p, plan.k_chunk, partial);
+    GANOPS_LAUNCH(mma_gemm, grid, kMmaThreads, 0, current_stream())(batch, partial);
 }
 
-template <TileConfig C, Mode Md, class Problem>
-void launch_async(const Problem& p, const MmaPlan& plan, float* partial) {
-    const dim3 grid{unsigned(plan.grid_m), unsigned(plan.grid_n), unsigned(plan.splits)};
-    [[maybe_unused]] constexpr auto mma_gemm_async = &mma_gemm_async_kernel<C, Md, Problem>;
+template <TileConfig C, Mode Md, class Problem, int Capacity>
+void launch_async(const ProblemBatch<Problem, Capacity>& batch, const BatchPlan& plan, float* partial) {
+    const dim3 grid{unsigned(plan.grid_m), unsigned(plan.grid_n), unsigned(plan.grid_z)};
+    [[maybe_unused]] constexpr auto mma_gemm_async = &mma_gemm_async_kernel<C, Md, Problem, Capacity>;
     constexpr int kMmaThreads = AsyncShape<C>::kThreads;
     constexpr int kSharedBytes = async_shared_bytes(C);
     // Above 48 KiB of dynamic shared memory a kernel must ask first; asked at every launch, as
     // the attribute is per device and cheap next to the launch.
     GANOPS_SET_MAX_DYNAMIC_SHARED(mma_gemm_async, kSharedBytes);
-    GANOPS_LAUNCH(mma_gemm_async, grid, kMmaThreads, kSharedBytes, current_stream())(p, p.a_any(), p.b_any(), plan.k_chunk,
-                                                                                   partial);
+    GANOPS_LAUNCH(mma_gemm_async, grid, kMmaThreads, kSharedBytes, current_stream())(batch, partial);
 }
 
 // Async: the cp.async pipeline (the problem has chunk cursors), else the register-staged loop.
-template <Mode Md, bool Async, class Problem>
-void launch_tile(const Problem& p, const MmaPlan& plan, float* partial) {
+template <Mode Md, bool Async, class Problem, int Capacity>
+void launch_tile(const ProblemBatch<Problem, Capacity>& batch, const BatchPlan& plan, float* partial) {
     switch (plan.tile) {
         case TileConfig::Wide:
-            if constexpr (Async) launch_async<TileConfig::Wide, Md>(p, plan, partial);
-            else launch<TileConfig::Wide, Md>(p, plan, partial);
+            if constexpr (Async) launch_async<TileConfig::Wide, Md>(batch, plan, partial);
+            else launch<TileConfig::Wide, Md>(batch, plan, partial);
             break;
         case TileConfig::Square:
-            if constexpr (Async) launch_async<TileConfig::Square, Md>(p, plan, partial);
-            else launch<TileConfig::Square, Md>(p, plan, partial);
+            if constexpr (Async) launch_async<TileConfig::Square, Md>(batch, plan, partial);
+            else launch<TileConfig::Square, Md>(batch, plan, partial);
             break;
         case TileConfig::Narrow:
-            if constexpr (Async) launch_async<TileConfig::Narrow, Md>(p, plan, partial);
-            else launch<TileConfig::Narrow, Md>(p, plan, partial);
+            if constexpr (Async) launch_async<TileConfig::Narrow, Md>(batch, plan, partial);
+            else launch<TileConfig::Narrow, Md>(batch, plan, partial);
             break;
         case TileConfig::Large:
             // The register-staged loop has no 128 x 128 tile (mma_plan never picks it there).
-            if constexpr (Async) launch_async<TileConfig::Large, Md>(p, plan, partial);
+            if constexpr (Async) launch_async<TileConfig::Large, Md>(batch, plan, partial);
             else fail("tensor-core GEMM: the 128 x 128 tile runs on the cp.async pipeline only");
             break;
     }
 }
 
-// Runs the problem on the tensor cores in mode Md, split-K as mma_plan() says; the splits'
-// partial tiles are added in a fixed order (gemm::reduce_splits_kernel): deterministic.
+// Runs a planned batch (its problems non-empty) on the tensor cores in mode Md: one GEMM
+// launch and, where any problem splits K, one reduction launch adding its partial tiles in
+// a fixed order (reduce_batch_splits_kernel): deterministic.
+// Capacity: kMmaMaxBatch, or 1 for a problem that always runs alone (its kernels as they were
+// before batches: no problem to look up).
+template <Mode Md, bool Async, int Capacity, class Problem>
+void run_batch_with_plan(const Problem* const* problems, const BatchPlan& plan) {
+    const ProblemBatch<Problem, Capacity> batch = make_batch<Capacity>(problems, plan.count, plan);
+    if (batch.z_begin[plan.count] <= plan.count) {
+        launch_tile<Md, Async>(batch, plan, nullptr);
+        return;
+    }
+    int64_t partial_size = 0, m_max = 0, n_max = 0;
+    for (int i = 0; i < plan.count; ++i) {
+        partial_size += plan.plans[i].splits * problems[i]->M * problems[i]->N;
+        m_max = std::max(m_max, problems[i]->M);
+        n_max = std::max(n_max, problems[i]->N);
+    }
+    Tensor partial = Tensor::empty(ganops::Shape{partial_size}, DType::F32, Device::CUDA);
+    launch_tile<Md, Async>(batch, plan, partial.data<float>());
+    const dim3 grid{unsigned(std::min<int64_t>(ceil_div(m_max, kThreads), 1024)), unsigned(std::min<int64_t>(n_max, 65535)),
+                    unsigned(plan.count)};
+    [[maybe_unused]] constexpr auto reduce_batch_splits = &reduce_batch_splits_kernel<Problem, Capacity>;
+    GANOPS_LAUNCH(reduce_batch_splits, grid, kThreads, 0, current_stream())(batch, partial.data<float>());
+}
+
+// Runs the problem on the tensor cores in mode Md with the given plan (a batch of one, alone).
 template <Mode Md, bool Async = false, class Problem>
 void run_with_plan(const Problem& p, const MmaPlan& plan) {
     if (p.M == 0 || p.N == 0) return;
-    if (plan.splits <= 1) {
-        launch_tile<Md, Async>(p, plan, nullptr);
-        return;
+    BatchPlan batch{};
+    batch.tile = plan.tile;
+    batch.count = 1;
+    batch.plans[0] = plan;
+    batch.grid_m = plan.grid_m;
+    batch.grid_n = plan.grid_n;
+    batch.grid_z = plan.splits;
+    const Problem* one = &p;
+    run_batch_with_plan<Md, Async, 1>(&one, batch);
+}
+
+// Runs `count` problems of one type, kMmaMaxBatch per launch, each batch planned together
+// (mma_batch_plan). Empty problems launch nothing.
+template <Mode Md, bool Async = false, class Problem>
+void run_batch(const Problem* problems, int count) {
+    int next = 0;
+    while (next < count) {
+        const Problem* group[kMmaMaxBatch];
+        GemmSize sizes[kMmaMaxBatch];
+        int n = 0;
+        for (; next < count && n < kMmaMaxBatch; ++next)
+            if (problems[next].M > 0 && problems[next].N > 0) {
+                group[n] = &problems[next];
+                sizes[n++] = {problems[next].M, problems[next].N, problems[next].K};
+            }
+        if (n > 0) run_batch_with_plan<Md, Async, kMmaMaxBatch>(group, mma_batch_plan(sizes, n, Async));
     }
-    Tensor partial = Tensor::empty(ganops::Shape{plan.splits * p.M * p.N}, DType::F32, Device::CUDA);
-    launch_tile<Md, Async>(p, plan, partial.data<float>());
-    GANOPS_LAUNCH(gemm::reduce_splits_kernel<Problem>, grid_for(p.M * p.N), kThreads, 0, current_stream())(
-        p, partial.data<float>(), int(plan.splits));
 }
 
 template <Mode Md, class Problem>

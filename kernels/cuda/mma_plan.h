@@ -61,8 +61,10 @@ struct MmaPlan {
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// The grid and split-K of a given tile (mma_plan's choice, or a test's).
-inline MmaPlan mma_plan_for(TileConfig tile, int64_t M, int64_t N, int64_t K) {
+// The grid and split-K of a given tile (mma_plan's choice, or a test's), for a problem that
+// runs alongside others in one launch whose tiles number `batch_tiles` in all (mma_batch_plan;
+// the problem's own tiles when it runs alone).
+inline MmaPlan mma_plan_in_batch(TileConfig tile, int64_t M, int64_t N, int64_t K, int64_t batch_tiles) {
     const TileShape s = tile_shape(tile);
     MmaPlan p{tile, ceil_div(M, s.bm), ceil_div(N, s.bn), 1, kMmaBK, 0, 0};
     p.grid_m = std::clamp<int64_t>(p.tiles_m, 1, kMmaMaxGridX);
@@ -70,7 +72,7 @@ inline MmaPlan mma_plan_for(TileConfig tile, int64_t M, int64_t N, int64_t K) {
     // Split-K only where each split keeps at least 4 stages of K, so the pipeline has
     // something to overlap and the partial sums stay few.
     // Large's tiles count as enough from three quarters of the two waves on (choose_async_tile).
-    const int64_t tiles = p.tiles_m * p.tiles_n;
+    const int64_t tiles = batch_tiles;
     const bool enough = tile == TileConfig::Large ? 4 * tiles >= 3 * kMmaWantedBlocks : tiles >= kMmaWantedBlocks;
     if (tiles > 0 && !enough && K >= 8 * kMmaBK)
         p.splits = std::min<int64_t>(ceil_div(kMmaWantedBlocks, tiles), K / (4 * kMmaBK));
@@ -78,6 +80,11 @@ inline MmaPlan mma_plan_for(TileConfig tile, int64_t M, int64_t N, int64_t K) {
     p.k_chunk = std::max<int64_t>(kMmaBK, ceil_div(ceil_div(K, p.splits), kMmaBK) * kMmaBK);
     p.splits = std::max<int64_t>(1, ceil_div(K, p.k_chunk));
     return p;
+}
+
+inline MmaPlan mma_plan_for(TileConfig tile, int64_t M, int64_t N, int64_t K) {
+    const TileShape s = tile_shape(tile);
+    return mma_plan_in_batch(tile, M, N, K, ceil_div(M, s.bm) * ceil_div(N, s.bn));
 }
 
 inline int64_t tiles_of(TileConfig c, int64_t M, int64_t N) {
@@ -108,5 +115,65 @@ inline TileConfig choose_async_tile(int64_t M, int64_t N, int64_t K) {
 
 inline MmaPlan mma_plan(int64_t M, int64_t N, int64_t K) { return mma_plan_for(choose_tile(M, N), M, N, K); }
 inline MmaPlan mma_async_plan(int64_t M, int64_t N, int64_t K) { return mma_plan_for(choose_async_tile(M, N, K), M, N, K); }
+
+// ---- A batch of problems in one launch (the grad-input's stride phases) -------------------
+// The problems share a tile (they run one kernel); each has its own tile grid and split-K,
+// and the launch's blockIdx.z runs over every problem's splits in turn (implicit_gemm_mma.cuh,
+// ProblemBatch). The tile and the splits are chosen as for one problem of all the batch's
+// tiles together: four quarter-size phases get the tile and splits of their whole, not of a
+// quarter. A batch of one is planned exactly as mma_plan / mma_async_plan.
+constexpr int kMmaMaxBatch = 4;  // a stride-2 layer's phases; more run as several batches
+
+struct GemmSize {
+    int64_t M, N, K;
+};
+
+struct BatchPlan {
+    TileConfig tile;
+    int count;
+    MmaPlan plans[kMmaMaxBatch];  // each problem's tile grid, splits and k_chunk
+    int64_t grid_m, grid_n, grid_z;  // the launch: the largest grids, every problem's splits
+};
+
+inline int64_t batch_tiles(TileConfig c, const GemmSize* s, int count) {
+    int64_t t = 0;
+    for (int i = 0; i < count; ++i) t += tiles_of(c, s[i].M, s[i].N);
+    return t;
+}
+
+// choose_tile / choose_async_tile over the batch's tiles together; K the shortest problem's
+// (each split of every problem keeps its stages), N the batch's widest and narrowest.
+inline TileConfig choose_batch_tile(const GemmSize* s, int count, bool async) {
+    int64_t n_max = 0, n_min = INT64_MAX, k_min = INT64_MAX;
+    for (int i = 0; i < count; ++i) {
+        n_max = std::max(n_max, s[i].N);
+        n_min = std::min(n_min, s[i].N);
+        k_min = std::min(k_min, s[i].K);
+    }
+    if (n_max <= 16) return TileConfig::Narrow;
+    if (async && n_min > 64) {
+        const int64_t large = batch_tiles(TileConfig::Large, s, count);
+        const int64_t splits = ceil_div(kMmaWantedBlocks, large);
+        if (4 * large >= 3 * kMmaWantedBlocks || (splits <= kMmaMaxSplits && k_min >= splits * 8 * kAsyncBK))
+            return TileConfig::Large;
+    }
+    return batch_tiles(TileConfig::Wide, s, count) >= kMmaWantedBlocks ? TileConfig::Wide : TileConfig::Square;
+}
+
+// count in 1..kMmaMaxBatch; async: the cp.async pipeline's tiles (Large), else the register-staged loop's.
+inline BatchPlan mma_batch_plan(const GemmSize* s, int count, bool async) {
+    BatchPlan b{};
+    b.count = count;
+    b.tile = choose_batch_tile(s, count, async);
+    const int64_t tiles = batch_tiles(b.tile, s, count);
+    b.grid_m = b.grid_n = 1;
+    for (int i = 0; i < count; ++i) {
+        b.plans[i] = mma_plan_in_batch(b.tile, s[i].M, s[i].N, s[i].K, tiles);
+        b.grid_m = std::max(b.grid_m, b.plans[i].grid_m);
+        b.grid_n = std::max(b.grid_n, b.plans[i].grid_n);
+        b.grid_z += b.plans[i].splits;
+    }
+    return b;
+}
 
 }  // namespace ganops::cuda::mma
