@@ -205,7 +205,7 @@ KernelCost reduce_splits(const std::string& op, const GemmProblem& p, int64_t sp
 // reduce_batch_splits_kernel<BackwardInputPhaseNhwc, 4>: 11 to load the first partial, ~6 per
 // further split in the remainder code, 47 for the phase's store: its two divisions by
 // multiply-high and the 64-bit address), and 71 per 16 further partials in the unrolled loop
-// (benchmarks/results/2026-12-03-phases-batched.md). Each problem of the batch reduces its
+// (benchmarks/results/2026-12-02-phases-batched.md). Each problem of the batch reduces its
 // own splits; a problem without a split (an odd phase) is copied through once.
 constexpr double kBatchReduceBase = 64, kBatchReducePerSplit = 71.0 / 16;
 
@@ -233,22 +233,23 @@ KernelCost reduce_batch_splits(const std::string& op, const GemmProblem* problem
 
 // The channels-last tensor-core loops (kernels/cuda/implicit_gemm_mma.cuh): warp instructions
 // per stage of the main loop and warp, from the sm_90 SASS (nvcc 13;
-// benchmarks/results/2026-12-02-mma-loop.md, 2026-12-03-mma-loop-2.md). The cp.async pipeline: per 32-deep stage
+// benchmarks/results/2026-12-02-mma-loop.md, 2026-12-02-mma-loop-2.md). The cp.async pipeline: per 32-deep stage
 // (kAsyncBK), by mode (TF32, BF16), pass (forward, grad-input phase, grad-weight) and tile
 // (Wide, Square, Narrow, Large): 32 HMMA per stage and warp on Wide and Square, 16 on Narrow, 64
 // on Large (BF16 half as many, each k16). Grad-weight runs it where C and K_out are multiples of
 // 4 (chunks along m and n), else the register-staged loop, per 16-deep stage (kMmaBK), TF32,
 // Wide / Square / Narrow, BF16 as its Wide ratio. The weight transposition: instructions per element.
-// Grad-input's row is the batched phases' kernel (mma_gemm_async_kernel<..., BackwardInputPhaseNhwc, 4>,
-// 2026-12-03-phases-batched.md: looking up its phase's problem costs 10 per stage, 58 on Large).
-constexpr double kNhwcAsync[2][3][4] = {{{391, 435, 627, 491}, {473, 590, 731, 690}, {444, 468, 647, 544}},
-                                        {{318, 337, 491, 377}, {402, 491, 597, 536}, {343, 356, 504, 427}}};
+// Grad-input's rows are the batched phases' kernel (mma_gemm_async_kernel<..., BackwardInputPhaseNhwc, 4>,
+// 2026-12-02-phases-batched.md; each block runs its phase's copy of the loop with the problem at
+// fixed parameter offsets, with_block_problem, so it costs what one phase alone costs).
+constexpr double kNhwcAsync[2][3][4] = {{{391, 435, 627, 491}, {463, 574, 705, 614}, {444, 468, 647, 544}},
+                                        {{318, 337, 491, 377}, {392, 476, 571, 516}, {343, 356, 504, 427}}};
 // The paired loop (ChunkLoader::issue_paired: one cursor step per stage), which forward and
 // grad-input run where the k-contiguous channel count (C, K_out) is a multiple of kAsyncBK and
-// every split starts at a multiple of it (benchmarks/results/2026-12-03-mma-loop-2.md): by mode,
+// every split starts at a multiple of it (benchmarks/results/2026-12-02-mma-loop-2.md): by mode,
 // pass (forward, grad-input phase) and tile, as kNhwcAsync; kNhwcAsync is the other loop.
-constexpr double kNhwcAsyncPaired[2][2][4] = {{{294, 328, 422, 376}, {307, 373, 448, 419}},
-                                              {{212, 230, 288, 272}, {235, 275, 314, 317}}};
+constexpr double kNhwcAsyncPaired[2][2][4] = {{{294, 328, 422, 376}, {310, 373, 450, 413}},
+                                              {{212, 230, 288, 272}, {236, 275, 317, 317}}};
 constexpr double kNhwcStagedWeightTf32[3] = {687, 802, 1274};
 constexpr double kNhwcStagedWeightBf16OverTf32 = 697.0 / 687;
 constexpr double kTransposeInstructions = 174.0 / 4;

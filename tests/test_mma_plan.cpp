@@ -95,7 +95,10 @@ TEST_CASE("mma_async_plan adds the 128 x 128 tile for wide problems with many ti
     // K long enough for 33 splits of >= 8 stages: Large, split.
     const MmaPlan d2w = mma_async_plan(16 * 64, 128, 128 * 256);
     CHECK(d2w.tile == TileConfig::Large);
-    CHECK(d2w.splits * d2w.tiles_m * d2w.tiles_n >= kMmaWantedBlocks);
+    // 33 splits asked for; the chunks rounded up to whole 32-deep stages (1024) leave 32: 256
+    // blocks, 97% of the two waves.
+    CHECK(d2w.splits == 32);
+    CHECK(d2w.splits * d2w.tiles_m * d2w.tiles_n * 100 >= 96 * kMmaWantedBlocks);
     CHECK(d2w.k_chunk >= 8 * kAsyncBK);
     // ... at batch 1 (K = 256): too short to split into 33: the register-staged choice.
     CHECK(mma_async_plan(16 * 64, 128, 256).tile == TileConfig::Square);
@@ -237,4 +240,26 @@ TEST_CASE("batches of phases of different sizes are covered problem by problem")
     const std::vector<GemmSize> odd = {{100, 64, 4 * 96}, {90, 64, 2 * 96}, {90, 64, 2 * 96}, {81, 64, 96}};
     check_batch_cover(odd, false);
     check_batch_cover(odd, true);
+}
+
+TEST_CASE("the cp.async plans split K at whole 32-deep stages, so every split runs the paired loop") {
+    for (int64_t M : {128, 2048, 8192})
+        for (int64_t N : {64, 128, 256})
+            for (int64_t K : {96, 1000, 2048, 8192, 1 << 20}) {
+                INFO("M " << M << " N " << N << " K " << K);
+                const MmaPlan p = mma_async_plan(M, N, K);
+                CHECK(p.k_chunk % kAsyncBK == 0);
+                CHECK(p.splits * p.k_chunk >= K);
+                CHECK((p.splits - 1) * p.k_chunk < K);  // no empty split
+                const GemmSize phases[4] = {{M, N, K}, {M, N, K}, {M, N, K}, {M, N, K}};
+                const BatchPlan b = mma_batch_plan(phases, 4, true);
+                for (int i = 0; i < 4; ++i) CHECK(b.plans[i].k_chunk % kAsyncBK == 0);
+            }
+    // D4's grad-input phases (M 2048, N 256, K 2048 each): Large, 3 splits of 704 (22 stages), not
+    // 688, whose second and third splits would start half a stage into a filter tap.
+    const GemmSize d4[4] = {{2048, 256, 2048}, {2048, 256, 2048}, {2048, 256, 2048}, {2048, 256, 2048}};
+    const BatchPlan b = mma_batch_plan(d4, 4, true);
+    CHECK(b.tile == TileConfig::Large);
+    CHECK(b.plans[0].splits == 3);
+    CHECK(b.plans[0].k_chunk == 704);
 }

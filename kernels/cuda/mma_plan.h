@@ -55,7 +55,7 @@ struct MmaPlan {
     TileConfig tile;
     int64_t tiles_m, tiles_n;
     int64_t splits;   // >= 1; every split gets a non-empty K range when K > 0
-    int64_t k_chunk;  // a multiple of kMmaBK; split z covers [z * k_chunk, min(K, (z + 1) * k_chunk))
+    int64_t k_chunk;  // a multiple of kMmaBK (kAsyncBK on the cp.async pipeline); split z covers [z * k_chunk, min(K, (z + 1) * k_chunk))
     int64_t grid_m, grid_n;  // launch grid (grid_m, grid_n, splits); blocks stride over extra tiles
 };
 
@@ -63,8 +63,11 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // The grid and split-K of a given tile (mma_plan's choice, or a test's), for a problem that
 // runs alongside others in one launch whose tiles number `batch_tiles` in all (mma_batch_plan;
-// the problem's own tiles when it runs alone).
-inline MmaPlan mma_plan_in_batch(TileConfig tile, int64_t M, int64_t N, int64_t K, int64_t batch_tiles) {
+// the problem's own tiles when it runs alone). k_align: what k_chunk is a multiple of, kAsyncBK
+// on the cp.async pipeline, so that every split starts a whole stage into K and the paired loop
+// (implicit_gemm_mma.cuh, one cursor step per stage) runs on every split, not on the first only.
+inline MmaPlan mma_plan_in_batch(TileConfig tile, int64_t M, int64_t N, int64_t K, int64_t batch_tiles,
+                                 int64_t k_align = kMmaBK) {
     const TileShape s = tile_shape(tile);
     MmaPlan p{tile, ceil_div(M, s.bm), ceil_div(N, s.bn), 1, kMmaBK, 0, 0};
     p.grid_m = std::clamp<int64_t>(p.tiles_m, 1, kMmaMaxGridX);
@@ -77,14 +80,14 @@ inline MmaPlan mma_plan_in_batch(TileConfig tile, int64_t M, int64_t N, int64_t 
     if (tiles > 0 && !enough && K >= 8 * kMmaBK)
         p.splits = std::min<int64_t>(ceil_div(kMmaWantedBlocks, tiles), K / (4 * kMmaBK));
     p.splits = std::clamp<int64_t>(p.splits, 1, kMmaMaxSplits);
-    p.k_chunk = std::max<int64_t>(kMmaBK, ceil_div(ceil_div(K, p.splits), kMmaBK) * kMmaBK);
+    p.k_chunk = std::max<int64_t>(k_align, ceil_div(ceil_div(K, p.splits), k_align) * k_align);
     p.splits = std::max<int64_t>(1, ceil_div(K, p.k_chunk));
     return p;
 }
 
-inline MmaPlan mma_plan_for(TileConfig tile, int64_t M, int64_t N, int64_t K) {
+inline MmaPlan mma_plan_for(TileConfig tile, int64_t M, int64_t N, int64_t K, int64_t k_align = kMmaBK) {
     const TileShape s = tile_shape(tile);
-    return mma_plan_in_batch(tile, M, N, K, ceil_div(M, s.bm) * ceil_div(N, s.bn));
+    return mma_plan_in_batch(tile, M, N, K, ceil_div(M, s.bm) * ceil_div(N, s.bn), k_align);
 }
 
 inline int64_t tiles_of(TileConfig c, int64_t M, int64_t N) {
@@ -114,7 +117,9 @@ inline TileConfig choose_async_tile(int64_t M, int64_t N, int64_t K) {
 }
 
 inline MmaPlan mma_plan(int64_t M, int64_t N, int64_t K) { return mma_plan_for(choose_tile(M, N), M, N, K); }
-inline MmaPlan mma_async_plan(int64_t M, int64_t N, int64_t K) { return mma_plan_for(choose_async_tile(M, N, K), M, N, K); }
+inline MmaPlan mma_async_plan(int64_t M, int64_t N, int64_t K) {
+    return mma_plan_for(choose_async_tile(M, N, K), M, N, K, kAsyncBK);
+}
 
 // ---- A batch of problems in one launch (the grad-input's stride phases) -------------------
 // The problems share a tile (they run one kernel); each has its own tile grid and split-K,
@@ -168,7 +173,7 @@ inline BatchPlan mma_batch_plan(const GemmSize* s, int count, bool async) {
     const int64_t tiles = batch_tiles(b.tile, s, count);
     b.grid_m = b.grid_n = 1;
     for (int i = 0; i < count; ++i) {
-        b.plans[i] = mma_plan_in_batch(b.tile, s[i].M, s[i].N, s[i].K, tiles);
+        b.plans[i] = mma_plan_in_batch(b.tile, s[i].M, s[i].N, s[i].K, tiles, async ? kAsyncBK : kMmaBK);
         b.grid_m = std::max(b.grid_m, b.plans[i].grid_m);
         b.grid_n = std::max(b.grid_n, b.plans[i].grid_n);
         b.grid_z += b.plans[i].splits;

@@ -122,14 +122,6 @@ class Known:
 # kernels/cuda/conv_problems.h, and the linear GEMM no longer spills since its tile loop was
 # reworked.)
 KNOWN: list[Known] = [
-    Known("conv2d_nhwc.cu",
-          r"mma::mma_gemm_kernel<\(mma::TileConfig\)0, \(mma::Mode\)2, "
-          r"conv::nhwc::WithMoments<conv::nhwc::BackwardInputPhaseNhwcNormAct>, 1>",
-          "sm_80", "spill",
-          "the opt-in conv + batchnorm fusion (nn::conv_bn_fusion_enabled) in fp32-accurate on the register-staged "
-          "Wide tile: prologue + statistics epilogue + split fragments leave 1 local-memory access in the A100's "
-          "main loop; fix: the Square tile for this problem, or the prologue on the cp.async path",
-          strict=False),
     # The problem batches (implicit_gemm_mma.cuh, ProblemBatch): the fused single-problem
     # kernels (capacity 1) moved by a register or two with the batch's parameter layout.
     Known("conv2d_nhwc.cu",
@@ -147,13 +139,6 @@ KNOWN: list[Known] = [
           "the opt-in fused grad-input (prologue) in BF16 on the register-staged Narrow tile (K_out not a multiple "
           "of 4): 2 local-memory accesses in the main loop since the kernels take a ProblemBatch; fix: batch the "
           "fused phases too, or pad K_out",
-          strict=False),
-    Known("conv2d_nhwc.cu",
-          r"mma::mma_gemm_async_kernel<\(mma::TileConfig\)3, \(mma::Mode\)0, conv::nhwc::BackwardInputPhaseNhwc, 4>",
-          "sm_80", "spill",
-          "the batched grad-input phases on the A100's 128 x 128 tile in TF32 at 2 blocks per SM: looking up the "
-          "block's phase in the parameter array leaves 15 local-memory accesses in the main loop (sm_90: none); "
-          "fix: hoist the phase's cursor fields into registers once per tile, or kAsyncMinBlocks = 1 on sm_80",
           strict=False),
 ]
 
