@@ -203,6 +203,17 @@ Tensor Tensor::to_memory_format(MemoryFormat format) const {
                   });
 }
 
+void Tensor::change_memory_format_in_place(MemoryFormat format) const {
+    GANOPS_CHECK(is_leaf(), "change_memory_format_in_place: tensor ", str(), " was produced by op '", grad_fn()->name,
+                 "'; only leaves (parameters, optimizer state) change format in place");
+    if (memory_format() == format) return;
+    const Tensor converted = kernels::convert_memory_format(detach(), format);
+    impl().storage = converted.impl().storage;
+    impl().offset = converted.impl().offset;
+    impl().memory_format = format;
+    if (const Tensor g = grad(); g.defined()) g.change_memory_format_in_place(format);
+}
+
 Tensor Tensor::reshape(const Shape& new_shape) const {
     GANOPS_CHECK(new_shape.numel() == numel(), "reshape: cannot view tensor ", str(), " as ", new_shape);
     // A view reinterprets the storage, which must then be in NCHW order.

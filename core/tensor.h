@@ -86,6 +86,12 @@ public:
     // converted by the layout kernels (kernels/layout.h). Differentiable: the gradient
     // is converted back to this tensor's format. ChannelsLast needs a 4-d tensor.
     Tensor to_memory_format(MemoryFormat format) const;
+    // Reorders this leaf's storage into `format` in place, values unchanged: every handle to
+    // the tensor (a module's slot, an optimizer's list) sees the new order, as with PyTorch's
+    // `param.data = param.to(memory_format=...)`. A gradient it holds is reordered too. For
+    // parameters and optimizer state before training; not recorded by autograd, and views
+    // made before (detach(), slice_rows()) keep the old storage. ChannelsLast needs 4-d.
+    void change_memory_format_in_place(MemoryFormat format) const;
     // A view; differentiable. A channels-last tensor is first converted to contiguous (a
     // copy), so the view always reads NCHW order.
     Tensor reshape(const Shape& shape) const;

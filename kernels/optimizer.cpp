@@ -1,6 +1,7 @@
 #include "optimizer.h"
 
 #include <cmath>
+#include <utility>
 
 #include "checks.h"
 #include "cpu/reference.h"
@@ -25,10 +26,20 @@ void check_sgd_hyper(const SgdHyper& h) {
 }
 
 namespace {
+// The update runs element by element over storage, in either memory format, as long as the
+// parameter, its gradient and its state share one (a channels-last weight's gradient from
+// the NHWC convolutions is channels-last, as is the state that Adam allocates beside it).
 void check_slot(const char* op, const Tensor& param, const Tensor& grad, const Tensor& a, const Tensor& b) {
-    check_compatible(op, {{"param", &param}, {"grad", &grad}, {"state", &a}, {"state", &b}});
-    for (const Tensor* t : {&grad, &a, &b})
-        if (t->defined()) check_same_shape(op, "param", param, "grad/state", *t);
+    check_compatible(op, {{"param", &param}, {"grad", &grad}, {"state", &a}, {"state", &b}}, Formats::Any);
+    for (const auto& [name, t] : {std::pair{"grad", &grad}, std::pair{"state", &a}, std::pair{"state", &b}}) {
+        if (!t->defined()) continue;
+        check_same_shape(op, "param", param, name, *t);
+        GANOPS_CHECK(t->memory_format() == param.memory_format() || (t->storage_is_nchw() && param.storage_is_nchw()), op,
+                     ": param ", param.str(), " is ", memory_format_name(param.memory_format()), " but its ", name, " is ",
+                     memory_format_name(t->memory_format()),
+                     ": they must share a memory format (after Module::to(MemoryFormat), build the optimizer "
+                     "then, or call Adam::follow_parameter_formats)");
+    }
 }
 }  // namespace
 

@@ -15,9 +15,17 @@ void check_params(const char* op, const std::vector<Tensor>& params) {
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& opt) : options(opt), params_(std::move(params)) {
     kernels::check_adam_hyper(options);
     check_params("Adam", params_);
-    for (const Tensor& p : params_) {
-        exp_avg_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
-        exp_avg_sq_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
+    for (const Tensor& p : params_)
+        for (auto* moments : {&exp_avg_, &exp_avg_sq_}) {
+            moments->push_back(Tensor::empty(p.shape(), p.dtype(), p.device(), p.memory_format()));
+            moments->back().fill(0);
+        }
+}
+
+void Adam::follow_parameter_formats() {
+    for (size_t i = 0; i < params_.size(); ++i) {
+        exp_avg_[i].change_memory_format_in_place(params_[i].memory_format());
+        exp_avg_sq_[i].change_memory_format_in_place(params_[i].memory_format());
     }
 }
 

@@ -61,4 +61,11 @@ void Module::to(Device device) {
     for (auto& [name, child] : children_) child->to(device);
 }
 
+void Module::to(MemoryFormat format) {
+    for (auto* slots : {&parameters_, &buffers_})
+        for (auto& [name, slot] : *slots)
+            if (slot->defined() && slot->ndim() == 4) slot->change_memory_format_in_place(format);
+    for (auto& [name, child] : children_) child->to(format);
+}
+
 }  // namespace ganops::nn

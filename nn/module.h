@@ -34,6 +34,13 @@ public:
     void zero_grad();  // clears every parameter's gradient
     // Moves parameters and buffers. Parameters become new leaves: build optimizers after.
     void to(Device device);
+    // Stores every 4-d parameter and buffer (convolution weights) in `format`, in place
+    // (Tensor::change_memory_format_in_place): the tensors stay the same leaves, so an optimizer
+    // built before keeps updating them (Adam::follow_parameter_formats moves its moments
+    // along). Channels-last weights are what the NHWC convolutions read and write (KRSC),
+    // so a channels-last network converts no weight per pass. Checkpoints are unaffected:
+    // they store PyTorch's layout and load into whatever format the parameter has.
+    void to(MemoryFormat format);
 
 protected:
     // `slot` is a member of the derived module; an undefined tensor there (bias=false) is

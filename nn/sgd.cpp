@@ -10,7 +10,8 @@ SGD::SGD(std::vector<Tensor> params, const SgdOptions& opt) : options(opt), para
         const Tensor& p = params_[i];
         GANOPS_CHECK(p.defined() && p.is_leaf() && p.requires_grad(), "SGD: parameter ", i, " (", p.str(),
                      ") is not a leaf tensor that requires grad");
-        buffers_.push_back(options.momentum != 0 ? Tensor::zeros(p.shape(), p.dtype(), p.device()) : Tensor());
+        buffers_.push_back(options.momentum != 0 ? Tensor::empty(p.shape(), p.dtype(), p.device(), p.memory_format()) : Tensor());
+        if (buffers_.back().defined()) buffers_.back().fill(0);  // in the parameter's format (kernels/optimizer.cpp)
         buffer_started_.push_back(false);
     }
 }

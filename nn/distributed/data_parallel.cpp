@@ -102,7 +102,10 @@ void GradientReducer::finish() {
     NoGradGuard no_grad;
     if (comm_.size() == 1) {  // the gradients are the average already
         for (const Tensor& p : parameters_)
-            if (!p.grad().defined()) p.set_grad(Tensor::zeros(p.shape(), DType::F32, p.device()));
+            if (!p.grad().defined()) {  // in the parameter's format, as Adam wants
+                p.set_grad(Tensor::empty(p.shape(), DType::F32, p.device(), p.memory_format()));
+                p.grad().fill(0.0);
+            }
         return;
     }
     const double inv = 1.0 / comm_.size();
@@ -118,7 +121,7 @@ void GradientReducer::finish() {
             if (g.defined()) {
                 g.copy_from(src);
             } else {
-                g = Tensor::empty(p.shape(), DType::F32, p.device());
+                g = Tensor::empty(p.shape(), DType::F32, p.device(), p.memory_format());
                 g.copy_from(src);
                 p.set_grad(g);
             }
