@@ -11,15 +11,17 @@ namespace ganops::kernels {
 // Memory formats. The pass's output tensor, allocated by the caller, decides: a
 // channels-last output runs the channels-last pass, with the activation inputs converted to
 // channels-last where they are not (a no-op in a network that is channels-last throughout).
-// On the GPU that is the NHWC kernels (cuda/conv2d_nhwc.h), which take KRSC weights;
-// parameters stay KCRS, PyTorch's layout, so checkpoints and optimizers are unchanged, and
-// each pass converts the weight into a KRSC scratch tensor (a weight gradient is computed
-// in KRSC and converted back). That costs 8 bytes of DRAM traffic per weight per pass: the
-// largest 64x64 DCGAN layer (512x256x4x4, 8 MiB) takes about 5 us at an H100's 3.35 TB/s,
-// and one training step's conversions, about 0.25 GB (every G and D weight, ~25 MB, in
-// about ten passes), roughly 75 us: small beside the step, and a later change can keep KRSC
-// parameters instead. On the CPU a channels-last pass converts to NCHW, runs the NCHW
-// code and converts back (the batched CPU kernels are written for NCHW).
+// On the GPU that is the NHWC kernels (cuda/conv2d_nhwc.h), which read KRSC weights and
+// write KRSC weight gradients. A channels-last [K, C, R, S] weight is stored exactly KRSC
+// (core/memory_format.h), so a network that keeps its weight parameters channels-last
+// (nn::Module::to(MemoryFormat::ChannelsLast), as the DCGAN step does with channels-last
+// activations) converts no weight: its gradient comes in the weight's format
+// (conv2d_backward_weight's w_format), written by the kernel in place, and Adam updates
+// parameter, gradient and moments element by element in that format. A KCRS weight still
+// works: each pass converts it into a KRSC scratch tensor (one batched transpose, 8 bytes of
+// DRAM traffic per weight) and converts the gradient back. Checkpoints store KCRS whatever
+// the format (nn/checkpoint.h). On the CPU a channels-last pass converts to NCHW, runs the
+// NCHW code and converts back (the batched CPU kernels are written for NCHW).
 namespace {
 Tensor channels_last(const Tensor& t) { return convert_memory_format(t, MemoryFormat::ChannelsLast); }
 Tensor contiguous(const Tensor& t) { return convert_memory_format(t, MemoryFormat::Contiguous); }
@@ -73,12 +75,20 @@ void conv2d_backward_input(const ConvGeometry& g, const Tensor& dy_any, const Te
 }
 
 void conv2d_backward_weight(const ConvGeometry& g, const Tensor& dy_any, const Tensor& x_any, const Tensor& dw) {
-    // dw is a parameter's gradient: KCRS. The channels-last pass runs when the activations are.
+    // dw is a parameter's gradient, in the parameter's format. The channels-last pass runs
+    // when the activations are; it writes KRSC, straight into a channels-last dw.
     if ((dy_any.is_channels_last() || x_any.is_channels_last()) && on_cuda("conv2d_backward_weight", dy_any)) {
-        const Tensor dw_krsc = Tensor::empty(dw.shape(), dw.dtype(), dw.device(), MemoryFormat::ChannelsLast);
+        const Tensor dw_krsc =
+            dw.is_channels_last() ? dw : Tensor::empty(dw.shape(), dw.dtype(), dw.device(), MemoryFormat::ChannelsLast);
         cuda::conv2d_backward_weight_nhwc(g, channels_last(dy_any).data<float>(), channels_last(x_any).data<float>(),
                                           dw_krsc.data<float>());
-        dw.copy_from(dw_krsc);
+        if (!dw.is_same(dw_krsc)) dw.copy_from(dw_krsc);
+        return;
+    }
+    if (dw.is_channels_last()) {  // NCHW activations, or the CPU: the NCHW pass, then reordered
+        const Tensor dw_kcrs = nchw_like(dw);
+        conv2d_backward_weight(g, dy_any, x_any, dw_kcrs);
+        dw.copy_from(dw_kcrs);
         return;
     }
     const Tensor dy = contiguous(dy_any), x = contiguous(x_any);
@@ -116,13 +126,14 @@ Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& x_s
     return dx;
 }
 
-Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape, const Conv2dOptions& opt) {
+Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape, const Conv2dOptions& opt,
+                              MemoryFormat w_format) {
     check_defined("conv2d_backward_weight", "grad_output", dy);
     check_compatible("conv2d_backward_weight", {{"grad_output", &dy}, {"input", &x}}, Formats::Any);
     const ConvGeometry g = conv2d_geometry("conv2d_backward_weight", x.shape(), w_shape, opt);
     GANOPS_CHECK(dy.shape() == g.y_shape(), "conv2d_backward_weight: grad_output ", dy.str(),
                  " does not match the output ", g.y_shape(), " of input ", x.str(), " and weight ", w_shape);
-    Tensor dw = Tensor::empty(w_shape, dy.dtype(), dy.device());
+    Tensor dw = Tensor::empty(w_shape, dy.dtype(), dy.device(), w_format);
     conv2d_backward_weight(g, dy, x, dw);
     return dw;
 }

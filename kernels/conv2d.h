@@ -12,7 +12,10 @@ namespace ganops::kernels {
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& opt);
 Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dOptions& opt);
-Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape, const Conv2dOptions& opt);
+// The weight gradient comes in `w_format`, the weight's memory format (a parameter's
+// gradient shares its format: nn/adam.h); a channels-last one is what the NHWC kernels write.
+Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape, const Conv2dOptions& opt,
+                              MemoryFormat w_format = MemoryFormat::Contiguous);
 
 // The three passes for an already validated geometry, shared with conv_transpose2d, whose
 // forward is conv2d's input gradient and vice versa.

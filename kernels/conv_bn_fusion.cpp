@@ -1,6 +1,7 @@
 // The fused conv + batchnorm + activation passes on Tensors (conv_bn_fusion.h) over the device
-// functions of cuda/conv2d_nhwc.h and cuda/conv_bn_fusion.h. Weights stay KCRS parameters and
-// are converted to KRSC per pass, as kernels/conv2d.cpp does.
+// functions of cuda/conv2d_nhwc.h and cuda/conv_bn_fusion.h. The kernels read KRSC weights and
+// write KRSC weight gradients: channels-last parameters are used as they are, KCRS ones are
+// converted per pass, as kernels/conv2d.cpp does.
 #include "conv_bn_fusion.h"
 
 #include "checks.h"
@@ -116,6 +117,7 @@ std::vector<Tensor> fused_conv_backward(const FusedConv& conv, const Tensor& dy_
             cuda::conv2d_backward_input_nhwc(g, dy.data<float>(), w_krsc.data<float>(), d_input.data<float>());
     }
     if (needs[3]) {
+        // Written KRSC: straight into the gradient of a channels-last weight, else reordered.
         const Tensor dw_krsc = Tensor::empty(w.shape(), DType::F32, Device::CUDA, MemoryFormat::ChannelsLast);
         // In conv2d's terms a transposed conv's input is the output gradient, and dy the input.
         if (conv.transposed)
@@ -124,8 +126,7 @@ std::vector<Tensor> fused_conv_backward(const FusedConv& conv, const Tensor& dy_
         else
             cuda::conv2d_backward_weight_nhwc_fused(g, dy.data<float>(), nullptr, x.data<float>(), in ? &na : nullptr,
                                                     dw_krsc.data<float>());
-        grads[3] = Tensor::empty(w.shape(), DType::F32, Device::CUDA);
-        grads[3].copy_from(dw_krsc);
+        grads[3] = convert_memory_format(dw_krsc, w.memory_format());
     }
     if (needs[4] && bias.defined()) grads[4] = channel_sum(dy);
     if (!in) {

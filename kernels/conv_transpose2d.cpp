@@ -34,13 +34,15 @@ Tensor conv_transpose2d_backward_input(const Tensor& dy, const Tensor& w, const 
 }
 
 Tensor conv_transpose2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape,
-                                        const ConvTranspose2dOptions& opt) {
+                                        const ConvTranspose2dOptions& opt, MemoryFormat w_format) {
     check_defined("conv_transpose2d_backward_weight", "grad_output", dy);
     check_compatible("conv_transpose2d_backward_weight", {{"grad_output", &dy}, {"input", &x}}, Formats::Any);
     const ConvGeometry g = conv_transpose2d_geometry("conv_transpose2d_backward_weight", x.shape(), w_shape, opt);
     GANOPS_CHECK(dy.shape() == g.x_shape(), "conv_transpose2d_backward_weight: grad_output ", dy.str(),
                  " does not match the output ", g.x_shape(), " of input ", x.str(), " and weight ", w_shape);
-    Tensor dw = Tensor::empty(w_shape, dy.dtype(), dy.device());
+    // The weight [C_in, C_out, R, S] is conv2d's [K, C, R, S]: channels-last stores it KRSC,
+    // the order the NHWC kernels read and write, as for conv2d.
+    Tensor dw = Tensor::empty(w_shape, dy.dtype(), dy.device(), w_format);
     // In conv2d's terms the transposed input x is the output gradient and dy the input.
     conv2d_backward_weight(g, x, dy, dw);
     return dw;

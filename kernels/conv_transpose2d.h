@@ -11,7 +11,8 @@ Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
                                 const ConvTranspose2dOptions& opt);
 Tensor conv_transpose2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& x_shape,
                                        const ConvTranspose2dOptions& opt);
+// The weight gradient comes in `w_format`, the weight's memory format (as conv2d's).
 Tensor conv_transpose2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape,
-                                        const ConvTranspose2dOptions& opt);
+                                        const ConvTranspose2dOptions& opt, MemoryFormat w_format = MemoryFormat::Contiguous);
 
 }  // namespace ganops::kernels

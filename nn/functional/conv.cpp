@@ -16,7 +16,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                       const Tensor dy = kernels::convert_memory_format(dy_any, x.memory_format());
                       return std::vector<Tensor>{
                           needs[0] ? kernels::conv2d_backward_input(dy, weight, x.shape(), opt) : Tensor(),
-                          needs[1] ? kernels::conv2d_backward_weight(dy, x, weight.shape(), opt) : Tensor(),
+                          needs[1] ? kernels::conv2d_backward_weight(dy, x, weight.shape(), opt, weight.memory_format())
+                                   : Tensor(),
                           needs[2] ? kernels::channel_sum(dy) : Tensor()};
                   });
 }
@@ -28,7 +29,9 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
                       const Tensor dy = kernels::convert_memory_format(dy_any, x.memory_format());
                       return std::vector<Tensor>{
                           needs[0] ? kernels::conv_transpose2d_backward_input(dy, weight, x.shape(), opt) : Tensor(),
-                          needs[1] ? kernels::conv_transpose2d_backward_weight(dy, x, weight.shape(), opt) : Tensor(),
+                          needs[1] ? kernels::conv_transpose2d_backward_weight(dy, x, weight.shape(), opt,
+                                                                               weight.memory_format())
+                                   : Tensor(),
                           needs[2] ? kernels::channel_sum(dy) : Tensor()};
                   });
 }

@@ -22,7 +22,8 @@ Tensor conv2d_leaky_relu(const Tensor& x, const Tensor& weight, const Tensor& bi
                                                                        x.memory_format());
                       return std::vector<Tensor>{
                           needs[0] ? kernels::conv2d_backward_input(dz, weight, x.shape(), opt) : Tensor(),
-                          needs[1] ? kernels::conv2d_backward_weight(dz, x, weight.shape(), opt) : Tensor(),
+                          needs[1] ? kernels::conv2d_backward_weight(dz, x, weight.shape(), opt, weight.memory_format())
+                                   : Tensor(),
                           needs[2] ? kernels::channel_sum(dz) : Tensor()};
                   });
 }
