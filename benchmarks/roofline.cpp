@@ -841,22 +841,12 @@ private:
         for (KernelCost& k : ks) add(std::move(k));
     }
 
+    // Channels-last passes read KRSC weights and write KRSC weight gradients, and the step
+    // keeps its weight parameters channels-last, i.e. KRSC (step.cpp's constructor,
+    // kernels/conv2d.cpp): no pass converts a weight or its gradient.
     void conv(ConvPass pass, const Net::Layer& l, const char* what) {
         const std::string op = l.name + " " + (l.transposed ? "conv_transpose2d " : "conv2d ") + what;
-        if (pass != ConvPass::BackwardWeight) weight_layout(l, op);
         add_all(conv_pass(pass, l.shape, gpu_, op, params_));
-        if (pass == ConvPass::BackwardWeight) weight_layout(l, op);
-    }
-
-    // Channels-last passes read KRSC weights and write KRSC weight gradients while the
-    // parameters stay KCRS (kernels/conv2d.cpp, conv_transpose2d.cpp, conv_bn_fusion.cpp): each
-    // pass converts its weight, or its weight gradient back, with one batched_transpose_kernel
-    // ([K][C][R*S] <-> [K][R*S][C]; with one channel or one tap the orders coincide: no launch).
-    void weight_layout(const Net::Layer& l, const std::string& op) {
-        if (!params_.nhwc_tensor_cores) return;
-        const int64_t rs = l.shape.r * l.shape.s;
-        if (l.shape.c == 1 || rs == 1) return;
-        add(batched_transpose(l.shape.k, l.shape.c, rs, op + " (weights KCRS <-> KRSC)"));
     }
 
     // Whether layer i's batchnorm + activation is fused (into its conv's epilogue and the next
@@ -943,7 +933,6 @@ private:
             if (prologue || epilogue) {
                 const ConvPass pass = l.transposed ? ConvPass::BackwardInput : ConvPass::Forward;
                 const std::string op = l.name + (l.transposed ? " conv_transpose2d " : " conv2d ") + "forward (fused)";
-                weight_layout(l, op);
                 // conv2d_backward_input_nhwc_fused runs its phases one launch each.
                 std::vector<KernelCost> costs = conv_pass_nhwc(pass, l.shape, gpu_, op, params_.nhwc_mode, params_,
                                                                /*register_staged=*/false, /*batched_phases=*/false);
@@ -956,7 +945,6 @@ private:
                 }
             } else if (activation_in_store(l)) {
                 const std::string op = l.name + " conv2d + " + act_name(l) + " forward";
-                weight_layout(l, op);
                 std::vector<KernelCost> costs = conv_pass(ConvPass::Forward, l.shape, gpu_, op, params_);
                 for (KernelCost& k : costs)  // the store's compare and multiply, per output element
                     if (k.kernel == "mma_gemm_async_kernel<ForwardNhwc>") {
@@ -1066,8 +1054,6 @@ private:
             // for D's input in the G step, where the gradient flows on into G.
             if (i > 0 || input_grad)
                 conv(l.transposed ? ConvPass::Forward : ConvPass::BackwardInput, l, "grad-input");
-            else if (fused_bn(net, i) || (i > 0 && fused_bn(net, i - 1)))
-                weight_layout(l, l.name + " conv_fused backward");  // converts the weight whether or not grad-input runs
             if (!weight_grads) continue;
             if (i > 0 && fused_bn(net, i - 1)) {
                 // The grad-weight reads act(bn(x)) through the prologue: a conv's x is A, a
@@ -1077,7 +1063,6 @@ private:
                     conv_pass_nhwc(ConvPass::BackwardWeight, l.shape, gpu_, op, params_.nhwc_mode, params_, /*register_staged=*/true);
                 add_prologue(costs, ConvPass::BackwardWeight, l, l.transposed);
                 add_all(std::move(costs));
-                weight_layout(l, op);
             } else {
                 conv(ConvPass::BackwardWeight, l, "grad-weight");
             }

@@ -72,6 +72,15 @@ DcganStep::DcganStep(nn::DcganGenerator& netG, Discriminator& netD, nn::Adam& op
     GANOPS_CHECK(!d.on() || (d.overlap_d_gradients && d.overlap_g_gradients && d.reduce_d_gradients && d.reduce_g_gradients &&
                              d.mean_over_ranks),
                  "DcganStep: a distributed step needs every function of StepRanks");
+    // Weights in the activations' format, converted once here (on the default stream, waited
+    // for below; nothing to do when they are in it already) rather than by every pass.
+    if (options.weights_follow_activations) {
+        const MemoryFormat weights = options.channels_last ? MemoryFormat::ChannelsLast : MemoryFormat::Contiguous;
+        netG.to(weights);
+        netD.to(weights);
+        optG.follow_parameter_formats();
+        optD.follow_parameter_formats();
+    }
     if (options.device == Device::CUDA) {
         // Our stream is not ordered after the default one: let the work queued there so far
         // (the models' initialisation, a loaded checkpoint) finish first. Once.

@@ -68,8 +68,14 @@ struct StepOptions {
     ganops::Device device = ganops::Device::CPU;
     bool cuda_graph = true;  // on a GPU: capture the iteration once and replay it
     // The real batch and the noise enter the nets in channels-last (NHWC) order, converted
-    // once here; every layer keeps the format, and D's outputs come out [N] as before.
+    // once here; every layer keeps the format, and D's outputs come out [N] as before. The
+    // step's constructor stores both nets' conv weights in the same format (channels-last:
+    // KRSC), in place (nn::Module::to(MemoryFormat)), with their Adam moments, so that no pass
+    // converts a weight or its gradient. Checkpoints still hold PyTorch's layout (nn/checkpoint.h).
     bool channels_last = false;
+    // false: the weights keep the format they come in (KCRS weights in a channels-last step
+    // are then converted by every pass, the path before; kept to compare against).
+    bool weights_follow_activations = true;
     // Data parallelism; off in a one-process run. When on, batch_size is the global batch:
     // every random draw (noise, flipped labels, instance noise) is made for the global batch
     // and this rank takes its rows, so the random streams advance as in one process
