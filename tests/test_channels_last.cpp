@@ -148,7 +148,7 @@ TEST_CASE("the DCGAN modules (Conv2d, ConvTranspose2d, BatchNorm2d) run channels
         std::vector<std::vector<double>> values{fake.to_double_vector(), out.to_double_vector()};
         for (nn::Module* m : {static_cast<nn::Module*>(&g), static_cast<nn::Module*>(&d)})
             for (const Tensor& p : m->parameters()) {
-                CHECK_FALSE(p.grad().is_channels_last());  // parameter gradients keep PyTorch's layout
+                CHECK_FALSE(p.grad().is_channels_last());  // in their (contiguous) parameter's format
                 values.push_back(p.grad().to_double_vector());
             }
         return values;

@@ -123,6 +123,39 @@ TEST_CASE("state dict: save and load restore every value and counter bit for bit
     fs::remove(path);
 }
 
+TEST_CASE("state dict: channels-last weights are saved in PyTorch's layout and load into either format, bit for bit") {
+    nn::DcganConfig c{.nz = 6, .ngf = 4, .ndf = 4, .nc = 3, .image_size = 16};
+    nn::DcganDiscriminator plain(c), last(c), loaded_plain(c), loaded_last(c);
+    Generator gen{79, 0};
+    nn::dcgan_init(plain, gen);
+    // The same values, the weights stored KRSC (Module::to(MemoryFormat): in place).
+    nn::load_state_dict(last, nn::SafetensorsFile{nn::state_dict(plain), {}}, "plain");
+    last.to(MemoryFormat::ChannelsLast);
+    loaded_last.to(MemoryFormat::ChannelsLast);
+    const auto w_plain = plain.named_parameters(), w_last = last.named_parameters();
+    REQUIRE(w_last[0].second.is_channels_last());
+    REQUIRE(w_last[0].second.to(Device::CPU).data<float>()[1] != w_plain[0].second.data<float>()[1]);  // another order
+    // The file holds KCRS whatever the format in memory: the same bytes as the contiguous model's.
+    CHECK(nn::encode_safetensors(nn::state_dict(last)) == nn::encode_safetensors(nn::state_dict(plain)));
+    const std::string from_last = temp_path("d_last.safetensors"), from_plain = temp_path("d_plain.safetensors");
+    nn::save_state_dict(last, from_last);
+    nn::save_state_dict(plain, from_plain);
+    nn::load_state_dict(loaded_plain, from_last);  // channels-last saved, contiguous loaded
+    nn::load_state_dict(loaded_last, from_plain);  // and the other way round
+    const auto a = loaded_plain.named_parameters(), b = loaded_last.named_parameters();
+    REQUIRE(a.size() == w_plain.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+        INFO(a[i].first);
+        CHECK_FALSE(a[i].second.is_channels_last());
+        CHECK(b[i].second.is_channels_last() == (b[i].second.ndim() == 4));  // a load keeps the parameter's format
+        CHECK(a[i].second.to_vector() == w_plain[i].second.to_vector());
+        CHECK(b[i].second.to_vector() == w_plain[i].second.to_vector());
+        CHECK(b[i].second.is_leaf());
+    }
+    fs::remove(from_last);
+    fs::remove(from_plain);
+}
+
 TEST_CASE("state dict: a model of another shape is refused, naming the tensor, and left untouched") {
     nn::DcganGenerator small({.nz = 6, .ngf = 4, .ndf = 4, .nc = 1, .image_size = 16});
     nn::DcganGenerator wide({.nz = 6, .ngf = 8, .ndf = 4, .nc = 1, .image_size = 16});

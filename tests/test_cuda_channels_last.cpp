@@ -3,7 +3,8 @@
 // convolutions through the NHWC API against the contiguous results in every precision
 // mode, the DCGAN's modules, and DCGAN training steps in both formats (examples/dcgan_bedroom
 // step.h): the same weights up to summation order, and a run may switch format between
-// iterations, as a resumed run does (checkpoints hold no format).
+// iterations, as a resumed run does (checkpoints hold no format; the step moves the weights
+// into its activations' format).
 #include <cstring>
 
 #include "channels_last_cases.h"
@@ -136,6 +137,7 @@ struct Run {
         const dcgan::StepOptions o{.batch_size = 4, .nz = 8, .real_label = 0.9, .fake_label = 0.0, .d_steps = 1,
                                    .device = Device::CUDA, .cuda_graph = graph, .channels_last = channels_last};
         dcgan::DcganStep step(g, d, opt_g, opt_d, o, noise, tricks, first, 8);
+        weights_channels_last = channels_last;
         for (int64_t it = first; it < last; ++it) {
             Tensor real;
             {
@@ -152,13 +154,15 @@ struct Run {
         std::vector<std::vector<double>> out;
         for (const nn::Module* m : {static_cast<const nn::Module*>(&g), static_cast<const nn::Module*>(&d)}) {
             for (const Tensor& p : m->parameters()) {
-                CHECK_FALSE(p.is_channels_last());  // parameters keep PyTorch's layout: checkpoints are unchanged
+                // The step keeps the conv weights in its activations' format (KRSC when channels-last).
+                CHECK(p.is_channels_last() == (weights_channels_last && p.ndim() == 4));
                 out.push_back(p.to_double_vector());
             }
             for (const auto& [name, b] : m->named_buffers()) out.push_back(b.to_double_vector());
         }
         return out;
     }
+    bool weights_channels_last = false;  // the format of the last step made
 };
 
 // The largest relative difference over the tensors of two states.
