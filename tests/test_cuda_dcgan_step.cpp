@@ -299,6 +299,35 @@ TEST_CASE("a channels-last step keeps its weights KRSC: the bits of KCRS weights
     for (const Tensor& p : krsc.d.parameters()) CHECK(p.is_channels_last() == (p.ndim() == 4));  // still, after training
 }
 
+TEST_CASE("with conv + batchnorm fused (opt-in), KRSC weights also train the bits of KCRS weights converted per pass") {
+    REQUIRE(cuda::available());
+    const PrecisionScope tf32(Precision::TF32);
+    struct FusionOn {  // the fused grad-weight writes KRSC too (kernels/conv_bn_fusion.cpp)
+        bool was = nn::conv_bn_fusion_enabled();
+        FusionOn() { nn::conv_bn_fusion_enabled() = true; }
+        ~FusionOn() { nn::conv_bn_fusion_enabled() = was; }
+    } fusion;
+    Run kcrs, krsc;
+    dcgan::StepOptions converting = step_options(false);
+    converting.channels_last = true;
+    converting.weights_follow_activations = false;
+    dcgan::StepOptions keeping = converting;
+    keeping.weights_follow_activations = true;
+    dcgan::DcganStep a(kcrs.g, kcrs.d, kcrs.opt_g, kcrs.opt_d, converting, kcrs.noise, kcrs.tricks, 0, 8);
+    dcgan::DcganStep b(krsc.g, krsc.d, krsc.opt_g, krsc.opt_d, keeping, krsc.noise, krsc.tricks, 0, 8);
+    kcrs.stream = a.stream();
+    krsc.stream = b.stream();
+    const int64_t merges = kernel_launches("merge_tile_moments_kernel");
+    for (int it = 0; it < 2; ++it) {
+        REQUIRE(a.run(kcrs.batch(kBatch), it, 0.0));
+        const int64_t conversions = kernel_launches("batched_transpose_kernel") + kernel_launches("thin_transpose_kernel");
+        REQUIRE(b.run(krsc.batch(kBatch), it, 0.0));
+        CHECK(kernel_launches("batched_transpose_kernel") + kernel_launches("thin_transpose_kernel") - conversions == 1);
+    }
+    CHECK(kernel_launches("merge_tile_moments_kernel") > merges);  // the fusion ran
+    CHECK(same_bits(krsc.weights(), kcrs.weights()));
+}
+
 TEST_CASE("iterations a graph cannot express run eagerly, and the graph is captured again afterwards, as after a change of precision") {
     REQUIRE(cuda::available());
     Run eager, graphed;
