@@ -19,6 +19,7 @@
 #include "conv2d_nhwc.h"
 #include "conv_nhwc_fusion.h"
 #include "conv_nhwc_mma.h"
+#include "conv_nhwc_narrow.h"
 #include "conv_nhwc_problems.h"
 #include "conv_nhwc_thin.h"
 #include "conv_nhwc_thin_problems.h"
@@ -152,6 +153,7 @@ void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const fl
     switch (conv::nhwc::nhwc_path(NhwcPass::BackwardInput, d, on_tensor_cores())) {
         case NhwcPath::Gemv: thin::gemv_backward_input(d, dy, w_krsc, dx); return;
         case NhwcPath::PixelProduct: run_gemm_nhwc(conv::nhwc::PixelProductKrsc(d, dy, w_krsc, dx), false); return;
+        case NhwcPath::Narrow: narrow::conv2d_backward_input_narrow(d, dy, w_krsc, dx); return;
         default: break;
     }
     const int total = d.k * d.r * d.s * d.c;
