@@ -31,12 +31,14 @@
 //    (conv_nhwc_thin_problems.h). Strict fp32 (the SIMT loop) keeps the unpadded path.
 //    Zero channels add zero products: the sums are the unpadded ones.
 //  - Narrow: grad-input (every transposed convolution's forward) when the input has at most
-//    4 channels and the K_out x R x S weights fit in shared memory (conv_nhwc_narrow.h): the
+//    4 channels and a tile's dy window fits the kernel's shared memory (conv_nhwc_narrow.h;
+//    any K_out: dy and the weights are staged 32 channels at a time): the
 //    discriminator's first layer's grad-input and the generator's last layer's forward. As a
 //    GEMM its N is C, so the tensor cores' 16-wide tile would compute 13 of 16 columns as
 //    padding; a SIMT kernel does only the useful FP32 FMAs. It is exact fp32 in EVERY precision
 //    mode, strict fp32 included (same path): more accurate than TF32 or BF16 asks, and what
-//    fp32-accurate asks. Any stride, padding and dilation; larger filters take General.
+//    fp32-accurate asks. Any stride and padding; a window too wide (a large dilated filter)
+//    takes General.
 //  - General: everything else (conv_nhwc_problems.h).
 #pragma once
 #include "conv_nhwc_narrow.h"  // narrow_fits
