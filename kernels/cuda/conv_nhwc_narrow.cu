@@ -44,6 +44,9 @@ namespace ganops::cuda::narrow {
 namespace {
 
 using conv::nhwc::kNarrowThreads;
+// The plan (conv_nhwc_narrow.h, host code without launch.cuh) sizes tiles for the block the
+// launches pass: launch.cuh's kThreads (tools/sass_report reads the launch lines).
+static_assert(kNarrowThreads == kThreads);
 using conv::nhwc::kNarrowWeightVectors;
 using conv::nhwc::kNarrowWindowFloats;
 
@@ -196,10 +199,10 @@ void conv2d_backward_input_narrow(const conv::Dims& d, const float* dy, const fl
     s.window_cols_div = FastDivmod(plan.window_cols);
     const int grid = int(tiles);
     switch (d.c) {
-        case 1: GANOPS_LAUNCH(narrow_conv_backward_input_kernel<1>, grid, kNarrowThreads, 0, current_stream())(s, dy, w_krsc, dx); break;
-        case 2: GANOPS_LAUNCH(narrow_conv_backward_input_kernel<2>, grid, kNarrowThreads, 0, current_stream())(s, dy, w_krsc, dx); break;
-        case 3: GANOPS_LAUNCH(narrow_conv_backward_input_kernel<3>, grid, kNarrowThreads, 0, current_stream())(s, dy, w_krsc, dx); break;
-        default: GANOPS_LAUNCH(narrow_conv_backward_input_kernel<4>, grid, kNarrowThreads, 0, current_stream())(s, dy, w_krsc, dx); break;
+        case 1: GANOPS_LAUNCH(narrow_conv_backward_input_kernel<1>, grid, kThreads, 0, current_stream())(s, dy, w_krsc, dx); break;
+        case 2: GANOPS_LAUNCH(narrow_conv_backward_input_kernel<2>, grid, kThreads, 0, current_stream())(s, dy, w_krsc, dx); break;
+        case 3: GANOPS_LAUNCH(narrow_conv_backward_input_kernel<3>, grid, kThreads, 0, current_stream())(s, dy, w_krsc, dx); break;
+        default: GANOPS_LAUNCH(narrow_conv_backward_input_kernel<4>, grid, kThreads, 0, current_stream())(s, dy, w_krsc, dx); break;
     }
 }
 
