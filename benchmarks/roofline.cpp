@@ -664,6 +664,9 @@ const ElementwiseKind kBnDx{"dx_kernel", 12, 92, 0};
 const ElementwiseKind kBnActStatistics{"bn_act_statistics", 4, 44.0 / 4, 2.0 / 4};
 const ElementwiseKind kBnActStatisticsRows{"bn_act_statistics_rows", 4, 149.0 / 16, 8.0 / 16};
 const ElementwiseKind kBnActApply{"bn_act_apply4", 8, 100.0 / 8, 0};
+// batchnorm_nhwc_fused.cu's apply pass, which the fused narrow grad-input runs before its kernel
+// (conv2d_nhwc.cu): modelled as bn_act_apply4 per element (not counted from its own SASS).
+const ElementwiseKind kNhwcNormActApply{"apply_kernel (batchnorm + activation, NHWC)", 8, 100.0 / 8, 0};
 const ElementwiseKind kBnActGradSums{"bn_act_grad_sums", 12, 65.0 / 4, 2.0 / 4};
 const ElementwiseKind kBnActGradSumsRows{"bn_act_grad_sums_rows", 12, 235.0 / 16, 8.0 / 16};
 const ElementwiseKind kBnActDx{"bn_act_dx4", 16, 110.0 / 4, 0};
@@ -1017,6 +1020,12 @@ private:
                 std::vector<KernelCost> costs = conv_pass_nhwc(pass, l.shape, gpu_, op, params_.nhwc_mode, params_,
                                                                /*register_staged=*/false, /*batched_phases=*/false);
                 if (prologue) add_prologue(costs, pass, l, false);
+                if (prologue && !costs.empty() && costs[0].kernel.rfind("narrow_conv", 0) == 0) {
+                    // The narrow grad-input has no prologue: conv2d_nhwc.cu applies the
+                    // batchnorm + activation to its input in a pass first.
+                    const int64_t n = l.shape.n * l.shape.k * l.shape.p * l.shape.q;
+                    costs.insert(costs.begin(), elementwise(kNhwcNormActApply, n, grid_for(n), op));
+                }
                 const bool gathered = epilogue && add_epilogue(costs, pass, l);
                 add_all(std::move(costs));
                 if (epilogue) {

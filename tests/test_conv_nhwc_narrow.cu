@@ -5,7 +5,8 @@
 // multiple of 4 and a misaligned dy (the scalar loop), a stride wider than the image, batch
 // 1 and more. It is exact fp32 in every precision mode: each mode must give strict fp32's bits
 // and meet strict fp32's bound. Geometries beyond it take the general path, and a direct call
-// on one is refused by name.
+// on one is refused by name. The fused grad-input (batchnorm + activation of dy) on this path
+// equals apply-then-conv bit for bit.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -159,4 +160,39 @@ TEST_CASE("narrow grad-input: geometries beyond it run the general path; a direc
     CHECK(message.find("narrow grad-input") != std::string::npos);
     CHECK(message.find("8x7x7") != std::string::npos);
     CHECK(message.find("dilation 6x6") != std::string::npos);
+}
+
+// The fused grad-input (conv2d_backward_input_nhwc_fused, the opt-in conv + batchnorm chain)
+// on the narrow path: the batchnorm + activation of dy applied in a pass first, then the same
+// kernel: bit for bit the unfused apply-then-conv, and no statistics from an epilogue.
+TEST_CASE("narrow grad-input, fused with a batchnorm + activation of dy: the unfused result, bit for bit") {
+    const ConvGeometry g = transposed({2, 12, 5, 6}, {12, 3, 4, 4}, 2, 1);  // G5's shape, smaller
+    REQUIRE(path_of(g, true) == cuda::conv::nhwc::NhwcPath::Narrow);
+    CHECK_FALSE(cuda::conv2d_backward_input_nhwc_moments_fused(g));
+    const Case c(g);
+    // centre, scale (> 0), shift ~ 0.5: act(shift) is mostly not 0.
+    const std::vector<double> random = test::randn(Shape{3 * g.out_channels}, DType::F32).to_double_vector();
+    std::vector<float> params(random.begin(), random.end());
+    for (int64_t k = 0; k < g.out_channels; ++k) {
+        params[size_t(g.out_channels + k)] = 0.5f + std::abs(params[size_t(g.out_channels + k)]);
+        params[size_t(2 * g.out_channels + k)] += 0.5f;
+    }
+    const Tensor buffer = upload(params);
+    const cuda::NormAct na = cuda::NormAct::from_buffer(buffer.data<float>(), g.out_channels, 0.2f);
+    const int64_t dy_rows = g.batch * g.out_h * g.out_w;
+    for (Precision m : kPrecisions) {
+        INFO(precision_name(m));
+        const PrecisionScope scope(m);
+        Tensor fused = Tensor::full(Shape{g.x_shape().numel()}, std::nan(""), DType::F32, Device::CUDA);
+        Tensor plain = Tensor::full(Shape{g.x_shape().numel()}, std::nan(""), DType::F32, Device::CUDA);
+        Tensor applied = Tensor::full(Shape{dy_rows * g.out_channels}, std::nan(""), DType::F32, Device::CUDA);
+        cuda::conv2d_backward_input_nhwc_fused(g, c.dy_ptr, &na, c.w_dev.data<float>(), fused.data<float>(), nullptr);
+        cuda::batchnorm_act_nhwc_apply(c.dy_ptr, dy_rows, g.out_channels, na, applied.data<float>());
+        cuda::conv2d_backward_input_nhwc(g, applied.data<float>(), c.w_dev.data<float>(), plain.data<float>());
+        const std::vector<double> a = fused.to_double_vector(), b = plain.to_double_vector();
+        size_t differ = 0;
+        for (size_t i = 0; i < a.size(); ++i) differ += !(a[i] == b[i]);  // NaN (unwritten) differs
+        CHECK(differ == 0);
+        CHECK(test::max_abs_diff(a, std::vector<double>(a.size(), 0.0)) > 0.0);
+    }
 }

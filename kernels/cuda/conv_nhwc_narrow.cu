@@ -20,6 +20,7 @@
 // Indices are 32-bit (conv2d_nhwc.cu's check_size refuses tensors of 2^30 elements or more).
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "conv_nhwc_narrow.h"
 #include "fast_divmod.h"
@@ -59,6 +60,33 @@ struct NarrowShape {
     bool dy_vectors;  // dy's pixels start on 16 bytes (K_out % 4 == 0, dy aligned): float4 loads
     FastDivmod slots_div, columns_div, sh_div, sw_div, rs_div, window_cols_div;
 };
+
+// 16 bytes in one access (LDG.128, LDS.128, STS.128 on the GPU). In the emulated build a
+// float4 copy becomes four 4-byte accesses (the profiling build turns GCC's vectoriser and
+// store merging off), which the profiling mode would count as four instructions with a
+// 16-byte stride; a 16-byte integer is one access there too.
+#if defined(GANOPS_EMULATED)
+typedef unsigned __int128 __attribute__((may_alias)) NarrowBits128;
+#endif
+__device__ __forceinline__ float4 load16(const float4* p) {
+#if defined(GANOPS_EMULATED)
+    const NarrowBits128 bits = *reinterpret_cast<const NarrowBits128*>(p);
+    float4 v;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+#else
+    return *p;
+#endif
+}
+__device__ __forceinline__ void store16(float4* p, const float4& v) {
+#if defined(GANOPS_EMULATED)
+    NarrowBits128 bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    *reinterpret_cast<NarrowBits128*>(p) = bits;
+#else
+    *p = v;
+#endif
+}
 
 // acc[c] += v * w.c for the C real channels (the weights' channels C..3 are zeros, unused).
 template <int C>
@@ -116,7 +144,7 @@ __global__ void __launch_bounds__(kNarrowThreads) narrow_conv_backward_input_ker
             if (p < s.p && q < s.q) {
                 const float* src = dy + ((nb * s.p + p) * s.q + q) * s.k + k0 + 4 * vector;
                 if (s.dy_vectors && k0 + 4 * vector + 4 <= s.k) {
-                    value = *reinterpret_cast<const float4*>(src);
+                    value = load16(reinterpret_cast<const float4*>(src));
                 } else {  // K_out not a multiple of 4 (or dy not 16-byte aligned), or past K_out
                     const int left = s.k - k0 - 4 * vector;
                     value.x = left > 0 ? src[0] : 0.0f;
@@ -125,7 +153,7 @@ __global__ void __launch_bounds__(kNarrowThreads) narrow_conv_backward_input_ker
                     value.w = left > 3 ? src[3] : 0.0f;
                 }
             }
-            window4[pixel * (stride / 4) + vector] = value;
+            store16(window4 + pixel * (stride / 4) + vector, value);
         }
         // The chunk's weights: consecutive threads take consecutive taps of one channel k.
         GANOPS_NARROW_ROLLED
@@ -140,7 +168,7 @@ __global__ void __launch_bounds__(kNarrowThreads) narrow_conv_backward_input_ker
                 if constexpr (C > 2) value.z = src[2];
                 if constexpr (C > 3) value.w = src[3];
             }
-            weights[rs * s.chunk + kk] = value;
+            store16(weights + rs * s.chunk + kk, value);
         }
         __syncthreads();
         if (!active) continue;
@@ -161,12 +189,12 @@ __global__ void __launch_bounds__(kNarrowThreads) narrow_conv_backward_input_ker
                 const float4* w_k = weights + (r * s.s + t) * s.chunk;
                 GANOPS_NARROW_UNROLL
                 for (int i = 0; i < chunk_vectors; ++i) {
-                    const float4 d4 = dy4[i];
+                    const float4 d4 = load16(dy4 + i);
                     const float4* w4 = w_k + 4 * i;
-                    fma_channels<C>(acc, d4.x, w4[0]);
-                    fma_channels<C>(acc, d4.y, w4[1]);
-                    fma_channels<C>(acc, d4.z, w4[2]);
-                    fma_channels<C>(acc, d4.w, w4[3]);
+                    fma_channels<C>(acc, d4.x, load16(w4));
+                    fma_channels<C>(acc, d4.y, load16(w4 + 1));
+                    fma_channels<C>(acc, d4.z, load16(w4 + 2));
+                    fma_channels<C>(acc, d4.w, load16(w4 + 3));
                 }
             }
         }
