@@ -408,6 +408,74 @@ KernelCost gemv_pass(ConvPass pass, const ConvShape& s, const std::string& op) {
     return k;
 }
 
+// The narrow grad-input (kernels/cuda/conv_nhwc_narrow.cu, NhwcPath::Narrow): a block per
+// tile of dx (narrow_plan), one pixel per thread, SIMT FP32 over the taps that reach it, dy
+// staged chunk by chunk in shared memory. Instructions per thread from the sm_90 SASS of
+// narrow_conv_backward_input_kernel<C> (benchmarks/results/2026-12-02-narrow-grad-input.md):
+// per 16 dy channels of a tap reached, the unrolled tap loop (4 + 16 LDS, 16 C FFMA and 11 of
+// its own), by C = 1..4; per tap reached and chunk, its window address and the loop's entry
+// and exit; per row or column test of a tap and chunk (a FastDivmod and the range checks);
+// per staging step (one float4 of the dy window, or one tap's weights of one channel); per
+// thread, the tile and pixel index split, zeroing and the store.
+constexpr double kNarrowPer16k[4] = {43, 59, 75, 91};
+constexpr double kNarrowPerTap = 20, kNarrowPerTest = 17, kNarrowPerThread = 80;
+constexpr double kNarrowPerWindowStep = 30, kNarrowPerWeightStep = 25;
+
+// The (input row, tap) pairs along one axis that meet a dy row: for each tap r, the output
+// rows p whose input row h = p stride - pad + r lies in [0, in).
+double taps_reached(int64_t out, int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
+    double pairs = 0;
+    for (int64_t r = 0; r < kernel; ++r)
+        for (int64_t p = 0; p < out; ++p) {
+            const int64_t h = p * stride - pad + r;
+            pairs += h >= 0 && h < in;
+        }
+    return pairs;
+}
+
+KernelCost narrow_grad_input(const ConvShape& s, const std::string& op) {
+    namespace nh = ganops::cuda::conv::nhwc;
+    ganops::ConvGeometry g;
+    g.batch = s.n, g.in_channels = s.c, g.in_h = s.h, g.in_w = s.w;
+    g.out_channels = s.k, g.out_h = s.p, g.out_w = s.q, g.kernel_h = s.r, g.kernel_w = s.s;
+    g.opt = ganops::Conv2dOptions::square(int(s.stride), int(s.pad));
+    const nh::NarrowPlan plan = nh::narrow_plan(ganops::cuda::conv::Dims(g));
+    const GemmProblem whole = gemm_problem(ConvPass::BackwardInput, s);
+    // (output pixel, tap) pairs that meet a dy pixel: every product the kernel makes is useful.
+    const double row_pairs = taps_reached(s.p, s.h, s.r, s.stride, s.pad);
+    const double pairs = double(s.n) * row_pairs * taps_reached(s.q, s.w, s.s, s.stride, s.pad);
+    const double pixels = double(s.n) * s.h * s.w;
+    const double chunks = double((s.k + plan.chunk - 1) / std::max(plan.chunk, 1));
+    const int64_t tiles = s.n * ((s.h + plan.tile_h - 1) / plan.tile_h) * ((s.w + plan.tile_w - 1) / plan.tile_w);
+    const int c = int(std::min<int64_t>(std::max<int64_t>(s.c, 1), 4));
+    // Per thread: R row tests per chunk; each row reached, S column tests.
+    const double tests = chunks * (pixels * double(s.r) + double(s.n) * row_pairs * double(s.w) * double(s.s));
+    // Per block and chunk: the dy window in float4 steps, the weights a tap and channel per step
+    // (kNarrowThreads threads: 256).
+    const double threads = double(tiles) * nh::kNarrowThreads;
+    const double window_steps = std::ceil(double(plan.window_rows) * plan.window_cols * (plan.chunk / 4) / nh::kNarrowThreads);
+    const double weight_steps = std::ceil(double(s.r) * s.s * plan.chunk / nh::kNarrowThreads);
+    KernelCost k;
+    k.op = op;
+    k.kernel = "narrow_conv_backward_input_kernel<" + std::to_string(c) + ">";
+    k.flops = 2.0 * pairs * double(plan.chunk) * chunks * double(s.c);  // a partial last chunk multiplies zeros
+    k.warp_instructions = (pairs * chunks * kNarrowPerTap + pairs * double(plan.chunk) * chunks / 16.0 * kNarrowPer16k[c - 1] +
+                           tests * kNarrowPerTest +
+                           threads * (chunks * (window_steps * kNarrowPerWindowStep + weight_steps * kNarrowPerWeightStep) +
+                                      kNarrowPerThread)) /
+                          32.0;
+    // dy, the weights and dx once: neighbouring tiles' windows overlap by a few dy rows, which
+    // blocks running side by side read from L2.
+    k.dram_bytes = whole.a_bytes + whole.b_bytes + whole.c_bytes;
+    k.blocks = tiles;
+    k.useful_flops = s.useful_flops();
+    k.floor_act_bytes = k.dram_bytes;
+    // The op's ideal floor stays the tensor cores' (the floor is the op's, not this kernel's):
+    // the kernel runs FP32 FMA in every mode, its time is the fp32 and issue terms above.
+    k.tensor_core = true;
+    return k;
+}
+
 // kernels/cuda/layout.cu's batched_transpose: `batch` matrices of rows x cols. Thin ones (rows
 // or cols below 32) take thin_transpose_kernel, one thread per element: its sm_90 SASS loop is
 // 71 instructions per 4 elements. The others go through 32 x 32 tiles in shared memory
@@ -448,6 +516,7 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in,
     const double fits = gpu.l2_mb * 1e6 * params.l2_fraction;
     const Path path = nhwc_thin_path(pass, shape_in);
     if (path == Path::Gemv) return {gemv_pass(pass, shape_in, op)};
+    if (path == Path::Narrow) return {narrow_grad_input(shape_in, op)};
     std::vector<KernelCost> out;
     // PaddedChannels: the input (and for forward the weights) copied with C rounded up to 4 and
     // the zero border written out; the GEMM then runs on that shape (grad-weight's store
@@ -595,6 +664,9 @@ const ElementwiseKind kBnDx{"dx_kernel", 12, 92, 0};
 const ElementwiseKind kBnActStatistics{"bn_act_statistics", 4, 44.0 / 4, 2.0 / 4};
 const ElementwiseKind kBnActStatisticsRows{"bn_act_statistics_rows", 4, 149.0 / 16, 8.0 / 16};
 const ElementwiseKind kBnActApply{"bn_act_apply4", 8, 100.0 / 8, 0};
+// batchnorm_nhwc_fused.cu's apply pass, which the fused narrow grad-input runs before its kernel
+// (conv2d_nhwc.cu): modelled as bn_act_apply4 per element (not counted from its own SASS).
+const ElementwiseKind kNhwcNormActApply{"apply_kernel (batchnorm + activation, NHWC)", 8, 100.0 / 8, 0};
 const ElementwiseKind kBnActGradSums{"bn_act_grad_sums", 12, 65.0 / 4, 2.0 / 4};
 const ElementwiseKind kBnActGradSumsRows{"bn_act_grad_sums_rows", 12, 235.0 / 16, 8.0 / 16};
 const ElementwiseKind kBnActDx{"bn_act_dx4", 16, 110.0 / 4, 0};
@@ -937,6 +1009,12 @@ private:
                 std::vector<KernelCost> costs = conv_pass_nhwc(pass, l.shape, gpu_, op, params_.nhwc_mode, params_,
                                                                /*register_staged=*/false, /*batched_phases=*/false);
                 if (prologue) add_prologue(costs, pass, l, false);
+                if (prologue && !costs.empty() && costs[0].kernel.rfind("narrow_conv", 0) == 0) {
+                    // The narrow grad-input has no prologue: conv2d_nhwc.cu applies the
+                    // batchnorm + activation to its input in a pass first.
+                    const int64_t n = l.shape.n * l.shape.k * l.shape.p * l.shape.q;
+                    costs.insert(costs.begin(), elementwise(kNhwcNormActApply, n, grid_for(n), op));
+                }
                 const bool gathered = epilogue && add_epilogue(costs, pass, l);
                 add_all(std::move(costs));
                 if (epilogue) {

@@ -299,7 +299,7 @@ TEST_CASE("channels-last tensor-core convolution: tensor peak, SASS loop counts,
     CHECK(tc_ms < simt_ms / 4);
 }
 
-TEST_CASE("channels-last thin layers: the GEMV, the pixel product and the padded image launch what conv2d_nhwc.cu does",
+TEST_CASE("channels-last thin layers: the GEMV, the pixel product, the padded image and the narrow grad-input launch what conv2d_nhwc.cu does",
           "[roofline]") {
     const ModelParams nhwc{.nhwc_tensor_cores = true};
     const auto kernels = [](const std::vector<KernelCost>& v) {
@@ -338,6 +338,17 @@ TEST_CASE("channels-last thin layers: the GEMV, the pixel product and the padded
     CHECK(d1_wgrad[0].kernel == "pad_channels_kernel");
     CHECK(d1_wgrad[1].kernel == "mma_gemm_async_kernel<BackwardWeightNhwc>");  // 4 channels: chunks along m
     CHECK(d1_wgrad.back().kernel != "pad_channels_kernel");
-    // D1's grad-input writes the 3-channel image through the general phases.
-    CHECK(conv_pass(ConvPass::BackwardInput, d1, h100(), "", nhwc)[0].kernel == "krsc_to_crsk_kernel");
+    // D1's grad-input (and G5's forward, the same GEMM) writes the 3-channel image with the
+    // narrow SIMT kernel (conv_nhwc_narrow.h): one launch, no weight transposition; only the
+    // products whose taps reach an image pixel (4 of the 16 taps per pixel inside the image).
+    const auto d1_dgrad = conv_pass(ConvPass::BackwardInput, d1, h100(), "D1 grad-input", nhwc);
+    CHECK(kernels(d1_dgrad) == "narrow_conv_backward_input_kernel<3>");
+    const double pairs = 128.0 * 126 * 126;  // per axis 126 of the 4 x 32 (tap, dy row) pairs reach the image
+    CHECK(d1_dgrad[0].flops == Approx(2 * pairs * 64 * 3));
+    CHECK(d1_dgrad[0].dram_bytes == Approx(4.0 * (128 * 64 * 32 * 32 + 64 * 3 * 16 + 128 * 3 * 64 * 64)));
+    CHECK(d1_dgrad[0].useful_flops == Approx(d1.useful_flops()));
+    const KernelTime narrow = predict(d1_dgrad[0], h100(), nhwc);
+    CHECK(std::string(narrow.bound) == "issue");
+    CHECK(narrow.total_us < 45);  // eager (3 us launch); the 16-wide tensor-core tile's phases: ~77 us
+    CHECK(narrow.fp32_us > 10);   // 0.78 GFLOP of FP32 FMA
 }

@@ -16,7 +16,11 @@ using test::dcgan_conv::transposed;
 namespace {
 
 const char* path_name(NhwcPath p) {
-    return p == NhwcPath::Gemv ? "gemv" : p == NhwcPath::PixelProduct ? "pixel product" : p == NhwcPath::PaddedChannels ? "padded" : "general";
+    return p == NhwcPath::Gemv             ? "gemv"
+           : p == NhwcPath::PixelProduct   ? "pixel product"
+           : p == NhwcPath::PaddedChannels ? "padded"
+           : p == NhwcPath::Narrow         ? "narrow"
+                                           : "general";
 }
 
 // The paths of forward, grad-input and grad-weight, on the tensor cores or not.
@@ -42,9 +46,10 @@ TEST_CASE("NHWC path: each DCGAN layer's passes") {
             } else if (name.rfind("G1", 0) == 0) {  // 1x1 -> 4x4: its forward is conv2d's grad-input
                 CHECK(paths(layer.g, true) == "general, pixel product, general");
                 CHECK(paths(layer.g, false) == "general, pixel product, general");
-            } else if (image) {  // forward and grad-weight read the image: padded to 4 channels on the tensor cores
-                CHECK(paths(layer.g, true) == "padded, general, padded");
-                CHECK(paths(layer.g, false) == "general, general, general");
+            } else if (image) {  // forward and grad-weight read the image: padded to 4 channels on the tensor cores;
+                // grad-input (D1's, and G5's forward) writes it: the narrow SIMT kernel in every mode
+                CHECK(paths(layer.g, true) == "padded, narrow, padded");
+                CHECK(paths(layer.g, false) == "general, narrow, general");
             } else {
                 CHECK(paths(layer.g, true) == "general, general, general");
             }
@@ -65,7 +70,13 @@ TEST_CASE("NHWC path: the boundaries of each thin path") {
     CHECK(paths(transposed({2, 7, 1, 1}, {7, 8, 3, 3}, 1, 0), true) == "general, pixel product, general");
     CHECK(paths(transposed({2, 7, 1, 1}, {7, 6, 3, 3}, 1, 0), true) == "padded, pixel product, padded");  // conv2d C = 6
     // Channels: only a count that is not a multiple of 4 is padded.
-    CHECK(paths(conv({2, 4, 8, 8}, {16, 4, 4, 4}, 2, 1), true) == "general, general, general");
+    CHECK(paths(conv({2, 4, 8, 8}, {16, 4, 4, 4}, 2, 1), true) == "general, narrow, general");
     CHECK(paths(conv({2, 6, 8, 8}, {16, 6, 4, 4}, 2, 1), true) == "padded, general, padded");
-    CHECK(paths(conv({2, 1, 8, 8}, {16, 1, 3, 3}, 1, 2), true) == "padded, general, padded");
+    CHECK(paths(conv({2, 1, 8, 8}, {16, 1, 3, 3}, 1, 2), true) == "padded, narrow, padded");
+    // Narrow grad-input: up to 4 input channels (any K_out: dy is staged in chunks of channels),
+    // while the dy window of a tile fits the kernel's shared memory (conv_nhwc_narrow.h).
+    CHECK(paths(conv({2, 5, 8, 8}, {16, 5, 3, 3}, 1, 1), false) == "general, general, general");
+    CHECK(paths(conv({2, 3, 8, 8}, {512, 3, 3, 3}, 1, 1), false) == "general, narrow, general");
+    CHECK(paths(conv2d_geometry("test", {1, 3, 40, 40}, {8, 3, 7, 7}, Conv2dOptions::square(1, 0, 6)), false) ==
+          "general, general, general");  // 7x7 dilated by 6: a 42 x 76 pixel window
 }

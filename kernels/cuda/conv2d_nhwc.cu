@@ -19,6 +19,7 @@
 #include "conv2d_nhwc.h"
 #include "conv_nhwc_fusion.h"
 #include "conv_nhwc_mma.h"
+#include "conv_nhwc_narrow.h"
 #include "conv_nhwc_problems.h"
 #include "conv_nhwc_thin.h"
 #include "conv_nhwc_thin_problems.h"
@@ -152,6 +153,7 @@ void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const fl
     switch (conv::nhwc::nhwc_path(NhwcPass::BackwardInput, d, on_tensor_cores())) {
         case NhwcPath::Gemv: thin::gemv_backward_input(d, dy, w_krsc, dx); return;
         case NhwcPath::PixelProduct: run_gemm_nhwc(conv::nhwc::PixelProductKrsc(d, dy, w_krsc, dx), false); return;
+        case NhwcPath::Narrow: narrow::conv2d_backward_input_narrow(d, dy, w_krsc, dx); return;
         default: break;
     }
     const int total = d.k * d.r * d.s * d.c;
@@ -272,6 +274,7 @@ bool conv2d_forward_nhwc_moments_fused(const ConvGeometry& g) {
 bool conv2d_backward_input_nhwc_moments_fused(const ConvGeometry& g) {
     const conv::Dims d(g);
     if (d.p == 1 && d.q == 1) return false;  // the one-pixel product's rows are not pixels
+    if (conv::nhwc::narrow_fits(d)) return false;  // the narrow kernel has no epilogue
     const bool chunks = conv::nhwc::BackwardInputPhaseNhwc::chunks_ok(d);
     bool all = true;
     conv::nhwc::for_each_backward_input_problem(d, nullptr, nullptr, nullptr,
@@ -299,6 +302,20 @@ void conv2d_backward_input_nhwc_fused(const ConvGeometry& g, const float* dy, co
     if (dy_norm_act && d.p == 1 && d.q == 1)
         fail("conv2d NHWC backward input fused (CUDA): normalise-on-load of a one-pixel dy (", g.batch, "x1x1x", g.out_channels,
              ") is not supported; apply the batchnorm first");
+    if (conv::nhwc::nhwc_path(NhwcPass::BackwardInput, d, on_tensor_cores()) == NhwcPath::Narrow) {
+        // The narrow kernel (conv_nhwc_narrow.h) has no prologue or epilogue: the batchnorm +
+        // activation is applied in one pass first, the statistics taken from dx in memory, so
+        // that fused and unfused runs make the same products (exact fp32 in every mode).
+        Tensor applied;
+        if (dy_norm_act) {
+            const int64_t dy_rows = int64_t(d.n) * d.p * d.q;
+            applied = Tensor::empty(Shape{dy_rows * d.k}, DType::F32, Device::CUDA);
+            batchnorm_act_nhwc_apply(dy, dy_rows, d.k, *dy_norm_act, applied.data<float>());
+        }
+        narrow::conv2d_backward_input_narrow(d, dy_norm_act ? applied.data<float>() : dy, w_krsc, dx);
+        if (bn_of_dx) run_with_output_moments_of_memory(dx, int64_t(d.n) * d.h * d.w, d.c, *bn_of_dx);
+        return;
+    }
     const int total = d.k * d.r * d.s * d.c;
     Tensor w_crsk = Tensor::empty(Shape{int64_t(total)}, DType::F32, Device::CUDA);
     if (total > 0)

@@ -30,14 +30,24 @@
 //    grad-weight on sector-aligned 64-byte filter rows, its store keeping the real channels
 //    (conv_nhwc_thin_problems.h). Strict fp32 (the SIMT loop) keeps the unpadded path.
 //    Zero channels add zero products: the sums are the unpadded ones.
+//  - Narrow: grad-input (every transposed convolution's forward) when the input has at most
+//    4 channels and a tile's dy window fits the kernel's shared memory (conv_nhwc_narrow.h;
+//    any K_out: dy and the weights are staged 32 channels at a time): the
+//    discriminator's first layer's grad-input and the generator's last layer's forward. As a
+//    GEMM its N is C, so the tensor cores' 16-wide tile would compute 13 of 16 columns as
+//    padding; a SIMT kernel does only the useful FP32 FMAs. It is exact fp32 in EVERY precision
+//    mode, strict fp32 included (same path): more accurate than TF32 or BF16 asks, and what
+//    fp32-accurate asks. Any stride and padding; a window too wide (a large dilated filter)
+//    takes General.
 //  - General: everything else (conv_nhwc_problems.h).
 #pragma once
-#include "conv_problems.h"  // Dims
+#include "conv_nhwc_narrow.h"  // narrow_fits
+#include "conv_problems.h"      // Dims
 
 namespace ganops::cuda::conv::nhwc {
 
 enum class NhwcPass { Forward, BackwardInput, BackwardWeight };
-enum class NhwcPath { General, Gemv, PixelProduct, PaddedChannels };
+enum class NhwcPath { General, Gemv, PixelProduct, PaddedChannels, Narrow };
 
 constexpr int kGemvMaxOutChannels = 4;  // beyond that a tensor-core GEMM reuses x better
 
@@ -51,6 +61,7 @@ inline bool whole_window(const Dims& d) {
 inline NhwcPath nhwc_path(NhwcPass pass, const Dims& d, bool tensor_cores) {
     if (whole_window(d) && d.k <= kGemvMaxOutChannels) return NhwcPath::Gemv;
     if (pass == NhwcPass::BackwardInput && whole_window(d)) return NhwcPath::PixelProduct;
+    if (pass == NhwcPass::BackwardInput && narrow_fits(d)) return NhwcPath::Narrow;
     if (tensor_cores && pass != NhwcPass::BackwardInput && d.c % 4 != 0) return NhwcPath::PaddedChannels;
     return NhwcPath::General;
 }

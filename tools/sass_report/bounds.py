@@ -14,6 +14,9 @@ flight, so
   - no spills anywhere in the kernel (ptxas's spill bytes);
   - theoretical occupancy of at least 50% on every architecture reported (at 256 threads and
     little shared memory that is 64 registers or fewer).
+SIMT convolution kernels (a `narrow_conv` name: kernels/cuda/conv_nhwc_narrow.cu, FP32 FMA
+from shared memory) hold the GEMM/conv bounds and, as elementwise kernels do, no spills
+anywhere in the kernel (their loops are short: a spill outside the main loop is in the way).
 Notes, which fail nothing: spills in a GEMM/conv kernel outside its main loop, and 64-bit
 division in the main loop of an elementwise or reduction kernel (an index split per element:
 memory-bound kernels hide some of it, not all).
@@ -29,6 +32,7 @@ from occupancy import Occupancy
 from ptxas_log import Resources
 
 MIN_OCCUPANCY_OTHER = 0.5
+SIMT_CONV_PREFIXES = ("narrow_conv",)
 MIN_BLOCKS_GEMM, MIN_WARPS_GEMM, GEMM_OCCUPANCY_ARCH = 2, 8, "sm_90"
 
 
@@ -80,6 +84,9 @@ def check(k: KernelFacts) -> list[Finding]:
             at = f"main loop at {main.head:#06x}"
             if main.mix["local"]:
                 fail("spill", f"{main.mix['local']} local-memory instructions (LDL/STL) in the {at}")
+            elif (r.spill_stores or r.spill_loads) and k.base.startswith(SIMT_CONV_PREFIXES):
+                fail("spill", f"{r.spill_stores} bytes spill stores, {r.spill_loads} bytes spill loads "
+                              f"(a SIMT conv kernel: none anywhere)")
             elif r.spill_stores or r.spill_loads:
                 note("spill", f"{r.spill_stores} bytes spill stores, {r.spill_loads} bytes spill loads, "
                               f"none in the {at}")

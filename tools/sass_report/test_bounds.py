@@ -40,6 +40,12 @@ class Gemm(unittest.TestCase):
         found = bounds.check(facts(main=CLEAN_GEMM_LOOP, spills=(8, 48)))
         self.assertEqual([(f.rule, f.note) for f in found], [("spill", True)])
 
+    def test_simt_conv_kernel_may_not_spill_anywhere(self):
+        found = bounds.check(facts(base="narrow_conv_backward_input_kernel", main=CLEAN_GEMM_LOOP, spills=(16, 24)))
+        self.assertEqual([(f.rule, f.note) for f in found], [("spill", False)])
+        self.assertEqual(rules(facts(base="narrow_conv_backward_input_kernel", main=CLEAN_GEMM_LOOP)), [])
+        self.assertEqual(rules(facts(base="narrow_conv_backward_input_kernel", main={**CLEAN_GEMM_LOOP, "div64": 1})), ["div64"])
+
     def test_tensor_core_path_needs_hmma(self):
         self.assertEqual(rules(facts(base="gemm_tc_kernel", main=CLEAN_GEMM_LOOP)), ["tensor-core"])
         self.assertEqual(rules(facts(base="gemm_tc_kernel", main={**CLEAN_GEMM_LOOP, "tensor": 64})), [])
