@@ -77,6 +77,19 @@ constexpr bool has_moments_epilogue = requires { requires P::kMomentsEpilogue; }
 // p.stages_pair() says when at run time, a_step_stage / b_step_stage move kAsyncBK.
 template <class P>
 constexpr bool has_paired_stages = requires(const P& p) { p.stages_pair(); };
+// Operands that arrive as TF32 values (mma_plan.h, OperandsTf32: the problem's `operands_tf32`,
+// set by the dispatch from what produced them): the TF32 cp.async loop skips their rounding
+// pass. A chunk prologue rewrites A in shared memory, so such a problem's A is rounded anyway.
+template <class P>
+GANOPS_HD OperandsTf32 operands_tf32(const P& p) {
+    if constexpr (requires { p.operands_tf32; }) {
+        OperandsTf32 r = p.operands_tf32;
+        if constexpr (has_chunk_prologue<P>) r.a = false;
+        return r;
+    } else {
+        return {};
+    }
+}
 
 // Which index of each operand is contiguous in global memory (see the header comment).
 template <class Problem>
@@ -700,6 +713,7 @@ GANOPS_UNROLL
             for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
 
     const int stages = int((k_end - k_begin + kAsyncBK - 1) / kAsyncBK);
+    [[maybe_unused]] const OperandsTf32 pre_rounded = operands_tf32(p);
     // The buffers may still be read by a warp finishing this block's previous tile.
     __syncthreads();
     if (stages > 0) {
@@ -752,8 +766,10 @@ GANOPS_UNROLL
                                                   [&](uint32_t* chunk, int k) { p.norm_act_chunk(chunk, k_stage + k); });
             }
             if constexpr (Md == Mode::TF32) {
-                a_load.round_tf32(a_buf + buf * LA::kWords);
-                b_load.round_tf32(b_buf + buf * LB::kWords);
+                // Uniform branches (the flags are the problem's): no pass for an operand that
+                // arrives rounded.
+                if (!pre_rounded.a) a_load.round_tf32(a_buf + buf * LA::kWords);
+                if (!pre_rounded.b) b_load.round_tf32(b_buf + buf * LB::kWords);
             }
             __syncthreads();  // ... everyone's; and buffer (s - 1) % kAsyncStages is read by nobody now
             if (s + kAsyncStages - 1 < stages) issue(s + kAsyncStages - 1);
