@@ -423,7 +423,11 @@ GANOPS_UNROLL
 // rounded once per block. Rounding at the fragment instead (after ldmatrix) costs a cvt per
 // fragment register per warp (ptxas makes cvt.rna.tf32 an FSETP and a predicated IADD: 128
 // instructions per stage and warp on the 128 x 64 tile against 32 HMMA; in shared memory 6
-// chunks x 10). BF16 packs two fp32 fragment registers to a bf16x2 at the fragment, one
+// chunks x ~15, 89 in the sm_90 SASS). An operand that arrives as TF32 values (the problem's operands_tf32, mma_plan.h's
+// OperandsTf32: grad-input's CRSK weight copy in TF32, or an output a producer rounded when
+// asked) skips its pass: one uniform branch per operand and stage; the pass is 57 instructions
+// per stage and thread on the 128 x 128 tile (sm_90: 4 chunks x (LDS.128, 4 x (FSETP, IADD,
+// LOP3), STS.128)). BF16 packs two fp32 fragment registers to a bf16x2 at the fragment, one
 // instruction for two (the k order inside an m16n8k16 is permuted alike for A and B, which the
 // sum does not see, see mma_stage_async); fp32-accurate splits at the fragment, which needs
 // both parts. Same rounding as the register-staged path.
