@@ -29,21 +29,25 @@ GANOPS_HD float mul_rn(float v, float s) {
 #endif
 }
 
-// v as cvt.rna.tf32 rounds it (the TF32 loop's operand rounding), where tf32.
+// v as cvt.rna.tf32 rounds it (the TF32 loop's operand rounding), where tf32. (The host
+// branch only compiles the store for the host pass of nvcc; the emulator runs ptx.cuh's.)
 GANOPS_HD float rounded_if(float v, bool tf32) {
-#ifdef __CUDA_ARCH__
+#if defined(__CUDA_ARCH__) || defined(GANOPS_EMULATED)
     return tf32 ? __uint_as_float(ptx::cvt_rna_tf32(v)) : v;
 #else
     if (!tf32) return v;
     uint32_t b;
     std::memcpy(&b, &v, 4);
-    b = (b + 0x1000u) & 0xffffe000u;  // finite values: nearest, ties away from zero
+    if ((b & 0x7f800000u) != 0x7f800000u) b = (b + 0x1000u) & 0xffffe000u;  // nearest, ties away; inf and NaN as they are
     std::memcpy(&v, &b, 4);
     return v;
 #endif
 }
 
 struct ForwardNhwcLeakyReLU : conv::nhwc::ForwardNhwc {
+    // Its operands are the (padded) image and the fp32 weights: never TF32 values, so the loop
+    // keeps no branches around its rounding passes (implicit_gemm_mma.cuh, operands_tf32).
+    static constexpr bool kOperandsNeverTf32 = true;
     float slope;
     bool tf32;  // store TF32 values (round_tf32, conv2d_nhwc_activation.h)
     ForwardNhwcLeakyReLU(const ForwardNhwc& base, float slope_, bool tf32_) : ForwardNhwc(base), slope(slope_), tf32(tf32_) {}

@@ -80,9 +80,14 @@ constexpr bool has_paired_stages = requires(const P& p) { p.stages_pair(); };
 // Operands that arrive as TF32 values (mma_plan.h, OperandsTf32: the problem's `operands_tf32`,
 // set by the dispatch from what produced them): the TF32 cp.async loop skips their rounding
 // pass. A chunk prologue rewrites A in shared memory, so such a problem's A is rounded anyway.
+// A problem whose operands never arrive rounded says `static constexpr bool kOperandsNeverTf32
+// = true`: no branches compiled (the flags are then not even read; they cost registers where a
+// loop is at its limit, e.g. D1's conv + LeakyReLU on the 128 x 128 tile spilled on sm_90).
 template <class P>
 GANOPS_HD OperandsTf32 operands_tf32(const P& p) {
-    if constexpr (requires { p.operands_tf32; }) {
+    if constexpr (requires { requires P::kOperandsNeverTf32; }) {
+        return {};
+    } else if constexpr (requires { p.operands_tf32; }) {
         OperandsTf32 r = p.operands_tf32;
         if constexpr (has_chunk_prologue<P>) r.a = false;
         return r;
