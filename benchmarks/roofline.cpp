@@ -236,20 +236,32 @@ KernelCost reduce_batch_splits(const std::string& op, const GemmProblem* problem
 // benchmarks/results/2026-12-02-mma-loop.md, 2026-12-02-mma-loop-2.md). The cp.async pipeline: per 32-deep stage
 // (kAsyncBK), by mode (TF32, BF16), pass (forward, grad-input phase, grad-weight) and tile
 // (Wide, Square, Narrow, Large): 32 HMMA per stage and warp on Wide and Square, 16 on Narrow, 64
-// on Large (BF16 half as many, each k16). Grad-weight runs it where C and K_out are multiples of
+// on Large (BF16 half as many, each k16). TF32 and BF16 rows from the SASS of the loop with the
+// per-operand rounding branches (2026-12-02-tf32-rounded-operands.md): the TF32 rows count
+// both rounding passes and their branches, each instruction once. Grad-weight runs it where C and K_out are multiples of
 // 4 (chunks along m and n), else the register-staged loop, per 16-deep stage (kMmaBK), TF32,
 // Wide / Square / Narrow, BF16 as its Wide ratio. The weight transposition: instructions per element.
 // Grad-input's rows are the batched phases' kernel (mma_gemm_async_kernel<..., BackwardInputPhaseNhwc, 4>,
 // 2026-12-02-phases-batched.md; each block runs its phase's copy of the loop with the problem at
 // fixed parameter offsets, with_block_problem, so it costs what one phase alone costs).
-constexpr double kNhwcAsync[2][3][4] = {{{391, 435, 627, 491}, {463, 574, 705, 614}, {444, 468, 647, 544}},
-                                        {{318, 337, 491, 377}, {392, 476, 571, 516}, {343, 356, 504, 427}}};
+constexpr double kNhwcAsync[2][3][4] = {{{396, 441, 631, 493}, {470, 580, 708, 620}, {437, 466, 672, 534}},
+                                        {{319, 337, 491, 377}, {392, 476, 571, 516}, {335, 356, 514, 424}}};
 // The paired loop (ChunkLoader::issue_paired: one cursor step per stage), which forward and
 // grad-input run where the k-contiguous channel count (C, K_out) is a multiple of kAsyncBK and
 // every split starts at a multiple of it (benchmarks/results/2026-12-02-mma-loop-2.md): by mode,
 // pass (forward, grad-input phase) and tile, as kNhwcAsync; kNhwcAsync is the other loop.
-constexpr double kNhwcAsyncPaired[2][2][4] = {{{294, 328, 422, 376}, {310, 373, 450, 413}},
-                                              {{212, 230, 288, 272}, {236, 275, 317, 317}}};
+constexpr double kNhwcAsyncPaired[2][2][4] = {{{289, 336, 429, 378}, {317, 379, 454, 419}},
+                                              {{210, 230, 288, 272}, {236, 275, 317, 317}}};
+// The TF32 cp.async loop's rounding pass (ChunkLoader::round_tf32), per operand: the warp
+// instructions per stage and warp that an operand arriving as TF32 values skips (mma_plan.h's
+// OperandsTf32; the uniform branch around each pass stays in the tables above), by pass
+// (forward, grad-input phase, grad-weight), tile (Wide, Square, Narrow, Large) and operand
+// (A, B): the instructions the SASS branch jumps over (sm_90, nvcc 13;
+// benchmarks/results/2026-12-02-tf32-rounded-operands.md). The paired and per-half loops round
+// alike (the same chunks per thread).
+constexpr double kTf32RoundPass[3][4][2] = {{{59, 30}, {57, 57}, {117, 30}, {57, 57}},
+                                            {{59, 30}, {57, 57}, {117, 30}, {57, 57}},
+                                            {{63, 32}, {57, 57}, {129, 36}, {57, 57}}};
 constexpr double kNhwcStagedWeightTf32[3] = {687, 802, 1274};
 constexpr double kNhwcStagedWeightBf16OverTf32 = 697.0 / 687;
 constexpr double kTransposeInstructions = 174.0 / 4;
@@ -592,10 +604,16 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in,
         const bool paired = k_channels % mm::kAsyncBK == 0 && (plan.splits == 1 || plan.k_chunk % mm::kAsyncBK == 0);
         KernelCost gemm;
         gemm.op = op;
+        // Operands that arrive as TF32 values skip the TF32 loop's rounding pass: grad-input's B,
+        // the CRSK weight copy krsc_to_crsk_kernel rounds (conv2d_nhwc.cu). The activations and
+        // gradients would too where their producers round (batchnorm2d_activation.h's
+        // round_tf32), which the step does not ask for (yet).
+        const bool b_tf32 = mode == Mode::Tf32 && async && pass == ConvPass::BackwardInput && path != Path::PixelProduct;
         const double stage_instructions =
             path == Path::PixelProduct
                 ? kPixelProductTf32[int(plan.tile)] * (mode == Mode::Bf16 ? kPixelProductBf16OverTf32 : 1.0)
-                : nhwc_loop_instructions(pass, mode, plan.tile, async, paired);
+                : nhwc_loop_instructions(pass, mode, plan.tile, async, paired) -
+                      (b_tf32 ? kTf32RoundPass[int(pass)][int(plan.tile)][1] : 0.0);
         gemm.kernel = path == Path::PixelProduct ? "mma_gemm_kernel<PixelProductKrsc>"
                       : pass == ConvPass::BackwardWeight
                           ? (async ? "mma_gemm_async_kernel<BackwardWeightNhwc>" : "mma_gemm_kernel<BackwardWeightNhwc>")

@@ -6,6 +6,7 @@
 // block, many splits). Outputs start as NaN (GANOPS_POISON_ALLOCATIONS in ctest), and the
 // precomputed-statistics pass is checked on a NaN-filled output.
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "core/cuda_counters.h"
@@ -151,5 +152,77 @@ TEST_CASE("Sequential runs BatchNorm2d + LeakyReLU fused on CUDA in training, un
         auto& bn = dynamic_cast<nn::BatchNorm2d&>(seq[0]);
         CHECK(test::rel_error(e, leaky_relu(batchnorm2d(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, false), 0.2)) <
               1e-6);
+    }
+}
+
+// round_tf32 (batchnorm2d_activation.h): y and dx stored as cvt.rna of what they are without
+// it, every other output (statistics, running statistics, dweight, dbias) bit-identical; off
+// (the default), the outputs are the unrounded values (most with non-zero low 13 bits).
+TEST_CASE("fused CUDA batchnorm2d + leaky_relu rounds y and dx to TF32 only when asked") {
+    REQUIRE(cuda::available());
+    // cvt.rna.tf32 of a finite float, on the host.
+    const auto rna = [](float v) {
+        uint32_t b;
+        std::memcpy(&b, &v, 4);
+        b = (b + 0x1000u) & 0xffffe000u;
+        std::memcpy(&v, &b, 4);
+        return v;
+    };
+    const auto low_bits_set = [](const std::vector<float>& v) {
+        size_t n = 0;
+        for (float e : v) {
+            uint32_t b;
+            std::memcpy(&b, &e, 4);
+            n += (b & 0x1fffu) != 0;
+        }
+        return n;
+    };
+    // [rows, c] channels-last (vectors of 4) and [n, c, hw] planes (vectors of 1).
+    struct Case {
+        int64_t n, c, hw;
+    };
+    for (const Case& k : {Case{70, 12, 1}, Case{3, 5, 9}}) {
+        INFO("n " << k.n << " c " << k.c << " hw " << k.hw);
+        const Shape s{k.n * k.c * k.hw};
+        const auto dev = [](const Tensor& t) { return t.to(DType::F32).to(Device::CUDA); };
+        const Tensor x = dev(add(randn(s), Tensor::full(s, 0.5, DType::F64))), dy = dev(randn(s));
+        const Tensor w = dev(randn({k.c})), b = dev(randn({k.c}));
+        struct Out {
+            Tensor y, dx, mean, invstd, rm, rv, dw, db, y_apply;
+        };
+        const auto run_once = [&](bool round) {
+            Out o;
+            const auto nan_filled = [](const Shape& shape) { return Tensor::full(shape, std::nan(""), DType::F32, Device::CUDA); };
+            o.y = nan_filled(s), o.dx = nan_filled(s), o.y_apply = nan_filled(s);
+            o.mean = nan_filled({k.c}), o.invstd = nan_filled({k.c}), o.dw = nan_filled({k.c}), o.db = nan_filled({k.c});
+            o.rm = Tensor::zeros({k.c}, DType::F32, Device::CUDA), o.rv = Tensor::full({k.c}, 1.0, DType::F32, Device::CUDA);
+            cuda::batchnorm2d_leaky_relu_forward_train(x.data<float>(), w.data<float>(), b.data<float>(), k.n, k.c, k.hw, 1e-5,
+                                                       0.1, 0.2f, o.y.data<float>(), o.mean.data<float>(), o.invstd.data<float>(),
+                                                       o.rm.data<float>(), o.rv.data<float>(), round);
+            cuda::batchnorm2d_leaky_relu_apply(x.data<float>(), w.data<float>(), b.data<float>(), o.mean.data<float>(),
+                                               o.invstd.data<float>(), k.n, k.c, k.hw, 0.2f, o.y_apply.data<float>(), round);
+            cuda::batchnorm2d_leaky_relu_backward(dy.data<float>(), x.data<float>(), o.y.data<float>(), w.data<float>(),
+                                                  o.mean.data<float>(), o.invstd.data<float>(), k.n, k.c, k.hw, 0.2f,
+                                                  o.dx.data<float>(), o.dw.data<float>(), o.db.data<float>(), round);
+            return o;
+        };
+        const Out plain = run_once(false), rounded = run_once(true);
+        const std::vector<float> y = plain.y.to_vector(), dx = plain.dx.to_vector();
+        const std::vector<float> y_r = rounded.y.to_vector(), dx_r = rounded.dx.to_vector();
+        const std::vector<float> ya = plain.y_apply.to_vector(), ya_r = rounded.y_apply.to_vector();
+        CHECK(low_bits_set(y) > y.size() / 2);  // not asked: not rounded
+        CHECK(low_bits_set(dx) > dx.size() / 2);
+        size_t wrong = 0;
+        const auto same_bits = [](float a, float b) { return std::memcmp(&a, &b, 4) == 0; };
+        for (size_t i = 0; i < y.size(); ++i) {
+            wrong += !same_bits(y_r[i], rna(y[i]));
+            wrong += !same_bits(dx_r[i], rna(dx[i]));
+            wrong += !same_bits(ya_r[i], rna(ya[i]));
+        }
+        CHECK(wrong == 0);
+        CHECK(low_bits_set(y_r) == 0);
+        for (const auto& [one, two] : {std::pair{plain.mean, rounded.mean}, {plain.invstd, rounded.invstd}, {plain.rm, rounded.rm},
+                                       {plain.rv, rounded.rv}, {plain.dw, rounded.dw}, {plain.db, rounded.db}})
+            CHECK(one.to_vector() == two.to_vector());
     }
 }

@@ -8,6 +8,8 @@
 //  - its gradients by finite differences in double (the CPU path).
 // Geometries: the discriminator's first layer (a 3-channel image: the padded-channel path)
 // and a general one (8 channels: chunks straight from x), with and without bias.
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -17,6 +19,7 @@
 #include "core/precision.h"
 #include "ganops.h"
 #include "kernels/conv2d_leaky_relu.h"
+#include "kernels/cuda/conv2d_nhwc_activation.h"
 #include "test_util.h"
 
 using namespace ganops;
@@ -153,4 +156,46 @@ TEST_CASE("conv2d_leaky_relu on the CPU is the two ops; its gradients by finite 
     test::gradcheck(
         "conv2d_leaky_relu", [&](const std::vector<Tensor>& t) { return conv2d_leaky_relu(t[0], t[1], t[2], kOpt, small.slope); },
         inputs(small));
+}
+
+// round_tf32 (kernels/cuda/conv2d_nhwc_activation.h): in TF32, y stored as cvt.rna of the
+// unrounded y's bits; not asked (the default), y keeps its low bits; BF16 ignores it.
+TEST_CASE("conv2d + leaky_relu NHWC on CUDA rounds y to TF32 only when asked, in TF32 only") {
+    REQUIRE(cuda::available());
+    const auto low_bits_set = [](const std::vector<float>& v) {
+        size_t n = 0;
+        for (float e : v) {
+            uint32_t b;
+            std::memcpy(&b, &e, 4);
+            n += (b & 0x1fffu) != 0;
+        }
+        return n;
+    };
+    for (const Case& c : kCases) {
+        const ConvGeometry g = conv2d_geometry("test", c.x_shape, c.w_shape, kOpt);
+        const auto dev = [](const Shape& s, double stddev) { return test::randn(s, DType::F32, stddev).to(Device::CUDA); };
+        // Channels-last x, KRSC w: random values in any layout will do.
+        const Tensor x = dev({c.x_shape.numel()}, 1.0), w = dev({c.w_shape.numel()}, 0.2), b = dev({c.w_shape[0]}, 1.0);
+        const auto run_once = [&](bool round) {
+            Tensor y = Tensor::full({g.y_shape().numel()}, std::nan(""), DType::F32, Device::CUDA);
+            cuda::conv2d_forward_nhwc_leaky_relu(g, x.data<float>(), w.data<float>(), c.bias ? b.data<float>() : nullptr,
+                                                 static_cast<float>(c.slope), y.data<float>(), round);
+            return y.to_vector();
+        };
+        for (Precision p : {Precision::TF32, Precision::BF16}) {
+            INFO(c.name << " in " << precision_name(p));
+            const PrecisionScope scope(p);
+            const std::vector<float> plain = run_once(false), rounded = run_once(true);
+            REQUIRE(plain.size() == rounded.size());
+            CHECK(low_bits_set(plain) > plain.size() / 4);  // not asked: not rounded (relu's zeros have none)
+            size_t wrong = 0;
+            for (size_t i = 0; i < plain.size(); ++i) {
+                uint32_t bits;
+                std::memcpy(&bits, &plain[i], 4);
+                if (p == Precision::TF32) bits = (bits + 0x1000u) & 0xffffe000u;  // cvt.rna.tf32 of a finite float
+                wrong += std::memcmp(&bits, &rounded[i], 4) != 0 || std::isnan(plain[i]);
+            }
+            CHECK(wrong == 0);
+        }
+    }
 }

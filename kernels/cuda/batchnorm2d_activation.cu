@@ -31,6 +31,7 @@
 #include "batchnorm_activation_plan.h"
 #include "fast_divmod.h"
 #include "launch.cuh"
+#include "ptx.cuh"
 
 namespace ganops::cuda {
 
@@ -305,9 +306,13 @@ __device__ inline void channel_values(bool rows, const float* values, int c0, fl
     }
 }
 
+// tf32 (batchnorm2d_activation.h's round_tf32): the value as the TF32 loop would round it,
+// cvt.rna, for an output whose only readers are TF32 convolutions; else as computed.
+__device__ inline float stored(float v, bool tf32) { return tf32 ? __uint_as_float(ptx::cvt_rna_tf32(v)) : v; }
+
 template <int V>
 __global__ void apply_kernel(const float* x, const float* affine, int64_t channels, ChannelOf where, int64_t vectors,
-                             float slope, float* y) {
+                             float slope, bool tf32, float* y) {
     GANOPS_GRID_STRIDE(v, vectors) {
         const int c0 = where.template first<V>(int(v));
         float in[V], out[V], centre[V], scale[V], shift[V];
@@ -317,7 +322,7 @@ __global__ void apply_kernel(const float* x, const float* affine, int64_t channe
         channel_values<V>(where.rows, affine + 2 * channels, c0, shift);
         for (int l = 0; l < V; ++l) {
             const float z = __fmaf_rn(__fsub_rn(in[l], centre[l]), scale[l], shift[l]);
-            out[l] = z > 0.0f ? z : __fmul_rn(z, slope);
+            out[l] = stored(z > 0.0f ? z : __fmul_rn(z, slope), tf32);
         }
         store<V>(y + v * V, out);
     }
@@ -343,7 +348,7 @@ __global__ void finish_gradients_kernel(const SumPair* partials, int splits, int
 
 template <int V>
 __global__ void dx_kernel(const float* dy, const float* x, const float* y, const float* mean, const float* coeffs,
-                          int64_t channels, ChannelOf where, int64_t vectors, float slope, float* dx) {
+                          int64_t channels, ChannelOf where, int64_t vectors, float slope, bool tf32, float* dx) {
     GANOPS_GRID_STRIDE(v, vectors) {
         const int c0 = where.template first<V>(int(v));
         float g[V], in[V], out[V], grad[V], m[V], a[V], b[V], d[V];
@@ -356,7 +361,7 @@ __global__ void dx_kernel(const float* dy, const float* x, const float* y, const
         channel_values<V>(where.rows, coeffs + 2 * channels, c0, d);
         for (int l = 0; l < V; ++l) {
             const float dz = out[l] > 0.0f ? g[l] : __fmul_rn(g[l], slope);
-            grad[l] = __fadd_rn(__fmaf_rn(a[l], dz, __fmul_rn(b[l], __fsub_rn(in[l], m[l]))), d[l]);
+            grad[l] = stored(__fadd_rn(__fmaf_rn(a[l], dz, __fmul_rn(b[l], __fsub_rn(in[l], m[l]))), d[l]), tf32);
         }
         store<V>(dx + v * V, grad);
     }
@@ -427,22 +432,22 @@ void launch_sums(const Plan& p, const SumInputs& in, SumPair* partials) {
         launch_sums_v<Grad, 1>(p, in, partials);
 }
 
-void launch_apply(const Plan& p, const float* x, const float* affine, float slope, float* y) {
+void launch_apply(const Plan& p, const float* x, const float* affine, float slope, bool tf32, float* y) {
     [[maybe_unused]] constexpr auto bn_act_apply4 = &apply_kernel<4>;
     [[maybe_unused]] constexpr auto bn_act_apply = &apply_kernel<1>;
     if (p.V == 4)
         GANOPS_LAUNCH(bn_act_apply4, grid_for(p.vectors), kThreads, 0, current_stream())(x, affine, p.c, p.where, p.vectors,
-                                                                                       slope, y);
+                                                                                       slope, tf32, y);
     else
         GANOPS_LAUNCH(bn_act_apply, grid_for(p.vectors), kThreads, 0, current_stream())(x, affine, p.c, p.where, p.vectors,
-                                                                                      slope, y);
+                                                                                      slope, tf32, y);
 }
 
 }  // namespace
 
 void batchnorm2d_leaky_relu_forward_train(const float* x, const float* weight, const float* bias, int64_t n, int64_t c,
                                           int64_t hw, double eps, double momentum, float slope, float* y, float* mean,
-                                          float* invstd, float* running_mean, float* running_var) {
+                                          float* invstd, float* running_mean, float* running_var, bool round_tf32) {
     if (c == 0) return;  // nothing to normalise; a grid of 0 blocks is a launch error
     const Plan p = plan_for("batchnorm2d + leaky_relu", n, c, hw, {x, y});
     Tensor partials = Tensor::empty(Shape{int64_t(p.splits) * c * 2}, DType::F64, Device::CUDA);
@@ -453,22 +458,23 @@ void batchnorm2d_leaky_relu_forward_train(const float* x, const float* weight, c
     GANOPS_LAUNCH(finish_statistics_kernel, finish_blocks(c), kThreads, 0, current_stream())(
         sums, p.splits, c, x, hw, double(n * hw), eps, momentum, weight, bias, mean, invstd, running_mean, running_var,
         affine.data<float>());
-    launch_apply(p, x, affine.data<float>(), slope, y);
+    launch_apply(p, x, affine.data<float>(), slope, round_tf32, y);
 }
 
 void batchnorm2d_leaky_relu_apply(const float* x, const float* weight, const float* bias, const float* mean,
-                                  const float* invstd, int64_t n, int64_t c, int64_t hw, float slope, float* y) {
+                                  const float* invstd, int64_t n, int64_t c, int64_t hw, float slope, float* y,
+                                  bool round_tf32) {
     if (c == 0 || n * hw == 0) return;
     const Plan p = plan_for("batchnorm2d + leaky_relu (apply)", n, c, hw, {x, y});
     Tensor affine = Tensor::empty(Shape{3 * c}, DType::F32, Device::CUDA);
     GANOPS_LAUNCH(given_statistics_kernel, channel_blocks(c), kThreads, 0, current_stream())(mean, invstd, weight, bias, c,
                                                                                             affine.data<float>());
-    launch_apply(p, x, affine.data<float>(), slope, y);
+    launch_apply(p, x, affine.data<float>(), slope, round_tf32, y);
 }
 
 void batchnorm2d_leaky_relu_backward(const float* dy, const float* x, const float* y, const float* weight,
                                      const float* mean, const float* invstd, int64_t n, int64_t c, int64_t hw,
-                                     float slope, float* dx, float* dweight, float* dbias) {
+                                     float slope, float* dx, float* dweight, float* dbias, bool round_tf32) {
     if (c == 0 || (!dx && !dweight && !dbias)) return;
     const Plan p = plan_for("batchnorm2d + leaky_relu backward", n, c, hw, {dy, x, y, dx, mean});
     Tensor partials = Tensor::empty(Shape{int64_t(p.splits) * c * 2}, DType::F64, Device::CUDA);
@@ -482,10 +488,10 @@ void batchnorm2d_leaky_relu_backward(const float* dy, const float* x, const floa
     [[maybe_unused]] constexpr auto bn_act_dx = &dx_kernel<1>;
     if (p.V == 4)
         GANOPS_LAUNCH(bn_act_dx4, grid_for(p.vectors), kThreads, 0, current_stream())(dy, x, y, mean, coeffs.data<float>(), c,
-                                                                                    p.where, p.vectors, slope, dx);
+                                                                                    p.where, p.vectors, slope, round_tf32, dx);
     else
         GANOPS_LAUNCH(bn_act_dx, grid_for(p.vectors), kThreads, 0, current_stream())(dy, x, y, mean, coeffs.data<float>(), c,
-                                                                                   p.where, p.vectors, slope, dx);
+                                                                                   p.where, p.vectors, slope, round_tf32, dx);
 }
 
 }  // namespace ganops::cuda

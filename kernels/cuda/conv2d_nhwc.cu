@@ -25,6 +25,7 @@
 #include "conv_nhwc_thin_problems.h"
 #include "implicit_gemm.cuh"
 #include "launch.cuh"
+#include "ptx.cuh"
 #include "tensor_cores.h"
 #include "../../core/error.h"
 #include "../../core/tensor.h"
@@ -94,12 +95,35 @@ void check_size(const char* op, const ConvGeometry& g) {
 }
 
 // w_crsk[c][r][s][k] = w_krsc[k][r][s][c]; i runs over w_crsk (coalesced stores, 32-bit
-// indices: the weights fit in 2^30 elements, checked above).
-__global__ void krsc_to_crsk_kernel(const float* w_krsc, float* w_crsk, int k_out, int rs, int c, int total) {
+// indices: the weights fit in 2^30 elements, checked above). tf32: each value rounded with
+// cvt.rna as the TF32 loop would round it (the copy is grad-input's private B operand, so the
+// loop can skip its rounding pass: same bits, mma_plan.h's OperandsTf32).
+__global__ void krsc_to_crsk_kernel(const float* w_krsc, float* w_crsk, int k_out, int rs, int c, int total, bool tf32) {
     for (int i = int(blockIdx.x * blockDim.x + threadIdx.x); i < total; i += int(gridDim.x * blockDim.x)) {
         const int k = i % k_out, t = i / k_out, tap = t % rs, ci = t / rs;
-        w_crsk[i] = w_krsc[(k * rs + tap) * c + ci];
+        const float v = w_krsc[(k * rs + tap) * c + ci];
+        w_crsk[i] = tf32 ? __uint_as_float(ptx::cvt_rna_tf32(v)) : v;
     }
+}
+
+// Grad-input's weights as CRSK, rounded to TF32 values in the TF32 mode (see above).
+Tensor crsk_weights(const conv::Dims& d, const float* w_krsc) {
+    const int total = d.k * d.r * d.s * d.c;
+    Tensor w_crsk = Tensor::empty(Shape{int64_t(total)}, DType::F32, Device::CUDA);
+    const bool tf32 = effective_matmul_precision() == Precision::TF32;
+    if (total > 0)
+        GANOPS_LAUNCH(krsc_to_crsk_kernel, grid_for(total), kThreads, 0, current_stream())(w_krsc, w_crsk.data<float>(), d.k,
+                                                                                          d.r * d.s, d.c, total, tf32);
+    return w_crsk;
+}
+
+// A grad-input problem over crsk_weights(): the phases' B is the weights, TF32 values in the
+// TF32 mode (the flag is read by that mode only).
+template <class Problem>
+Problem with_crsk_weights(Problem p) {
+    if constexpr (std::is_same_v<Problem, conv::nhwc::BackwardInputPhaseNhwc>)
+        p.operands_tf32.b = effective_matmul_precision() == Precision::TF32;
+    return p;
 }
 
 bool on_tensor_cores() { return effective_matmul_precision() != Precision::FP32; }
@@ -156,17 +180,13 @@ void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const fl
         case NhwcPath::Narrow: narrow::conv2d_backward_input_narrow(d, dy, w_krsc, dx); return;
         default: break;
     }
-    const int total = d.k * d.r * d.s * d.c;
-    Tensor w_crsk = Tensor::empty(Shape{int64_t(total)}, DType::F32, Device::CUDA);
-    if (total > 0)
-        GANOPS_LAUNCH(krsc_to_crsk_kernel, grid_for(total), kThreads, 0, current_stream())(w_krsc, w_crsk.data<float>(), d.k,
-                                                                                          d.r * d.s, d.c, total);
+    const Tensor w_crsk = crsk_weights(d, w_krsc);
     const bool chunks = conv::nhwc::BackwardInputPhaseNhwc::chunks_ok(d);
     // The stride phases together: one launch (and one split-K reduction) for a stride-2 layer.
     std::vector<conv::nhwc::BackwardInputPhaseNhwc> phases;
     conv::nhwc::for_each_backward_input_problem(d, dy, w_crsk.data<float>(), dx, [&](const auto& problem) {
         if constexpr (std::is_same_v<std::decay_t<decltype(problem)>, conv::nhwc::BackwardInputPhaseNhwc>)
-            phases.push_back(problem);
+            phases.push_back(with_crsk_weights(problem));
         else
             run_gemm_nhwc(problem, chunks);
     });
@@ -251,7 +271,8 @@ void run_with_output_moments(const Problem& problem, bool chunks_ok, const Batch
 template <class Run>
 void for_each_backward_input_problem_fused(const conv::Dims& d, const float* dy, const NormAct* na, const float* w_crsk,
                                            float* dx, Run&& run) {
-    conv::nhwc::for_each_backward_input_problem(d, dy, w_crsk, dx, [&](const auto& problem) {
+    conv::nhwc::for_each_backward_input_problem(d, dy, w_crsk, dx, [&](const auto& unflagged) {
+        const auto problem = with_crsk_weights(unflagged);
         using P = std::decay_t<decltype(problem)>;
         if constexpr (std::is_same_v<P, conv::nhwc::BackwardInputPhaseNhwc>) {
             if (na) {
@@ -316,11 +337,7 @@ void conv2d_backward_input_nhwc_fused(const ConvGeometry& g, const float* dy, co
         if (bn_of_dx) run_with_output_moments_of_memory(dx, int64_t(d.n) * d.h * d.w, d.c, *bn_of_dx);
         return;
     }
-    const int total = d.k * d.r * d.s * d.c;
-    Tensor w_crsk = Tensor::empty(Shape{int64_t(total)}, DType::F32, Device::CUDA);
-    if (total > 0)
-        GANOPS_LAUNCH(krsc_to_crsk_kernel, grid_for(total), kThreads, 0, current_stream())(w_krsc, w_crsk.data<float>(), d.k,
-                                                                                          d.r * d.s, d.c, total);
+    const Tensor w_crsk = crsk_weights(d, w_krsc);
     const bool chunks = conv::nhwc::BackwardInputPhaseNhwc::chunks_ok(d);
     const int64_t rows = int64_t(d.n) * d.h * d.w;
     if (!bn_of_dx || !conv2d_backward_input_nhwc_moments_fused(g)) {

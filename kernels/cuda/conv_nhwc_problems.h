@@ -80,6 +80,7 @@ struct ForwardNhwc {
     const float *x, *w, *bias;
     float* y;
     int64_t M, N, K;
+    mma::OperandsTf32 operands_tf32{};  // A / B already TF32 values (set by the dispatch; mma_plan.h)
     ForwardNhwc(const Dims& dims, const float* x_, const float* w_, const float* bias_, float* y_)
         : d(dims), pq_div(dims.p * dims.q), q_div(dims.q), c_div(dims.c), s_div(dims.s), x(x_), w(w_), bias(bias_), y(y_),
           M(int64_t(dims.n) * dims.p * dims.q), N(dims.k), K(int64_t(dims.r) * dims.s * dims.c) {}
@@ -147,6 +148,7 @@ struct BackwardInputPhaseNhwc {
     const float *dy, *w_crsk;
     float* dx;
     int64_t M, N, K;
+    mma::OperandsTf32 operands_tf32{};  // A / B already TF32 values (set by the dispatch; mma_plan.h)
     BackwardInputPhaseNhwc(const Dims& dims, const Phase1D& rows_, const Phase1D& cols_, const float* dy_,
                            const float* w_crsk_, float* dx_)
         : d(dims), rows(rows_), cols(cols_), ij_div(std::max(1, rows_.count * cols_.count)), j_div(std::max(1, cols_.count)),
@@ -294,6 +296,7 @@ struct BackwardWeightNhwc {
     const float *dy, *x;
     float* dw;
     int64_t M, N, K;
+    mma::OperandsTf32 operands_tf32{};  // A / B already TF32 values (set by the dispatch; mma_plan.h)
     BackwardWeightNhwc(const Dims& dims, const float* dy_, const float* x_, float* dw_)
         : d(dims), c_div(dims.c), s_div(dims.s), pq_div(dims.p * dims.q), q_div(dims.q), dy(dy_), x(x_), dw(dw_),
           M(int64_t(dims.r) * dims.s * dims.c), N(dims.k), K(int64_t(dims.n) * dims.p * dims.q) {

@@ -77,6 +77,24 @@ constexpr bool has_moments_epilogue = requires { requires P::kMomentsEpilogue; }
 // p.stages_pair() says when at run time, a_step_stage / b_step_stage move kAsyncBK.
 template <class P>
 constexpr bool has_paired_stages = requires(const P& p) { p.stages_pair(); };
+// Operands that arrive as TF32 values (mma_plan.h, OperandsTf32: the problem's `operands_tf32`,
+// set by the dispatch from what produced them): the TF32 cp.async loop skips their rounding
+// pass. A chunk prologue rewrites A in shared memory, so such a problem's A is rounded anyway.
+// A problem whose operands never arrive rounded says `static constexpr bool kOperandsNeverTf32
+// = true`: no branches compiled (the flags are then not even read; they cost registers where a
+// loop is at its limit, e.g. D1's conv + LeakyReLU on the 128 x 128 tile spilled on sm_90).
+template <class P>
+GANOPS_HD OperandsTf32 operands_tf32(const P& p) {
+    if constexpr (requires { requires P::kOperandsNeverTf32; }) {
+        return {};
+    } else if constexpr (requires { p.operands_tf32; }) {
+        OperandsTf32 r = p.operands_tf32;
+        if constexpr (has_chunk_prologue<P>) r.a = false;
+        return r;
+    } else {
+        return {};
+    }
+}
 
 // Which index of each operand is contiguous in global memory (see the header comment).
 template <class Problem>
@@ -410,7 +428,11 @@ GANOPS_UNROLL
 // rounded once per block. Rounding at the fragment instead (after ldmatrix) costs a cvt per
 // fragment register per warp (ptxas makes cvt.rna.tf32 an FSETP and a predicated IADD: 128
 // instructions per stage and warp on the 128 x 64 tile against 32 HMMA; in shared memory 6
-// chunks x 10). BF16 packs two fp32 fragment registers to a bf16x2 at the fragment, one
+// chunks x ~15, 89 in the sm_90 SASS). An operand that arrives as TF32 values (the problem's operands_tf32, mma_plan.h's
+// OperandsTf32: grad-input's CRSK weight copy in TF32, or an output a producer rounded when
+// asked) skips its pass: one uniform branch per operand and stage; the pass is 57 instructions
+// per stage and thread on the 128 x 128 tile (sm_90: 4 chunks x (LDS.128, 4 x (FSETP, IADD,
+// LOP3), STS.128)). BF16 packs two fp32 fragment registers to a bf16x2 at the fragment, one
 // instruction for two (the k order inside an m16n8k16 is permuted alike for A and B, which the
 // sum does not see, see mma_stage_async); fp32-accurate splits at the fragment, which needs
 // both parts. Same rounding as the register-staged path.
@@ -700,6 +722,7 @@ GANOPS_UNROLL
             for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
 
     const int stages = int((k_end - k_begin + kAsyncBK - 1) / kAsyncBK);
+    [[maybe_unused]] const OperandsTf32 pre_rounded = operands_tf32(p);
     // The buffers may still be read by a warp finishing this block's previous tile.
     __syncthreads();
     if (stages > 0) {
@@ -752,8 +775,10 @@ GANOPS_UNROLL
                                                   [&](uint32_t* chunk, int k) { p.norm_act_chunk(chunk, k_stage + k); });
             }
             if constexpr (Md == Mode::TF32) {
-                a_load.round_tf32(a_buf + buf * LA::kWords);
-                b_load.round_tf32(b_buf + buf * LB::kWords);
+                // Uniform branches (the flags are the problem's): no pass for an operand that
+                // arrives rounded.
+                if (!pre_rounded.a) a_load.round_tf32(a_buf + buf * LA::kWords);
+                if (!pre_rounded.b) b_load.round_tf32(b_buf + buf * LB::kWords);
             }
             __syncthreads();  // ... everyone's; and buffer (s - 1) % kAsyncStages is read by nobody now
             if (s + kAsyncStages - 1 < stages) issue(s + kAsyncStages - 1);

@@ -56,15 +56,15 @@ void batchnorm2d_backward(const float*, const float*, const float*, const float*
     no_cuda("batchnorm2d_backward");
 }
 void batchnorm2d_leaky_relu_forward_train(const float*, const float*, const float*, int64_t, int64_t, int64_t, double,
-                                          double, float, float*, float*, float*, float*, float*) {
+                                          double, float, float*, float*, float*, float*, float*, bool) {
     no_cuda("batchnorm2d_leaky_relu_forward_train");
 }
 void batchnorm2d_leaky_relu_apply(const float*, const float*, const float*, const float*, const float*, int64_t, int64_t,
-                                  int64_t, float, float*) {
+                                  int64_t, float, float*, bool) {
     no_cuda("batchnorm2d_leaky_relu_apply");
 }
 void batchnorm2d_leaky_relu_backward(const float*, const float*, const float*, const float*, const float*, const float*,
-                                     int64_t, int64_t, int64_t, float, float*, float*, float*) {
+                                     int64_t, int64_t, int64_t, float, float*, float*, float*, bool) {
     no_cuda("batchnorm2d_leaky_relu_backward");
 }
 void conv2d_forward(const ConvGeometry&, const float*, const float*, const float*, float*) { no_cuda("conv2d_forward"); }
@@ -113,7 +113,7 @@ void conv2d_backward_weight_nhwc(const ConvGeometry&, const float*, const float*
 }
 // conv2d + LeakyReLU in one channels-last pass (conv2d_nhwc_activation.h).
 bool conv2d_forward_nhwc_leaky_relu_applies(const ConvGeometry&) { return false; }
-void conv2d_forward_nhwc_leaky_relu(const ConvGeometry&, const float*, const float*, const float*, float, float*) {
+void conv2d_forward_nhwc_leaky_relu(const ConvGeometry&, const float*, const float*, const float*, float, float*, bool) {
     no_cuda("conv2d_forward_nhwc_leaky_relu");
 }
 }  // namespace ganops::cuda

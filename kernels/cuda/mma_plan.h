@@ -20,6 +20,16 @@ namespace ganops::cuda::mma {
 
 enum class TileConfig { Wide, Square, Narrow, Large };
 
+// Which operands of a problem already hold TF32 values (low 13 bits zero, rounded with
+// cvt.rna by whoever produced them): the TF32 cp.async loop then skips that operand's rounding
+// pass in shared memory (implicit_gemm_mma.cuh). Rounding a TF32 value is the identity, so the
+// result is the same bits either way; a flag set on an operand that is NOT rounded only turns
+// the loop's round-to-nearest into the tensor core's truncation of the low bits (never
+// garbage). Read by the TF32 mode only: BF16 and fp32-accurate ignore it.
+struct OperandsTf32 {
+    bool a = false, b = false;
+};
+
 struct TileShape {
     int bm, bn, warps_m, warps_n;
     constexpr int threads() const { return 32 * warps_m * warps_n; }

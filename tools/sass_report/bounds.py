@@ -132,12 +132,13 @@ KNOWN: list[Known] = [
     # The problem batches (implicit_gemm_mma.cuh, ProblemBatch): the fused single-problem
     # kernels (capacity 1) moved by a register or two with the batch's parameter layout.
     Known("conv2d_nhwc.cu",
-          r"mma::mma_gemm_kernel<\(mma::TileConfig\)1, \(mma::Mode\)2, "
-          r"conv::nhwc::WithMoments<conv::nhwc::ForwardNhwcNormAct>, 1>",
+          r"mma::mma_gemm_kernel<\(mma::TileConfig\)2, \(mma::Mode\)1, "
+          r"conv::nhwc::WithMoments<conv::nhwc::BackwardInputPhaseNhwcNormAct>, 1>",
           "sm_90", "spill",
-          "the opt-in conv + batchnorm fusion in fp32-accurate on the register-staged Square tile (forward, C not a "
-          "multiple of 4): prologue + statistics epilogue + split fragments leave 1 local-memory access in the main "
-          "loop since the kernels take a ProblemBatch; fix: the prologue on the cp.async path",
+          "the opt-in conv + batchnorm fusion's grad-input in BF16 on the register-staged Narrow tile (K_out not a "
+          "multiple of 4), prologue + statistics epilogue: 2 local-memory accesses in the main loop since the "
+          "problems carry operands_tf32 (8 bytes more parameters; the fp32-accurate WithMoments<ForwardNhwcNormAct> "
+          "Square spill went the other way); fix: batch the fused phases too, or pad K_out",
           strict=False),
     Known("conv2d_nhwc.cu",
           r"mma::mma_gemm_kernel<\(mma::TileConfig\)2, \(mma::Mode\)1, "
