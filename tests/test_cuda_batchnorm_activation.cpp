@@ -160,23 +160,8 @@ TEST_CASE("Sequential runs BatchNorm2d + LeakyReLU fused on CUDA in training, un
 // (the default), the outputs are the unrounded values (most with non-zero low 13 bits).
 TEST_CASE("fused CUDA batchnorm2d + leaky_relu rounds y and dx to TF32 only when asked") {
     REQUIRE(cuda::available());
-    // cvt.rna.tf32 of a finite float, on the host.
-    const auto rna = [](float v) {
-        uint32_t b;
-        std::memcpy(&b, &v, 4);
-        b = (b + 0x1000u) & 0xffffe000u;
-        std::memcpy(&v, &b, 4);
-        return v;
-    };
-    const auto low_bits_set = [](const std::vector<float>& v) {
-        size_t n = 0;
-        for (float e : v) {
-            uint32_t b;
-            std::memcpy(&b, &e, 4);
-            n += (b & 0x1fffu) != 0;
-        }
-        return n;
-    };
+    const auto rna = test::tf32_rna;
+    const auto low_bits_set = test::tf32_low_bits_set;
     // [rows, c] channels-last (vectors of 4) and [n, c, hw] planes (vectors of 1).
     struct Case {
         int64_t n, c, hw;

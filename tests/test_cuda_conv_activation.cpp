@@ -162,15 +162,7 @@ TEST_CASE("conv2d_leaky_relu on the CPU is the two ops; its gradients by finite 
 // unrounded y's bits; not asked (the default), y keeps its low bits; BF16 ignores it.
 TEST_CASE("conv2d + leaky_relu NHWC on CUDA rounds y to TF32 only when asked, in TF32 only") {
     REQUIRE(cuda::available());
-    const auto low_bits_set = [](const std::vector<float>& v) {
-        size_t n = 0;
-        for (float e : v) {
-            uint32_t b;
-            std::memcpy(&b, &e, 4);
-            n += (b & 0x1fffu) != 0;
-        }
-        return n;
-    };
+    const auto low_bits_set = test::tf32_low_bits_set;
     for (const Case& c : kCases) {
         const ConvGeometry g = conv2d_geometry("test", c.x_shape, c.w_shape, kOpt);
         const auto dev = [](const Shape& s, double stddev) { return test::randn(s, DType::F32, stddev).to(Device::CUDA); };

@@ -33,16 +33,6 @@ using test::dcgan_conv::conv;
 
 namespace {
 
-// cvt.rna.tf32.f32 on the host for finite values: 10 stored mantissa bits, nearest, ties away
-// from zero (adding half a unit of the 13 dropped bits to the magnitude carries into the kept ones).
-float rna_tf32(float x) {
-    uint32_t b;
-    std::memcpy(&b, &x, 4);
-    b = (b + 0x1000u) & 0xffffe000u;
-    float r;
-    std::memcpy(&r, &b, 4);
-    return r;
-}
 float truncate_tf32(float x) {
     uint32_t b;
     std::memcpy(&b, &x, 4);
@@ -63,7 +53,7 @@ struct Operand {
     }
     Tensor device(Values how) const {
         std::vector<float> v = raw;
-        for (float& e : v) e = how == Values::Rounded ? rna_tf32(e) : how == Values::Truncated ? truncate_tf32(e) : e;
+        for (float& e : v) e = how == Values::Rounded ? test::tf32_rna(e) : how == Values::Truncated ? truncate_tf32(e) : e;
         return Tensor::from_vector(Shape{int64_t(v.size())}, v).to(Device::CUDA);
     }
 };

@@ -2,6 +2,8 @@
 // gradient check in double.
 #pragma once
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -92,6 +94,26 @@ inline void gradcheck(const std::string& what, const std::function<Tensor(const 
         INFO("relative error " << err);
         CHECK(err < tolerance);
     }
+}
+
+// cvt.rna.tf32.f32 on the host for finite values: 10 stored mantissa bits, nearest, ties away
+// from zero (adding half a unit of the 13 dropped bits to the magnitude carries into the kept ones).
+inline float tf32_rna(float x) {
+    uint32_t b;
+    std::memcpy(&b, &x, 4);
+    b = (b + 0x1000u) & 0xffffe000u;
+    std::memcpy(&x, &b, 4);
+    return x;
+}
+// How many values have any of the 13 bits TF32 drops set (0: all are TF32 values).
+inline size_t tf32_low_bits_set(const std::vector<float>& v) {
+    size_t n = 0;
+    for (float e : v) {
+        uint32_t b;
+        std::memcpy(&b, &e, 4);
+        n += (b & 0x1fffu) != 0;
+    }
+    return n;
 }
 
 }  // namespace test
