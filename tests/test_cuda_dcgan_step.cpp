@@ -253,15 +253,20 @@ TEST_CASE("replayed as a CUDA graph, the step gives the eager step's bits with o
     for (int it = 3; it < kIterations; ++it) CHECK(b.slots[size_t(it)][dcgan::kDGz1] != b.slots[size_t(it - 1)][dcgan::kDGz1]);
 }
 
+// A channels-last step whose weights follow the activations (KRSC parameters) or stay KCRS,
+// converted by every pass (the path before).
+dcgan::StepOptions channels_last_options(bool weights_follow_activations) {
+    dcgan::StepOptions o = step_options(false);
+    o.channels_last = true;
+    o.weights_follow_activations = weights_follow_activations;
+    return o;
+}
+
 TEST_CASE("a channels-last step keeps its weights KRSC: the bits of KCRS weights converted per pass, with fewer launches") {
     REQUIRE(cuda::available());
     const PrecisionScope tf32(Precision::TF32);
     Run kcrs, krsc;
-    dcgan::StepOptions converting = step_options(false);
-    converting.channels_last = true;
-    converting.weights_follow_activations = false;  // KCRS parameters, converted by every pass: the path before
-    dcgan::StepOptions keeping = converting;
-    keeping.weights_follow_activations = true;
+    const dcgan::StepOptions converting = channels_last_options(false), keeping = channels_last_options(true);
     dcgan::DcganStep a(kcrs.g, kcrs.d, kcrs.opt_g, kcrs.opt_d, converting, kcrs.noise, kcrs.tricks, 0, 8);
     dcgan::DcganStep b(krsc.g, krsc.d, krsc.opt_g, krsc.opt_d, keeping, krsc.noise, krsc.tricks, 0, 8);
     kcrs.stream = a.stream();
@@ -308,11 +313,7 @@ TEST_CASE("with conv + batchnorm fused (opt-in), KRSC weights also train the bit
         ~FusionOn() { nn::conv_bn_fusion_enabled() = was; }
     } fusion;
     Run kcrs, krsc;
-    dcgan::StepOptions converting = step_options(false);
-    converting.channels_last = true;
-    converting.weights_follow_activations = false;
-    dcgan::StepOptions keeping = converting;
-    keeping.weights_follow_activations = true;
+    const dcgan::StepOptions converting = channels_last_options(false), keeping = channels_last_options(true);
     dcgan::DcganStep a(kcrs.g, kcrs.d, kcrs.opt_g, kcrs.opt_d, converting, kcrs.noise, kcrs.tricks, 0, 8);
     dcgan::DcganStep b(krsc.g, krsc.d, krsc.opt_g, krsc.opt_d, keeping, krsc.noise, krsc.tricks, 0, 8);
     kcrs.stream = a.stream();
