@@ -25,6 +25,11 @@ struct Storage {
     void* data = nullptr;
     size_t bytes = 0;
     Device device = Device::CPU;
+    // Every element is read by a TF32 tensor core exactly as that loop would round it: set by a
+    // producer that rounded (Tensor::mark_values_tf32), cleared by any writable access
+    // (Tensor::data_ptr), so a convolution may skip its rounding pass over this operand (same
+    // bits; mma_plan.h's OperandsTf32). Conservative: a read through data_ptr clears it too.
+    bool values_tf32 = false;
 };
 
 }  // namespace ganops

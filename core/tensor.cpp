@@ -140,8 +140,22 @@ bool Tensor::storage_is_nchw() const {
 }
 
 void* Tensor::data_ptr() const {
+    impl().storage->values_tf32 = false;  // the caller may write
     return static_cast<char*>(impl().storage->data) +
            impl().offset * static_cast<int64_t>(dtype_size(dtype()));
+}
+
+const void* Tensor::const_data_ptr() const {
+    return static_cast<const char*>(impl().storage->data) +
+           impl().offset * static_cast<int64_t>(dtype_size(dtype()));
+}
+
+bool Tensor::values_are_tf32() const { return impl().storage->values_tf32; }
+
+void Tensor::mark_values_tf32() const {
+    const Storage& s = *impl().storage;
+    if (dtype() == DType::F32 && impl().offset == 0 && size_t(numel()) * dtype_size(dtype()) == s.bytes)
+        impl().storage->values_tf32 = true;
 }
 
 std::vector<double> Tensor::to_double_vector() const {

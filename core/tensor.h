@@ -68,10 +68,25 @@ public:
     // channels-last support accept exactly these (kernels/checks.h).
     bool storage_is_nchw() const;
 
-    // The storage, in storage order: NHWC for a channels-last tensor.
+    // The storage, in storage order: NHWC for a channels-last tensor. Writable access: clears
+    // values_are_tf32 (whoever holds the pointer may write).
     void* data_ptr() const;
     template <class T>
     T* data() const;  // checks that T matches the dtype
+    // Read-only access, which keeps values_are_tf32: for ops that only read (the convolutions'
+    // operands), so that a forward's input keeps its flag for the backward's grad-weight.
+    const void* const_data_ptr() const;
+    template <class T>
+    const T* const_data() const;
+
+    // Whether every element holds a TF32 value (core/storage.h's values_tf32): set by a producer
+    // that rounded to TF32 on purpose (the DCGAN step's batchnorm + activation in the TF32 mode,
+    // nn/sequential.h), read by the convolutions to skip their own rounding pass. Any writable
+    // access clears it; copies and conversions start without it.
+    bool values_are_tf32() const;
+    // Sets it, where this tensor spans its whole storage (else nothing: a view cannot speak for
+    // the rest). For a producer that has just written TF32 values into every element.
+    void mark_values_tf32() const;
 
     // Any dtype, device and memory format, copied to the host in logical (NCHW) order.
     std::vector<float> to_vector() const;
@@ -148,6 +163,13 @@ T* Tensor::data() const {
     GANOPS_CHECK(dtype() == dtype_of<T>(), "Tensor::data: tensor ", str(),
                  " read as ", dtype_name(dtype_of<T>()));
     return static_cast<T*>(data_ptr());
+}
+
+template <class T>
+const T* Tensor::const_data() const {
+    GANOPS_CHECK(dtype() == dtype_of<T>(), "Tensor::const_data: tensor ", str(),
+                 " read as ", dtype_name(dtype_of<T>()));
+    return static_cast<const T*>(const_data_ptr());
 }
 
 }  // namespace ganops

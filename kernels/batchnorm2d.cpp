@@ -138,7 +138,7 @@ BatchNormGrads batchnorm2d_backward(const Tensor& dy_any, const Tensor& x, const
 
 BatchNormStats batchnorm2d_leaky_relu_forward_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                                     const Tensor& running_mean, const Tensor& running_var,
-                                                    double momentum, double eps, double slope) {
+                                                    double momentum, double eps, double slope, bool round_tf32) {
     const char* op = "batchnorm2d + leaky_relu";
     const Dims d = check_input(op, x, weight, bias, running_mean, running_var, eps);
     GANOPS_CHECK(slope >= 0, op, ": negative_slope must be >= 0 to be fused, got ", slope);
@@ -154,7 +154,8 @@ BatchNormStats batchnorm2d_leaky_relu_forward_train(const Tensor& x, const Tenso
         cuda::batchnorm2d_leaky_relu_forward_train(x.data<float>(), f32_or_null(weight), f32_or_null(bias), d.n, d.c, d.hw,
                                                    eps, momentum, static_cast<float>(slope), s.y.data<float>(),
                                                    s.mean.data<float>(), s.invstd.data<float>(), f32_or_null(running_mean),
-                                                   f32_or_null(running_var));
+                                                   f32_or_null(running_var), round_tf32);
+        if (round_tf32) s.y.mark_values_tf32();
         return s;
     }
     on_cpu_float_type(op, x, [&](auto t) {
@@ -173,7 +174,8 @@ BatchNormStats batchnorm2d_leaky_relu_forward_train(const Tensor& x, const Tenso
 
 BatchNormGrads batchnorm2d_leaky_relu_backward(const Tensor& dy_any, const Tensor& x, const Tensor& y,
                                                const Tensor& weight, const Tensor& mean, const Tensor& invstd,
-                                               double slope, bool want_dx, bool want_dweight, bool want_dbias) {
+                                               double slope, bool want_dx, bool want_dweight, bool want_dbias,
+                                               bool round_tf32) {
     const char* op = "batchnorm2d + leaky_relu backward";
     check_defined(op, "grad_output", dy_any);
     check_defined(op, "output", y);
@@ -193,7 +195,8 @@ BatchNormGrads batchnorm2d_leaky_relu_backward(const Tensor& dy_any, const Tenso
         cuda::batchnorm2d_leaky_relu_backward(dy.data<float>(), x.data<float>(), y.data<float>(), f32_or_null(weight),
                                               mean.data<float>(), invstd.data<float>(), d.n, d.c, d.hw,
                                               static_cast<float>(slope), f32_or_null(g.dx), f32_or_null(g.dweight),
-                                              f32_or_null(g.dbias));
+                                              f32_or_null(g.dbias), round_tf32);
+        if (round_tf32 && want_dx) g.dx.mark_values_tf32();
         return g;
     }
     on_cpu_float_type(op, x, [&](auto t) {

@@ -28,11 +28,20 @@ Tensor contiguous(const Tensor& t) { return convert_memory_format(t, MemoryForma
 Tensor nchw_like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), t.device()); }
 }  // namespace
 
+ConvReadsTf32 conv2d_reads_tf32(const Shape& x_shape, const Tensor& w, const Conv2dOptions& opt) {
+    if (!w.defined() || w.device() != Device::CUDA || w.dtype() != DType::F32 || x_shape.ndim() != 4 || w.ndim() != 4)
+        return {};
+    const cuda::ActivationsTf32 r = cuda::conv2d_nhwc_rounds_to_tf32(conv2d_geometry("conv2d", x_shape, w.shape(), opt));
+    return {r.x, r.dy};
+}
+
 void conv2d_forward(const ConvGeometry& g, const Tensor& x_any, const Tensor& w_any, const Tensor& bias, const Tensor& y) {
     if (y.is_channels_last()) {
         if (on_cuda("conv2d_forward", y)) {
-            cuda::conv2d_forward_nhwc(g, channels_last(x_any).data<float>(), channels_last(w_any).data<float>(),
-                                      f32_or_null(bias), y.data<float>());
+            // Operands read-only (const_data): a flag of values_are_tf32 outlives this pass.
+            const Tensor x = channels_last(x_any);
+            cuda::conv2d_forward_nhwc(g, x.const_data<float>(), channels_last(w_any).const_data<float>(),
+                                      f32_or_null(bias), y.data<float>(), {x.values_are_tf32(), false});
         } else {
             const Tensor y_nchw = nchw_like(y);
             conv2d_forward(g, x_any, w_any, bias, y_nchw);
@@ -54,8 +63,9 @@ void conv2d_forward(const ConvGeometry& g, const Tensor& x_any, const Tensor& w_
 void conv2d_backward_input(const ConvGeometry& g, const Tensor& dy_any, const Tensor& w_any, const Tensor& dx) {
     if (dx.is_channels_last()) {
         if (on_cuda("conv2d_backward_input", dx)) {
-            cuda::conv2d_backward_input_nhwc(g, channels_last(dy_any).data<float>(), channels_last(w_any).data<float>(),
-                                             dx.data<float>());
+            const Tensor dy = channels_last(dy_any);
+            cuda::conv2d_backward_input_nhwc(g, dy.const_data<float>(), channels_last(w_any).const_data<float>(),
+                                             dx.data<float>(), {false, dy.values_are_tf32()});
         } else {
             const Tensor dx_nchw = nchw_like(dx);
             conv2d_backward_input(g, dy_any, w_any, dx_nchw);
@@ -80,8 +90,9 @@ void conv2d_backward_weight(const ConvGeometry& g, const Tensor& dy_any, const T
     if ((dy_any.is_channels_last() || x_any.is_channels_last()) && on_cuda("conv2d_backward_weight", dy_any)) {
         const Tensor dw_krsc =
             dw.is_channels_last() ? dw : Tensor::empty(dw.shape(), dw.dtype(), dw.device(), MemoryFormat::ChannelsLast);
-        cuda::conv2d_backward_weight_nhwc(g, channels_last(dy_any).data<float>(), channels_last(x_any).data<float>(),
-                                          dw_krsc.data<float>());
+        const Tensor dy = channels_last(dy_any), x = channels_last(x_any);
+        cuda::conv2d_backward_weight_nhwc(g, dy.const_data<float>(), x.const_data<float>(), dw_krsc.data<float>(),
+                                          {x.values_are_tf32(), dy.values_are_tf32()});
         if (!dw.is_same(dw_krsc)) dw.copy_from(dw_krsc);
         return;
     }

@@ -17,6 +17,19 @@ Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& x_s
 Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape, const Conv2dOptions& opt,
                               MemoryFormat w_format = MemoryFormat::Contiguous);
 
+// Which activation operands every pass of this convolution reads rounded to TF32, for a float32
+// channels-last CUDA input of shape x_shape: the NHWC passes in the TF32 mode, except the SIMT
+// paths (cuda/conv2d_nhwc.h's conv2d_nhwc_rounds_to_tf32). input: the forward and grad-weight
+// read x that way; grad_output: grad-input and grad-weight read dy that way. A producer whose
+// output only such passes read may round it to TF32 (and mark it: Tensor::mark_values_tf32)
+// without changing a bit of the convolution's results, which then skip their rounding pass.
+// Anything else (a CPU or float64 weight): neither.
+struct ConvReadsTf32 {
+    bool input = false;
+    bool grad_output = false;
+};
+ConvReadsTf32 conv2d_reads_tf32(const Shape& x_shape, const Tensor& w, const Conv2dOptions& opt);
+
 // The three passes for an already validated geometry, shared with conv_transpose2d, whose
 // forward is conv2d's input gradient and vice versa.
 void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y);

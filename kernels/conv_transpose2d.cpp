@@ -2,6 +2,7 @@
 
 #include "checks.h"
 #include "conv2d.h"
+#include "cuda/conv2d_nhwc.h"
 #include "reduce.h"
 
 namespace ganops::kernels {
@@ -19,6 +20,14 @@ Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
     conv2d_backward_input(g, x, w, y);
     if (bias.defined()) add_channel_bias(y, bias);
     return y;
+}
+
+ConvReadsTf32 conv_transpose2d_reads_tf32(const Shape& x_shape, const Tensor& w, const ConvTranspose2dOptions& opt) {
+    if (!w.defined() || w.device() != Device::CUDA || w.dtype() != DType::F32 || x_shape.ndim() != 4 || w.ndim() != 4)
+        return {};
+    const ConvGeometry g = conv_transpose2d_geometry("conv_transpose2d", x_shape, w.shape(), opt);
+    const cuda::ActivationsTf32 r = cuda::conv2d_nhwc_rounds_to_tf32(g);
+    return {r.dy, r.x};  // in conv2d's terms the transposed input is dy, its output gradient x
 }
 
 Tensor conv_transpose2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& x_shape,

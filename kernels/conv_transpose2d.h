@@ -3,6 +3,7 @@
 // with the roles of input and output swapped; nothing is written twice.
 #pragma once
 #include "../core/tensor.h"
+#include "conv2d.h"
 #include "conv_geometry.h"
 
 namespace ganops::kernels {
@@ -14,5 +15,8 @@ Tensor conv_transpose2d_backward_input(const Tensor& dy, const Tensor& w, const 
 // The weight gradient comes in `w_format`, the weight's memory format (as conv2d's).
 Tensor conv_transpose2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape,
                                         const ConvTranspose2dOptions& opt, MemoryFormat w_format = MemoryFormat::Contiguous);
+
+// conv2d_reads_tf32 (conv2d.h) for the transposed convolution: its input is conv2d's dy.
+ConvReadsTf32 conv_transpose2d_reads_tf32(const Shape& x_shape, const Tensor& w, const ConvTranspose2dOptions& opt);
 
 }  // namespace ganops::kernels

@@ -31,7 +31,7 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     return batchnorm2d(x, weight, bias, running_mean, running_var, use_batch_stats, momentum, eps);
 }
 
-Tensor BatchNorm2d::forward_leaky_relu(const Tensor& x, double slope) {
+Tensor BatchNorm2d::forward_leaky_relu(const Tensor& x, double slope, RoundToTf32 round) {
     // Fused in training with this batch's statistics, on the CPU and on CUDA (float32); eval
     // mode and synchronised statistics run the two ops.
     const bool fused = is_training() && !stats_sync && slope >= 0 && x.defined() &&
@@ -44,7 +44,8 @@ Tensor BatchNorm2d::forward_leaky_relu(const Tensor& x, double slope) {
         return forward_leaky_relu(x.to_memory_format(MemoryFormat::Contiguous), slope)
             .to_memory_format(MemoryFormat::ChannelsLast);
     if (running_mean.defined()) ++num_batches_tracked;
-    return batchnorm2d_leaky_relu(x, weight, bias, running_mean, running_var, slope, momentum, eps);
+    return batchnorm2d_leaky_relu(x, weight, bias, running_mean, running_var, slope, momentum, eps,
+                                  x.device() == Device::CUDA ? round : RoundToTf32{});
 }
 
 }  // namespace ganops::nn

@@ -4,6 +4,7 @@
 #pragma once
 #include <memory>
 
+#include "functional.h"  // RoundToTf32
 #include "module.h"
 
 namespace ganops::nn {
@@ -27,7 +28,9 @@ public:
     // leaky_relu(forward(x), slope) (relu: slope 0), as one fused op where it applies:
     // training with this batch's statistics (not synchronised), on the CPU or CUDA, and
     // slope >= 0. Sequential calls it for a BatchNorm2d followed by ReLU or LeakyReLU.
-    Tensor forward_leaky_relu(const Tensor& x, double slope);
+    // round: what the fused op stores rounded to TF32 (functional.h's RoundToTf32; CUDA only,
+    // where it fuses), as Sequential asks for with round_tf32_between_layers.
+    Tensor forward_leaky_relu(const Tensor& x, double slope, RoundToTf32 round = {});
 
     Tensor weight, bias, running_mean, running_var;
     int64_t num_batches_tracked = 0;  // PyTorch keeps this as an int64 buffer

@@ -22,11 +22,22 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
 // place. Evaluation: normalise with the running statistics.
 Tensor batchnorm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                    const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// Which tensors a fused op stores rounded to TF32 and marks so (Tensor::values_are_tf32): its
+// output, the gradient it returns for its input. Off by default (the values change); for a
+// caller whose only readers of them are convolutions that round them the same way
+// (kernels/conv2d.h's conv2d_reads_tf32), which then skip their own rounding pass: the DCGAN
+// step in the TF32 mode (nn::Sequential's round_tf32_between_layers).
+struct RoundToTf32 {
+    bool output = false;
+    bool grad_input = false;
+};
+
 // leaky_relu(batchnorm2d(x, ..., training = true, ...), slope) in one pass each way: the
 // same results and gradients; CPU tensors and slope >= 0 only (relu is slope 0).
+// round (CUDA only): see RoundToTf32.
 Tensor batchnorm2d_leaky_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                               const Tensor& running_var, double negative_slope, double momentum = 0.1,
-                              double eps = 1e-5);
+                              double eps = 1e-5, RoundToTf32 round = {});
 
 // conv(act(bn(x))) or conv(x) (+ bias), conv2d or conv_transpose2d (kernels/conv_bn_fusion.h):
 // with `in`, a training batchnorm + ReLU/LeakyReLU applied to x while the conv loads it; with
@@ -39,7 +50,9 @@ Tensor conv_fused(const Tensor& x, kernels::BatchnormOnLoad* in, const Tensor& w
 // leaky_relu(conv2d(x, weight, bias, opt), slope) as one op: one kernel forward on float32
 // channels-last CUDA in the TF32 / BF16 modes with slope >= 0 (kernels/conv2d_leaky_relu.h),
 // the two ops elsewhere; the same values and gradients either way.
-Tensor conv2d_leaky_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt, double slope);
+// round.output: the fused kernel's y in TF32 (RoundToTf32; the TF32 mode, where it fuses).
+Tensor conv2d_leaky_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt, double slope,
+                         RoundToTf32 round = {});
 
 Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);

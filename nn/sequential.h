@@ -1,12 +1,14 @@
 // Runs its children in order; they are named "0", "1", ... as in torch.nn.Sequential.
 #pragma once
 #include <string>
+#include <utility>
 
 #include "activation.h"
 #include "batchnorm2d.h"
 #include "conv_activation.h"
 #include "conv_bn_chain.h"
 #include "module.h"
+#include "tf32_between_layers.h"
 
 namespace ganops::nn {
 
@@ -27,33 +29,41 @@ public:
     // On CUDA channels-last in training, Conv -> BatchNorm2d -> ReLU/LeakyReLU -> Conv runs as
     // two fused convolutions (conv_bn_chain.h). On CUDA channels-last in TF32 / BF16, a Conv2d
     // followed by ReLU or LeakyReLU runs as one op (conv_activation.h).
+    // With round_tf32_between_layers, the fused batchnorm + activation and conv + activation
+    // store their outputs (and the batchnorm its input's gradient) rounded to TF32 where the
+    // convolutions reading them round them so anyway (nn/tf32_between_layers.h): the same
+    // results, and those convolutions skip their rounding pass. Off by default.
+    bool round_tf32_between_layers = false;
+
     Tensor forward(const Tensor& x) override {
         Tensor h = x;
         const auto& children = named_children();
         std::optional<kernels::BatchnormOnLoad> pending;  // the batchnorm the next conv applies on load
+        Tensor alone_input;  // the input of children[i - 1] where it ran alone (else undefined)
         for (size_t i = 0; i < children.size(); ++i) {
+            const Tensor previous_input = std::exchange(alone_input, Tensor());
             if (const size_t ran = run_conv_bn_chain(children, i, h, pending)) {
                 i += ran - 1;
                 continue;
             }
-            if (const size_t ran = run_conv_activation(children, i, h)) {
+            if (const size_t ran = run_conv_activation(children, i, h, round_tf32_between_layers)) {
                 i += ran - 1;
                 continue;
             }
             Module* child = children[i].second.get();
             if (auto* bn = dynamic_cast<BatchNorm2d*>(child); bn && i + 1 < children.size()) {
                 Module* next = children[i + 1].second.get();
-                if (dynamic_cast<ReLU*>(next)) {
-                    h = bn->forward_leaky_relu(h, 0.0);
-                    ++i;
-                    continue;
-                }
-                if (auto* leaky = dynamic_cast<LeakyReLU*>(next)) {
-                    h = bn->forward_leaky_relu(h, leaky->negative_slope);
+                auto* leaky = dynamic_cast<LeakyReLU*>(next);
+                if (leaky || dynamic_cast<ReLU*>(next)) {
+                    const RoundToTf32 round = round_tf32_between_layers
+                                                  ? batchnorm_activation_rounding(children, i, h, previous_input)
+                                                  : RoundToTf32{};
+                    h = bn->forward_leaky_relu(h, leaky ? leaky->negative_slope : 0.0, round);
                     ++i;
                     continue;
                 }
             }
+            alone_input = h;
             h = child->forward(h);
         }
         return h;

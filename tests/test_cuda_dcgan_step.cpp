@@ -304,6 +304,33 @@ TEST_CASE("a channels-last step keeps its weights KRSC: the bits of KCRS weights
     for (const Tensor& p : krsc.d.parameters()) CHECK(p.is_channels_last() == (p.ndim() == 4));  // still, after training
 }
 
+TEST_CASE("layers rounding to TF32 between them (the channels-last step's default) train the step's bits without it, in every mode") {
+    REQUIRE(cuda::available());
+    // TF32: the producers round where the convolutions reading their outputs would (the step
+    // replayed as a graph, against the eager step without rounding); other modes: nothing rounds
+    // (nn/tf32_between_layers.h). Same bits each way: rounding a TF32 value is the identity.
+    for (Precision p : {Precision::TF32, Precision::BF16, Precision::FP32, Precision::FP32Accurate}) {
+        CAPTURE(precision_name(p));
+        const PrecisionScope mode(p);
+        Run rounding, plain;
+        dcgan::StepOptions graph = channels_last_options(true);
+        graph.cuda_graph = p == Precision::TF32;
+        dcgan::DcganStep a(rounding.g, rounding.d, rounding.opt_g, rounding.opt_d, graph, rounding.noise, rounding.tricks, 0, 8);
+        dcgan::DcganStep b(plain.g, plain.d, plain.opt_g, plain.opt_d, channels_last_options(true), plain.noise, plain.tricks, 0, 8);
+        CHECK(rounding.g.main->round_tf32_between_layers);
+        CHECK(rounding.d.main->round_tf32_between_layers);
+        plain.g.main->round_tf32_between_layers = false;
+        plain.d.main->round_tf32_between_layers = false;
+        rounding.stream = a.stream();
+        plain.stream = b.stream();
+        for (int it = 0; it < 2; ++it) {
+            REQUIRE(a.run(rounding.batch(kBatch), it, 0.0));  // D's outputs finite
+            REQUIRE(b.run(plain.batch(kBatch), it, 0.0));
+        }
+        CHECK(same_bits(rounding.weights(), plain.weights()));
+    }
+}
+
 TEST_CASE("with conv + batchnorm fused (opt-in), KRSC weights also train the bits of KCRS weights converted per pass") {
     REQUIRE(cuda::available());
     const PrecisionScope tf32(Precision::TF32);

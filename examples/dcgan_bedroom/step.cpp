@@ -1,6 +1,7 @@
 #include "step.h"
 
 #include <cstdio>
+#include <utility>
 
 namespace dcgan {
 
@@ -25,14 +26,19 @@ Tensor Discriminator::run(Tensor h, size_t begin, size_t end) {
     // in Sequential (nn/conv_activation.h), dropout after it.
     const nn::Children layers(main->named_children().begin() + std::ptrdiff_t(begin),
                               main->named_children().begin() + std::ptrdiff_t(end));
+    // Outputs and gradients rounded to TF32 between layers as in Sequential, with its switch
+    // (nn/tf32_between_layers.h; never with dropout between them, nor past `end`: an output).
+    const bool round_tf32 = main->round_tf32_between_layers && p_ == 0;
     std::optional<kernels::BatchnormOnLoad> pending;
+    Tensor alone_input;  // the input of layer i - 1 where it ran alone (else undefined)
     for (size_t i = begin; i < end; ++i) {
+        const Tensor previous_input = std::exchange(alone_input, Tensor());
         if (p_ == 0)
             if (const size_t ran = nn::run_conv_bn_chain(layers, i - begin, h, pending)) {
                 i += ran - 1;
                 continue;
             }
-        if (const size_t ran = nn::run_conv_activation(layers, i - begin, h)) {
+        if (const size_t ran = nn::run_conv_activation(layers, i - begin, h, round_tf32)) {
             i += ran - 1;  // the activation's index
             if (p_ > 0 && dynamic_cast<nn::LeakyReLU*>(&(*main)[i])) h = dropout(h, p_, is_training(), gen_);
             continue;
@@ -43,9 +49,12 @@ Tensor Discriminator::run(Tensor h, size_t begin, size_t end) {
         auto* bn = dynamic_cast<nn::BatchNorm2d*>(&layer);
         auto* leaky = bn && i + 1 < end ? dynamic_cast<nn::LeakyReLU*>(&(*main)[i + 1]) : nullptr;
         if (leaky) {
-            h = bn->forward_leaky_relu(h, leaky->negative_slope);
+            const RoundToTf32 round =
+                round_tf32 ? nn::batchnorm_activation_rounding(layers, i - begin, h, previous_input) : RoundToTf32{};
+            h = bn->forward_leaky_relu(h, leaky->negative_slope, round);
             ++i;
         } else {
+            alone_input = h;
             h = layer.forward(h);
         }
         if (p_ > 0 && (leaky || dynamic_cast<nn::LeakyReLU*>(&layer))) h = dropout(h, p_, is_training(), gen_);
@@ -81,6 +90,10 @@ DcganStep::DcganStep(nn::DcganGenerator& netG, Discriminator& netD, nn::Adam& op
         optG.follow_parameter_formats();
         optD.follow_parameter_formats();
     }
+    // Layers round their outputs to TF32 where the next convolution rounds them anyway (the
+    // TF32 mode on CUDA channels-last; no bit of any result changes): it skips its rounding pass.
+    netG.main->round_tf32_between_layers = options.channels_last;
+    netD.main->round_tf32_between_layers = options.channels_last;
     if (options.device == Device::CUDA) {
         // Our stream is not ordered after the default one: let the work queued there so far
         // (the models' initialisation, a loaded checkpoint) finish first. Once.

@@ -31,6 +31,7 @@
 #include "batchnorm_activation_plan.h"
 #include "fast_divmod.h"
 #include "launch.cuh"
+#include "tf32_store.h"
 #include "ptx.cuh"
 
 namespace ganops::cuda {
@@ -307,8 +308,11 @@ __device__ inline void channel_values(bool rows, const float* values, int c0, fl
 }
 
 // tf32 (batchnorm2d_activation.h's round_tf32): the value as the TF32 loop would round it,
-// cvt.rna, for an output whose only readers are TF32 convolutions; else as computed.
-__device__ inline float stored(float v, bool tf32) { return tf32 ? __uint_as_float(ptx::cvt_rna_tf32(v)) : v; }
+// cvt.rna, for an output whose only readers are TF32 convolutions (and the backward's sign
+// test: tf32_store.h keeps the sign of tiny positives); else as computed.
+__device__ inline float stored(float v, bool tf32) {
+    return tf32 ? tf32_store_value(v, __uint_as_float(ptx::cvt_rna_tf32(v))) : v;
+}
 
 template <int V>
 __global__ void apply_kernel(const float* x, const float* affine, int64_t channels, ChannelOf where, int64_t vectors,

@@ -128,6 +128,10 @@ Problem with_crsk_weights(Problem p) {
 
 bool on_tensor_cores() { return effective_matmul_precision() != Precision::FP32; }
 
+// The operand flags a problem gets from its activations' (conv2d_nhwc.h's ActivationsTf32):
+// the TF32 mode only (BF16 converts at the fragment, fp32-accurate splits each value).
+bool tf32_mode() { return effective_matmul_precision() == Precision::TF32; }
+
 // PaddedChannels (conv_nhwc_thin.h): the geometry of the padded image, C rounded up to 4 and
 // the zero padding written out (so the problems see no padding).
 conv::Dims padded_dims(const char* op, const conv::Dims& d) {
@@ -154,7 +158,21 @@ using conv::nhwc::NhwcPath;
 
 }  // namespace
 
-void conv2d_forward_nhwc(const ConvGeometry& g, const float* x, const float* w_krsc, const float* bias, float* y) {
+ActivationsTf32 conv2d_nhwc_rounds_to_tf32(const ConvGeometry& g) {
+    if (!tf32_mode() || !conv::fits_32bit(g)) return {};
+    const conv::Dims d(g);
+    // A pass rounds its operands unless it takes a SIMT path (Gemv, Narrow); every other path
+    // runs the tensor-core loops, which round (or read a padded copy of the same values).
+    auto rounds = [&](NhwcPass pass) {
+        const NhwcPath path = conv::nhwc::nhwc_path(pass, d, true);
+        return path != NhwcPath::Gemv && path != NhwcPath::Narrow;
+    };
+    const bool weight = rounds(NhwcPass::BackwardWeight);
+    return {rounds(NhwcPass::Forward) && weight, rounds(NhwcPass::BackwardInput) && weight};
+}
+
+void conv2d_forward_nhwc(const ConvGeometry& g, const float* x, const float* w_krsc, const float* bias, float* y,
+                         ActivationsTf32 tf32) {
     check_size("conv2d NHWC (CUDA)", g);
     const conv::Dims d(g);
     switch (conv::nhwc::nhwc_path(NhwcPass::Forward, d, on_tensor_cores())) {
@@ -168,10 +186,13 @@ void conv2d_forward_nhwc(const ConvGeometry& g, const float* x, const float* w_k
         }
         default: break;
     }
-    run_gemm_nhwc(conv::nhwc::ForwardNhwc(d, x, w_krsc, bias, y), conv::nhwc::ForwardNhwc::chunks_ok(d));
+    conv::nhwc::ForwardNhwc problem(d, x, w_krsc, bias, y);
+    problem.operands_tf32.a = tf32.x && tf32_mode();
+    run_gemm_nhwc(problem, conv::nhwc::ForwardNhwc::chunks_ok(d));
 }
 
-void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const float* w_krsc, float* dx) {
+void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const float* w_krsc, float* dx,
+                                ActivationsTf32 tf32) {
     check_size("conv2d NHWC backward input (CUDA)", g);
     const conv::Dims d(g);
     switch (conv::nhwc::nhwc_path(NhwcPass::BackwardInput, d, on_tensor_cores())) {
@@ -185,15 +206,18 @@ void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const fl
     // The stride phases together: one launch (and one split-K reduction) for a stride-2 layer.
     std::vector<conv::nhwc::BackwardInputPhaseNhwc> phases;
     conv::nhwc::for_each_backward_input_problem(d, dy, w_crsk.data<float>(), dx, [&](const auto& problem) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(problem)>, conv::nhwc::BackwardInputPhaseNhwc>)
+        if constexpr (std::is_same_v<std::decay_t<decltype(problem)>, conv::nhwc::BackwardInputPhaseNhwc>) {
             phases.push_back(with_crsk_weights(problem));
-        else
+            phases.back().operands_tf32.a = tf32.dy && tf32_mode();  // A is dy
+        } else {
             run_gemm_nhwc(problem, chunks);
+        }
     });
     run_gemm_nhwc_batch(phases, chunks);
 }
 
-void conv2d_backward_weight_nhwc(const ConvGeometry& g, const float* dy, const float* x, float* dw_krsc) {
+void conv2d_backward_weight_nhwc(const ConvGeometry& g, const float* dy, const float* x, float* dw_krsc,
+                                 ActivationsTf32 tf32) {
     check_size("conv2d NHWC backward weight (CUDA)", g);
     const conv::Dims d(g);
     switch (conv::nhwc::nhwc_path(NhwcPass::BackwardWeight, d, on_tensor_cores())) {
@@ -207,7 +231,9 @@ void conv2d_backward_weight_nhwc(const ConvGeometry& g, const float* dy, const f
         }
         default: break;
     }
-    run_gemm_nhwc(conv::nhwc::BackwardWeightNhwc(d, dy, x, dw_krsc), conv::nhwc::BackwardWeightNhwc::chunks_ok(d));
+    conv::nhwc::BackwardWeightNhwc problem(d, dy, x, dw_krsc);
+    problem.operands_tf32 = {tf32.x && tf32_mode(), tf32.dy && tf32_mode()};  // A is x, B is dy
+    run_gemm_nhwc(problem, conv::nhwc::BackwardWeightNhwc::chunks_ok(d));
 }
 
 // ---- fused with a batchnorm + activation (conv2d_nhwc.h, conv_nhwc_fusion.h) ----------------

@@ -13,12 +13,28 @@
 
 namespace ganops::cuda {
 
+// Which activation operands hold TF32 values already (Tensor::values_are_tf32, written by a
+// producer that rounded): the TF32 loop then skips its rounding pass over them, with the same
+// bits (mma_plan.h's OperandsTf32). Read in the TF32 mode only; other modes ignore it.
+struct ActivationsTf32 {
+    bool x = false;
+    bool dy = false;
+};
+
 // y = conv(x, w) + bias (bias may be null).
-void conv2d_forward_nhwc(const ConvGeometry& g, const float* x, const float* w_krsc, const float* bias, float* y);
+void conv2d_forward_nhwc(const ConvGeometry& g, const float* x, const float* w_krsc, const float* bias, float* y,
+                         ActivationsTf32 tf32 = {});
 // dx = the gradient of conv2d with respect to x, from dy.
-void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const float* w_krsc, float* dx);
+void conv2d_backward_input_nhwc(const ConvGeometry& g, const float* dy, const float* w_krsc, float* dx,
+                                ActivationsTf32 tf32 = {});
 // dw (KRSC) = the gradient with respect to the weights, from dy and x (overwritten, not added to).
-void conv2d_backward_weight_nhwc(const ConvGeometry& g, const float* dy, const float* x, float* dw_krsc);
+void conv2d_backward_weight_nhwc(const ConvGeometry& g, const float* dy, const float* x, float* dw_krsc,
+                                 ActivationsTf32 tf32 = {});
+// Whether every pass of geometry g that reads x (forward, grad-weight) / dy (grad-input,
+// grad-weight) rounds it to TF32 in the current mode: the TF32 mode, on a tensor-core path (not
+// the SIMT Gemv or Narrow paths, which read fp32 exactly). Where true, a producer of that
+// operand may store it rounded to TF32 and nothing reading it through these passes can tell.
+ActivationsTf32 conv2d_nhwc_rounds_to_tf32(const ConvGeometry& g);
 
 // The same passes fused with a batchnorm + activation around them (conv_bn_fusion.h):
 //  - in_norm_act (may be null): the pass's activation operand is act(bn(...)) of what is

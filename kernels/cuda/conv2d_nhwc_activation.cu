@@ -10,6 +10,7 @@
 #include "conv_nhwc_thin.h"
 #include "implicit_gemm_mma.cuh"
 #include "tensor_cores.h"
+#include "tf32_store.h"
 #include "../../core/error.h"
 #include "../../core/tensor.h"
 
@@ -29,18 +30,20 @@ GANOPS_HD float mul_rn(float v, float s) {
 #endif
 }
 
-// v as cvt.rna.tf32 rounds it (the TF32 loop's operand rounding), where tf32. (The host
+// v as cvt.rna.tf32 rounds it (the TF32 loop's operand rounding), where tf32 (tiny positives
+// keep their sign: tf32_store.h). (The host
 // branch only compiles the store for the host pass of nvcc; the emulator runs ptx.cuh's.)
 GANOPS_HD float rounded_if(float v, bool tf32) {
 #if defined(__CUDA_ARCH__) || defined(GANOPS_EMULATED)
-    return tf32 ? __uint_as_float(ptx::cvt_rna_tf32(v)) : v;
+    return tf32 ? tf32_store_value(v, __uint_as_float(ptx::cvt_rna_tf32(v))) : v;
 #else
     if (!tf32) return v;
     uint32_t b;
     std::memcpy(&b, &v, 4);
     if ((b & 0x7f800000u) != 0x7f800000u) b = (b + 0x1000u) & 0xffffe000u;  // nearest, ties away; inf and NaN as they are
-    std::memcpy(&v, &b, 4);
-    return v;
+    float r;
+    std::memcpy(&r, &b, 4);
+    return tf32_store_value(v, r);
 #endif
 }
 

@@ -102,15 +102,16 @@ void adaptive_max_pool2d_backward(const float*, const float*, int64_t, int64_t, 
 // Memory formats (layout.h) and channels-last convolution (conv2d_nhwc.h).
 namespace ganops::cuda {
 void batched_transpose(const float*, int64_t, int64_t, int64_t, float*) { no_cuda("batched_transpose"); }
-void conv2d_forward_nhwc(const ConvGeometry&, const float*, const float*, const float*, float*) {
+void conv2d_forward_nhwc(const ConvGeometry&, const float*, const float*, const float*, float*, ActivationsTf32) {
     no_cuda("conv2d_forward_nhwc");
 }
-void conv2d_backward_input_nhwc(const ConvGeometry&, const float*, const float*, float*) {
+void conv2d_backward_input_nhwc(const ConvGeometry&, const float*, const float*, float*, ActivationsTf32) {
     no_cuda("conv2d_backward_input_nhwc");
 }
-void conv2d_backward_weight_nhwc(const ConvGeometry&, const float*, const float*, float*) {
+void conv2d_backward_weight_nhwc(const ConvGeometry&, const float*, const float*, float*, ActivationsTf32) {
     no_cuda("conv2d_backward_weight_nhwc");
 }
+ActivationsTf32 conv2d_nhwc_rounds_to_tf32(const ConvGeometry&) { return {}; }
 // conv2d + LeakyReLU in one channels-last pass (conv2d_nhwc_activation.h).
 bool conv2d_forward_nhwc_leaky_relu_applies(const ConvGeometry&) { return false; }
 void conv2d_forward_nhwc_leaky_relu(const ConvGeometry&, const float*, const float*, const float*, float, float*, bool) {

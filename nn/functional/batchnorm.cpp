@@ -31,15 +31,15 @@ Tensor batchnorm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, co
 }
 
 Tensor batchnorm2d_leaky_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                              const Tensor& running_var, double slope, double momentum, double eps) {
-    kernels::BatchNormStats s =
-        kernels::batchnorm2d_leaky_relu_forward_train(x, weight, bias, running_mean, running_var, momentum, eps, slope);
+                              const Tensor& running_var, double slope, double momentum, double eps, RoundToTf32 round) {
+    kernels::BatchNormStats s = kernels::batchnorm2d_leaky_relu_forward_train(x, weight, bias, running_mean, running_var,
+                                                                              momentum, eps, slope, round.output);
     // The output is saved detached, so the node does not keep itself alive through it.
     return record("batchnorm2d_leaky_relu", s.y, {x, weight, bias},
-                  [x, weight, mean = s.mean, invstd = s.invstd, y = s.y.detach(), slope](
+                  [x, weight, mean = s.mean, invstd = s.invstd, y = s.y.detach(), slope, round](
                       const Tensor& dy, const std::vector<bool>& needs) {
                       kernels::BatchNormGrads g = kernels::batchnorm2d_leaky_relu_backward(
-                          dy, x, y, weight, mean, invstd, slope, needs[0], needs[1], needs[2]);
+                          dy, x, y, weight, mean, invstd, slope, needs[0], needs[1], needs[2], round.grad_input);
                       return std::vector<Tensor>{g.dx, g.dweight, g.dbias};
                   });
 }

@@ -13,9 +13,10 @@
 
 namespace ganops {
 
-Tensor conv2d_leaky_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt, double slope) {
+Tensor conv2d_leaky_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt, double slope,
+                         RoundToTf32 round) {
     if (!kernels::conv2d_leaky_relu_fuses(x, weight, bias, opt, slope)) return leaky_relu(conv2d(x, weight, bias, opt), slope);
-    Tensor y = kernels::conv2d_leaky_relu_forward(x, weight, bias, opt, slope);
+    Tensor y = kernels::conv2d_leaky_relu_forward(x, weight, bias, opt, slope, round.output);
     return record("conv2d_leaky_relu", y, {x, weight, bias},
                   [x, weight, opt, slope, saved = y.detach()](const Tensor& dy_any, const std::vector<bool>& needs) {
                       const Tensor dz = kernels::convert_memory_format(kernels::leaky_relu_backward(dy_any, saved, slope),
