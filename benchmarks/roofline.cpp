@@ -313,8 +313,8 @@ std::vector<GemmProblem> gemm_problems(ConvPass pass, const ConvShape& s) {
 }  // namespace
 
 std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const GpuSpec& gpu, const std::string& op,
-                                  const ModelParams& params) {
-    if (params.nhwc_tensor_cores) return conv_pass_nhwc(pass, shape, gpu, op, params.nhwc_mode, params);
+                                  const ModelParams& params, RoundedOperands rounded) {
+    if (params.nhwc_tensor_cores) return conv_pass_nhwc(pass, shape, gpu, op, params.nhwc_mode, params, false, true, rounded);
     namespace g = ganops::cuda::gemm;
     const GemmProblem whole = gemm_problem(pass, shape);
     std::vector<KernelCost> out;
@@ -521,7 +521,8 @@ KernelCost pad_channels(double images, double h, double w, double c, double c_pa
 }  // namespace
 
 std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in, const GpuSpec& gpu, const std::string& op,
-                                       Mode mode, const ModelParams& params, bool register_staged, bool batched_phases) {
+                                       Mode mode, const ModelParams& params, bool register_staged, bool batched_phases,
+                                       RoundedOperands rounded) {
     namespace mm = ganops::cuda::mma;
     using Path = ganops::cuda::conv::nhwc::NhwcPath;
     const GemmProblem whole = gemm_problem(pass, shape_in);  // the bytes do not depend on the layout
@@ -605,14 +606,17 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in,
         KernelCost gemm;
         gemm.op = op;
         // Operands that arrive as TF32 values skip the TF32 loop's rounding pass: grad-input's B,
-        // the CRSK weight copy krsc_to_crsk_kernel rounds (conv2d_nhwc.cu). The activations and
-        // gradients would too where their producers round (batchnorm2d_activation.h's
-        // round_tf32), which the step does not ask for (yet).
-        const bool b_tf32 = mode == Mode::Tf32 && async && pass == ConvPass::BackwardInput && path != Path::PixelProduct;
+        // the CRSK weight copy krsc_to_crsk_kernel rounds (conv2d_nhwc.cu), and the activations
+        // and gradients their producers rounded (`rounded`: the step's layers between them,
+        // nn/tf32_between_layers.h; the padded copy of PaddedChannels is never flagged).
+        const bool flags_read = mode == Mode::Tf32 && async && path != Path::PixelProduct;
+        const bool a_tf32 = flags_read && rounded.a && path != Path::PaddedChannels;
+        const bool b_tf32 = flags_read && (pass == ConvPass::BackwardInput || (rounded.b && path != Path::PaddedChannels));
         const double stage_instructions =
             path == Path::PixelProduct
                 ? kPixelProductTf32[int(plan.tile)] * (mode == Mode::Bf16 ? kPixelProductBf16OverTf32 : 1.0)
                 : nhwc_loop_instructions(pass, mode, plan.tile, async, paired) -
+                      (a_tf32 ? kTf32RoundPass[int(pass)][int(plan.tile)][0] : 0.0) -
                       (b_tf32 ? kTf32RoundPass[int(pass)][int(plan.tile)][1] : 0.0);
         gemm.kernel = path == Path::PixelProduct ? "mma_gemm_kernel<PixelProductKrsc>"
                       : pass == ConvPass::BackwardWeight
@@ -934,9 +938,46 @@ private:
     // Channels-last passes read KRSC weights and write KRSC weight gradients, and the step
     // keeps its weight parameters channels-last, i.e. KRSC (step.cpp's constructor,
     // kernels/conv2d.cpp): no pass converts a weight or its gradient.
-    void conv(ConvPass pass, const Net::Layer& l, const char* what) {
+    void conv(ConvPass pass, const Net& net, size_t i, const char* what) {
+        const Net::Layer& l = net.layers[i];
         const std::string op = l.name + " " + (l.transposed ? "conv_transpose2d " : "conv2d ") + what;
-        add_all(conv_pass(pass, l.shape, gpu_, op, params_));
+        const Tf32Activations t = tf32_activations(net, i);
+        const RoundedOperands rounded = pass == ConvPass::Forward         ? RoundedOperands{t.x, false}
+                                        : pass == ConvPass::BackwardInput ? RoundedOperands{t.dy, false}
+                                                                          : RoundedOperands{t.x, t.dy};
+        add_all(conv_pass(pass, l.shape, gpu_, op, params_, rounded));
+    }
+
+    // Whether every pass of shape s reading its x (forward, grad-weight) or its dy (grad-input,
+    // grad-weight) rounds it to TF32: none on a SIMT path (conv2d_nhwc.cu's conv2d_nhwc_rounds_to_tf32).
+    static bool passes_round(const ConvShape& s, bool x) {
+        using Path = ganops::cuda::conv::nhwc::NhwcPath;
+        auto rounds = [&](ConvPass p) {
+            const Path path = nhwc_thin_path(p, s);
+            return path != Path::Gemv && path != Path::Narrow;
+        };
+        return rounds(ConvPass::BackwardWeight) && rounds(x ? ConvPass::Forward : ConvPass::BackwardInput);
+    }
+    // Layer i's activation operands (conv2d's terms) that arrive as TF32 values in the TF32 step
+    // (nn/tf32_between_layers.h): its input where the layer before ends in an unfused batchnorm +
+    // activation or in the conv + activation kernel (they round their output), its output's
+    // gradient where its own batchnorm + activation runs unfused (its backward rounds dx), each
+    // where every pass reading it rounds it. D's features are an output: never its last input.
+    struct Tf32Activations {
+        bool x = false, dy = false;
+    };
+    Tf32Activations tf32_activations(const Net& net, size_t i) const {
+        if (!params_.nhwc_tensor_cores || params_.nhwc_mode != Mode::Tf32) return {};
+        const Net::Layer& l = net.layers[i];
+        bool input = false;
+        if (i > 0 && !(net.features_output && i + 1 == net.layers.size())) {
+            const Net::Layer& prev = net.layers[i - 1];
+            const bool rounds_output = (prev.batchnorm && fused(prev) && !fused_bn(net, i - 1)) || activation_in_store(prev);
+            input = rounds_output && !fused_bn(net, i - 1) && passes_round(l.shape, !l.transposed);
+        }
+        const bool output_grad = l.batchnorm && fused(l) && !fused_bn(net, i) && passes_round(l.shape, l.transposed);
+        // A conv's input is x; a transposed conv's input is conv2d's dy, its output's gradient x.
+        return l.transposed ? Tf32Activations{output_grad, input} : Tf32Activations{input, output_grad};
     }
 
     // Whether layer i's batchnorm + activation is fused (into its conv's epilogue and the next
@@ -1051,7 +1092,7 @@ private:
                 continue;  // no activation pass
             } else {
                 // A ConvTranspose2d runs conv2d's grad-input GEMM; a Conv2d the forward GEMM.
-                conv(l.transposed ? ConvPass::BackwardInput : ConvPass::Forward, l, "forward");
+                conv(l.transposed ? ConvPass::BackwardInput : ConvPass::Forward, net, i, "forward");
             }
             if (l.batchnorm && fused(l)) {
                 bn_act_forward(l);
@@ -1149,7 +1190,7 @@ private:
             // The first layer's input is data (D) or noise (G): no gradient wanted, except
             // for D's input in the G step, where the gradient flows on into G.
             if (i > 0 || input_grad)
-                conv(l.transposed ? ConvPass::Forward : ConvPass::BackwardInput, l, "grad-input");
+                conv(l.transposed ? ConvPass::Forward : ConvPass::BackwardInput, net, i, "grad-input");
             if (!weight_grads) continue;
             if (i > 0 && fused_bn(net, i - 1)) {
                 // The grad-weight reads act(bn(x)) through the prologue: a conv's x is A, a
@@ -1160,7 +1201,7 @@ private:
                 add_prologue(costs, ConvPass::BackwardWeight, l, l.transposed);
                 add_all(std::move(costs));
             } else {
-                conv(ConvPass::BackwardWeight, l, "grad-weight");
+                conv(ConvPass::BackwardWeight, net, i, "grad-weight");
             }
             param_grad(l.shape.k * l.shape.c * 16, first_grads, l.name + " weight grad");
         }

@@ -127,8 +127,15 @@ enum class ConvPass { Forward, BackwardInput, BackwardWeight };
 const char* conv_pass_kernel(ConvPass pass);  // "gemm_kernel<conv::Forward>", ...
 // The gemm_kernel launch and, when K is split, the reduce_splits_kernel launch; with
 // params.nhwc_tensor_cores the channels-last tensor-core launches instead (conv_pass_nhwc).
+// The GEMM operands (A, B) of a pass that arrive as TF32 values from their producers
+// (nn/tf32_between_layers.h; conv2d_nhwc.h's ActivationsTf32): the TF32 cp.async loop skips
+// their rounding pass (kTf32RoundPass). Forward: A is x; grad-input: A is dy; grad-weight: A is
+// x, B is dy.
+struct RoundedOperands {
+    bool a = false, b = false;
+};
 std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const GpuSpec& gpu, const std::string& op,
-                                  const ModelParams& params = {});
+                                  const ModelParams& params = {}, RoundedOperands rounded = {});
 
 // The channels-last tensor-core kernels of a pass in `mode` (Tf32 or Bf16): the cp.async
 // pipeline (forward, grad-input, grad-weight where C and K_out allow its chunks; register_staged:
@@ -139,7 +146,7 @@ std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const G
 // fused grad-input runs them).
 std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape, const GpuSpec& gpu, const std::string& op,
                                        Mode mode, const ModelParams& params = {}, bool register_staged = false,
-                                       bool batched_phases = true);
+                                       bool batched_phases = true, RoundedOperands rounded = {});
 
 // Element-wise and reduction kernels: n elements, bytes and instructions per element.
 struct ElementwiseKind {
