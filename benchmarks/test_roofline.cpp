@@ -305,6 +305,32 @@ TEST_CASE("channels-last tensor-core convolution: tensor peak, SASS loop counts,
     CHECK(tc_ms < simt_ms / 4);
 }
 
+TEST_CASE("operands their producers rounded to TF32 skip the loop's rounding pass, in the layers the step rounds", "[roofline]") {
+    // D2 forward (as above), its x (D1's conv + LeakyReLU output, rounded: nn/tf32_between_layers.h)
+    // flagged: A's rounding pass, 57 of the Large paired loop's 378 per stage, skipped.
+    const ConvShape d2{128, 64, 32, 32, 128, 16, 16, 4, 4, 2, 1};
+    const ModelParams nhwc{.nhwc_tensor_cores = true};
+    const auto fwd = conv_pass(ConvPass::Forward, d2, h100(), "", nhwc, RoundedOperands{true, false});
+    REQUIRE(fwd.size() == 1);
+    CHECK(fwd[0].warp_instructions == Approx(256.0 * 32 * 8 * (378 - 57)));
+    // Grad-weight with both x and dy flagged: fewer instructions than with neither.
+    const auto dw_plain = conv_pass(ConvPass::BackwardWeight, d2, h100(), "", nhwc);
+    const auto dw_rounded = conv_pass(ConvPass::BackwardWeight, d2, h100(), "", nhwc, RoundedOperands{true, true});
+    CHECK(dw_rounded[0].warp_instructions < dw_plain[0].warp_instructions);
+    // BF16 converts at the fragment: no pass to skip.
+    CHECK(conv_pass_nhwc(ConvPass::Forward, d2, h100(), "", Mode::Bf16, nhwc, false, true, RoundedOperands{true, true})[0]
+              .warp_instructions == Approx(conv_pass_nhwc(ConvPass::Forward, d2, h100(), "", Mode::Bf16, nhwc)[0].warp_instructions));
+    // In the TF32 iteration D2's forward (D(real), D(fake), the G step) reads its x rounded; D5,
+    // a strict-fp32 GEMV, is costed as before.
+    int d2_forward = 0;
+    for (const Launch& l : dcgan_iteration(DcganShape{}, h100(), nhwc))
+        if (l.cost.op == "D2 conv2d forward") {
+            CHECK(l.cost.warp_instructions == Approx(fwd[0].warp_instructions));
+            ++d2_forward;
+        }
+    CHECK(d2_forward == 3);
+}
+
 TEST_CASE("channels-last thin layers: the GEMV, the pixel product, the padded image and the narrow grad-input launch what conv2d_nhwc.cu does",
           "[roofline]") {
     const ModelParams nhwc{.nhwc_tensor_cores = true};

@@ -13,8 +13,8 @@
 // TF32 tensor-core loop rounds its operands), for a caller whose only reader of that tensor
 // is a TF32 convolution: that convolution's loop may then skip rounding it (mma_plan.h's
 // OperandsTf32) and gives the same bits. Other readers would see the rounding: leave it off.
-// (The backward's use of y is its sign, which rounding keeps, but for positive values below
-// 2^-137, which round to zero.)
+// (The backward's use of y is its sign, which the rounding keeps: a positive value below 2^-137,
+// which cvt.rna takes to +0, is stored as it is; tf32_store.h.)
 #pragma once
 #include <cstdint>
 

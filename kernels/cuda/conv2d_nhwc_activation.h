@@ -15,8 +15,8 @@ bool conv2d_forward_nhwc_leaky_relu_applies(const ConvGeometry& g);
 // y = leaky_relu(conv(x, w_krsc) + bias, slope), bit for bit what conv2d_forward_nhwc and then
 // the LeakyReLU kernel write. Pointers: device memory, layouts as conv2d_nhwc.h; bias may be null.
 // round_tf32 (off by default; TF32 mode only, ignored in BF16): y stored as cvt.rna of those
-// bits, for a caller whose only reader of y is a TF32 convolution, which may then skip
-// rounding it (mma_plan.h's OperandsTf32).
+// bits (tiny positives kept for the backward's sign test: tf32_store.h), for a caller whose only
+// readers of y are TF32 convolutions, which may then skip rounding it (mma_plan.h's OperandsTf32).
 void conv2d_forward_nhwc_leaky_relu(const ConvGeometry& g, const float* x, const float* w_krsc, const float* bias,
                                     float slope, float* y, bool round_tf32 = false);
 
