@@ -401,9 +401,7 @@ GANOPS_UNROLL
 // channel count a multiple of kAsyncBK; every DCGAN layer but the 4-channel image) and the
 // tile's K range starts at a multiple of kAsyncBK, the tile runs a second copy of the loop
 // whose cursors step once per stage (a_step_stage / b_step_stage) and give one address and one
-// bounds test for both halves' chunks (ChunkLoader::issue_paired): half the cursor work; where
-// the problem keeps rows and filter tap apart (has_tap_rows: forward and the grad-input phases),
-// one tap per thread and per row only an offset (TapRowLoader).
+// bounds test for both halves' chunks (ChunkLoader::issue_paired; TapRowLoader: one tap per thread).
 //
 // Shared memory holds fp32 in every mode (cp.async copies bytes: it cannot convert),
 // kAsyncStages buffers of A and B in dynamic shared memory (83 KiB on the 128 x 64 tile: more
