@@ -244,14 +244,21 @@ KernelCost reduce_batch_splits(const std::string& op, const GemmProblem* problem
 // Grad-input's rows are the batched phases' kernel (mma_gemm_async_kernel<..., BackwardInputPhaseNhwc, 4>,
 // 2026-12-02-phases-batched.md; each block runs its phase's copy of the loop with the problem at
 // fixed parameter offsets, with_block_problem, so it costs what one phase alone costs).
-constexpr double kNhwcAsync[2][3][4] = {{{396, 441, 631, 493}, {470, 580, 708, 620}, {437, 466, 672, 534}},
-                                        {{319, 337, 491, 377}, {392, 476, 571, 516}, {335, 356, 514, 424}}};
+// Forward and grad-input rows recounted 2026-12-02 (benchmarks/results/2026-12-02-mma-loop-3.md:
+// the 32-bit k_left moved their register allocation); grad-weight's not recounted.
+constexpr double kNhwcAsync[2][3][4] = {{{400, 448, 631, 488}, {477, 595, 704, 635}, {437, 466, 672, 534}},
+                                        {{323, 344, 490, 384}, {388, 472, 567, 533}, {335, 356, 514, 424}}};
 // The paired loop (ChunkLoader::issue_paired: one cursor step per stage), which forward and
 // grad-input run where the k-contiguous channel count (C, K_out) is a multiple of kAsyncBK and
 // every split starts at a multiple of it (benchmarks/results/2026-12-02-mma-loop-2.md): by mode,
 // pass (forward, grad-input phase) and tile, as kNhwcAsync; kNhwcAsync is the other loop.
-constexpr double kNhwcAsyncPaired[2][2][4] = {{{289, 336, 429, 378}, {317, 379, 454, 419}},
-                                              {{210, 230, 288, 272}, {236, 275, 317, 317}}};
+// Recounted after the chunk copies kept rows and filter tap apart (TapRowLoader,
+// benchmarks/results/2026-12-02-mma-loop-3.md), sm_90, nvcc 13: compile_cubin.py on a file that
+// instantiates mma_gemm_async_kernel<tile, mode, ForwardNhwc, 1> and <..., BackwardInputPhaseNhwc, 4>,
+// then the depth-2 HMMA loops of tools/sass_report/loops.py (find_loops; the paired loop is the
+// one that is not the main loop).
+constexpr double kNhwcAsyncPaired[2][2][4] = {{{228, 260, 294, 301}, {244, 273, 308, 313}},
+                                              {{152, 157, 159, 199}, {166, 169, 171, 212}}};
 // The TF32 cp.async loop's rounding pass (ChunkLoader::round_tf32), per operand: the warp
 // instructions per stage and warp that an operand arriving as TF32 values skips (mma_plan.h's
 // OperandsTf32; the uniform branch around each pass stays in the tables above), by pass

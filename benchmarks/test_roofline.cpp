@@ -240,7 +240,7 @@ TEST_CASE("--predict needs no GPU and checks its arguments", "[roofline]") {
 
 TEST_CASE("channels-last tensor-core convolution: tensor peak, SASS loop counts, the transposition", "[roofline]") {
     // D2 forward in TF32: M = 32768, N = 128, K = 1024 on the cp.async pipeline's 128x128 tile
-    // (mma_plan.h, mma_async_plan): 256 tiles, 32 stages of 32 k each, 8 warps at 378
+    // (mma_plan.h, mma_async_plan): 256 tiles, 32 stages of 32 k each, 8 warps at 301
     // instructions per stage (sm_90 SASS, 64 HMMA; C = 64 is a multiple of 32: the paired loop).
     const ConvShape d2{128, 64, 32, 32, 128, 16, 16, 4, 4, 2, 1};
     const ModelParams nhwc{.nhwc_tensor_cores = true};
@@ -249,13 +249,13 @@ TEST_CASE("channels-last tensor-core convolution: tensor peak, SASS loop counts,
     CHECK(fwd[0].kernel == "mma_gemm_async_kernel<ForwardNhwc>");
     CHECK(fwd[0].flops == Approx(d2.useful_flops()));
     CHECK(fwd[0].math_tflops == Approx(h100().tf32_tflops()));
-    CHECK(fwd[0].warp_instructions == Approx(256.0 * 32 * 8 * 378));
-    // 48 channels (a multiple of 4, not of 32): K = 768, 24 stages of the other loop, 493 per stage.
+    CHECK(fwd[0].warp_instructions == Approx(256.0 * 32 * 8 * 301));
+    // 48 channels (a multiple of 4, not of 32): K = 768, 24 stages of the other loop, 488 per stage.
     ConvShape c48 = d2;
     c48.c = 48;
-    CHECK(conv_pass(ConvPass::Forward, c48, h100(), "", nhwc)[0].warp_instructions == Approx(256.0 * 24 * 8 * 493));
+    CHECK(conv_pass(ConvPass::Forward, c48, h100(), "", nhwc)[0].warp_instructions == Approx(256.0 * 24 * 8 * 488));
     const KernelTime t = predict(fwd[0], h100(), nhwc);
-    CHECK(std::string(t.bound) == "issue");  // 378 instructions per 64 HMMA: the issue rate binds, not the tensor cores
+    CHECK(std::string(t.bound) == "issue");  // 301 instructions per 64 HMMA: the issue rate binds, not the tensor cores
     CHECK(t.fp32_us < t.issue_us);
     // BF16 issues fewer instructions per stage (one k16 mma per two k8).
     CHECK(conv_pass_nhwc(ConvPass::Forward, d2, h100(), "", Mode::Bf16, nhwc)[0].warp_instructions < fwd[0].warp_instructions);
@@ -269,11 +269,11 @@ TEST_CASE("channels-last tensor-core convolution: tensor peak, SASS loop counts,
     CHECK(dgrad[1].useful_flops == d2.useful_flops());
     CHECK(dgrad[1].blocks == 4 * 256);
     // 16 paired stages per tile (K_out = 128); in TF32 the weights' CRSK copy arrives rounded
-    // (krsc_to_crsk_kernel), so B's rounding pass (30 of the Wide loop's 317) is skipped; BF16
-    // has no such pass (236).
-    CHECK(dgrad[1].warp_instructions == Approx(4 * 256.0 * 16 * 8 * (317 - 30)));
+    // (krsc_to_crsk_kernel), so B's rounding pass (30 of the Wide loop's 244) is skipped; BF16
+    // has no such pass (166).
+    CHECK(dgrad[1].warp_instructions == Approx(4 * 256.0 * 16 * 8 * (244 - 30)));
     CHECK(conv_pass_nhwc(ConvPass::BackwardInput, d2, h100(), "", Mode::Bf16, nhwc)[1].warp_instructions ==
-          Approx(4 * 256.0 * 16 * 8 * 236));
+          Approx(4 * 256.0 * 16 * 8 * 166));
     // The fused grad-input (conv2d_backward_input_nhwc_fused) keeps one launch per phase.
     const auto dgrad_phases = conv_pass_nhwc(ConvPass::BackwardInput, d2, h100(), "", Mode::Tf32, nhwc, false, false);
     CHECK(dgrad_phases.size() >= 5);

@@ -73,6 +73,67 @@ struct TapCursor {
     }
 };
 
+// The paired loop's cursors as an "optimized iterator" (implicit_gemm_mma.cuh's TapRowLoader):
+// the chunks one thread copies all sit at the same k of their stage (their cursors differ in the
+// row only), so the filter tap and channel are kept once per thread (TapOffset) and each row
+// holds only its offset and, for an image operand, its window's origin (WindowRow). A stage
+// then costs per row one addition for the address (and for an image operand two more and two
+// compares for the bounds), and the tap moves once per thread and stage by deltas that depend
+// on the tap only (TapWalk, built on the host: parameter-space constants in the loop).
+struct TapOffset {
+    int ch = 0, t2 = 0;  // channel in the tap, tap column
+    int dy = 0, dx = 0;  // the tap's displacement in the image read (0 for a weight operand)
+    int offset = 0;      // the tap's and channel's part of a chunk's offset, in elements
+};
+// A K ordered (t1, t2, ch) with ch fastest, channels a multiple of kAsyncBK: the offset of tap
+// (t1, t2), channel ch is origin + t1 * row_stride + t2 * col_stride + ch.
+struct TapWalk {
+    int channels = 1, taps_x = 1;    // channels per tap, taps per filter row
+    int dy = 0, dx = 0;              // the image displacement per filter row / column
+    int row_stride = 0, col_stride = 0, origin = 0;
+    int next_col = 0, next_row = 0;  // offset change from a tap's last stage to the next column's / row's first
+    static TapWalk make(int channels, int taps_x, int dy, int dx, int row_stride, int col_stride, int origin) {
+        return {channels, taps_x, dy, dx, row_stride, col_stride, origin, col_stride - channels,
+                row_stride - (taps_x - 1) * col_stride - channels};
+    }
+    // Once per tile (the only division).
+    GANOPS_HD TapOffset start(int k) const {
+        TapCursor c;
+        c.start(k, channels, taps_x);
+        return {c.ch, c.t2, c.t1 * dy, c.t2 * dx, origin + c.t1 * row_stride + c.t2 * col_stride + c.ch};
+    }
+    // kAsyncBK on: the channel stays below channels + kAsyncBK, so at most one carry.
+    GANOPS_HD void step_stage(TapOffset& t) const {
+        t.ch += kAsyncBK;
+        t.offset += kAsyncBK;
+        if (t.ch >= channels) {
+            t.ch -= channels;
+            if (++t.t2 == taps_x) {
+                t.t2 = 0;
+                t.dx = 0;
+                t.dy += dy;
+                t.offset += next_row;
+            } else {
+                t.dx += dx;
+                t.offset += next_col;
+            }
+        }
+    }
+};
+// A row of an image operand: its offset at tap (0, 0), channel 0 (may be negative: the origin
+// can lie in the padding), and that origin (y, x) in the image.
+struct WindowRow {
+    int base = 0, y = 0, x = 0;
+    // A row past the problem: its origin lies so far outside that every tap misses the image,
+    // so the bounds test covers it too (TapRowLoader then keeps no row bits for it).
+    static constexpr bool kBoundsCoverRows = true;
+    GANOPS_HD static WindowRow outside() { return {0, -(1 << 29), -(1 << 29)}; }
+};
+// A row of a weight (or other always-inside) operand.
+struct PlainRow {
+    int base = 0;
+};
+
 // Forward: y[n][p][q][k] = bias[k] + sum over (r, s, c) of x[n][ih][iw][c] * w[k][r][s][c].
 struct ForwardNhwc {
     Dims d;
@@ -130,6 +191,25 @@ struct ForwardNhwc {
     // at a multiple of kAsyncBK lies inside one filter position, so each row's chunk kMmaBK
     // further is kMmaBK floats further, equally in or out of the image (the weights always).
     GANOPS_HD bool stages_pair() const { return d.c % kAsyncBK == 0; }
+    // The paired loop's rows and tap (TapRowLoader): A's window moves (dh, dw) per tap, the
+    // weights' offset kAsyncBK per stage.
+    TapWalk a_walk = TapWalk::make(d.c, d.s, d.dh, d.dw, d.dh * d.w * d.c, d.dw * d.c, 0);
+    GANOPS_HD WindowRow a_row(int64_t m) const {
+        int nb, pq, p, q;
+        pq_div.divmod(int(m), nb, pq);
+        q_div.divmod(pq, p, q);
+        const int y = p * d.sh - d.ph, x0 = q * d.sw - d.pw;
+        return {nb * d.h * d.w * d.c + (y * d.w + x0) * d.c, y, x0};
+    }
+    GANOPS_HD TapOffset a_tap(int64_t k) const { return a_walk.start(int(k)); }
+    GANOPS_HD void a_tap_step(TapOffset& t) const { a_walk.step_stage(t); }
+    GANOPS_HD bool a_inside(const WindowRow& r, const TapOffset& t) const {
+        return unsigned(r.y + t.dy) < unsigned(d.h) && unsigned(r.x + t.dx) < unsigned(d.w);
+    }
+    GANOPS_HD PlainRow b_row(int64_t n) const { return {int(n * K)}; }
+    GANOPS_HD TapOffset b_tap(int64_t k) const { return {0, 0, 0, 0, int(k)}; }
+    GANOPS_HD void b_tap_step(TapOffset& t) const { t.offset += kAsyncBK; }
+    GANOPS_HD bool b_inside(const PlainRow&, const TapOffset&) const { return true; }
     // Chunks of 4 k stay inside one filter position and are 16-byte aligned.
     static bool chunks_ok(const Dims& dims) { return dims.c % 4 == 0; }
     // Sources of the zero-filling copies, which read nothing but need an address.
@@ -219,6 +299,28 @@ struct BackwardInputPhaseNhwc {
     // Paired chunks: K_out a multiple of kAsyncBK keeps an aligned stage inside one tap (A's
     // output pixel and B's weight position fixed, ko contiguous).
     GANOPS_HD bool stages_pair() const { return d.k % kAsyncBK == 0; }
+    // The paired loop's rows and tap (TapRowLoader): A's output pixel moves back
+    // (rows.out_step, cols.out_step) per tap, B's weight position (tap_step) forward.
+    TapWalk a_walk = TapWalk::make(d.k, cols.taps, -rows.out_step, -cols.out_step, -rows.out_step * d.q * d.k,
+                                   -cols.out_step * d.k, 0);
+    TapWalk b_walk = TapWalk::make(d.k, cols.taps, 0, 0, rows.tap_step * d.s * d.k, cols.tap_step * d.k,
+                                   (rows.tap0 * d.s + cols.tap0) * d.k);
+    GANOPS_HD WindowRow a_row(int64_t m) const {
+        int nb, ij, i, j;
+        ij_div.divmod(int(m), nb, ij);
+        j_div.divmod(ij, i, j);
+        const int y = rows.out0 + i, x0 = cols.out0 + j;
+        return {nb * d.p * d.q * d.k + (y * d.q + x0) * d.k, y, x0};
+    }
+    GANOPS_HD TapOffset a_tap(int64_t k) const { return a_walk.start(int(k)); }
+    GANOPS_HD void a_tap_step(TapOffset& t) const { a_walk.step_stage(t); }
+    GANOPS_HD bool a_inside(const WindowRow& r, const TapOffset& t) const {
+        return unsigned(r.y + t.dy) < unsigned(d.p) && unsigned(r.x + t.dx) < unsigned(d.q);
+    }
+    GANOPS_HD PlainRow b_row(int64_t c) const { return {int(c) * d.r * d.s * d.k}; }
+    GANOPS_HD TapOffset b_tap(int64_t k) const { return b_walk.start(int(k)); }
+    GANOPS_HD void b_tap_step(TapOffset& t) const { b_walk.step_stage(t); }
+    GANOPS_HD bool b_inside(const PlainRow&, const TapOffset&) const { return true; }
     static bool chunks_ok(const Dims& dims) { return dims.k % 4 == 0; }
     GANOPS_HD const float* a_any() const { return dy; }
     GANOPS_HD const float* b_any() const { return w_crsk; }

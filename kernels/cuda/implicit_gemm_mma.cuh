@@ -55,6 +55,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include "implicit_gemm.cuh"  // GANOPS_UNROLL, reduce_splits_kernel (the split-K reduction)
 #include "../../core/error.h"
@@ -400,7 +401,7 @@ GANOPS_UNROLL
 // channel count a multiple of kAsyncBK; every DCGAN layer but the 4-channel image) and the
 // tile's K range starts at a multiple of kAsyncBK, the tile runs a second copy of the loop
 // whose cursors step once per stage (a_step_stage / b_step_stage) and give one address and one
-// bounds test for both halves' chunks (ChunkLoader::issue_paired): half the cursor work.
+// bounds test for both halves' chunks (ChunkLoader::issue_paired; TapRowLoader: one tap per thread).
 //
 // Shared memory holds fp32 in every mode (cp.async copies bytes: it cannot convert),
 // kAsyncStages buffers of A and B in dynamic shared memory (83 KiB on the 128 x 64 tile: more
@@ -586,6 +587,97 @@ GANOPS_UNROLL
     }
 };
 
+// issue_paired() for problems whose rows and filter tap are kept apart (conv_nhwc_problems.h's
+// TapOffset / TapWalk / WindowRow: p.a_row, p.a_tap, p.a_inside, ...; offsets in elements from
+// p.a_any() / p.b_any(), the operands' base pointers). Every chunk of this
+// thread sits at the same k of its stage (cursor c + kThreads is 8 rows further at the same k
+// quad), so one TapOffset serves all its rows and steps once per stage; a row adds its offset
+// to the tap's and, for an image operand, tests its window origin against the tap's
+// displacement. A chunk outside (the padding, a row past the problem, past K) is a copy with
+// src-size 0 from the operand's base (nothing read; no 64-bit pointer compare and select). The
+// chunks, their zero fills and the returned bits are issue_paired()'s.
+template <class P>
+constexpr bool has_tap_rows = requires(const P& p) {
+    p.a_row(0);
+    p.b_row(0);
+    p.a_tap(0);
+    p.b_tap(0);
+};
+// The row and tap types of a problem's operands (placeholders where it has none: unused).
+template <class P>
+struct TapRowTypes {
+    using ARow = int;
+    using BRow = int;
+    using ATap = int;
+    using BTap = int;
+};
+template <class P>
+    requires has_tap_rows<P>
+struct TapRowTypes<P> {
+    using ARow = decltype(std::declval<const P&>().a_row(0));
+    using BRow = decltype(std::declval<const P&>().b_row(0));
+    using ATap = decltype(std::declval<const P&>().a_tap(0));
+    using BTap = decltype(std::declval<const P&>().b_tap(0));
+};
+template <class Sh, class Layout, class Row, class Tap>
+struct TapRowLoader : ChunkLoader<Sh, Layout, Row> {
+    using Base = ChunkLoader<Sh, Layout, Row>;
+    using Base::cursor, Base::row_of, Base::k_of, Base::kCursors, Base::kPerThread;
+    Tap tap;
+    // Rows whose bounds test also rejects the rows past the problem (Row::outside()).
+    static constexpr bool kBoundsCoverRows = requires { requires Row::kBoundsCoverRows; };
+
+    // Once per tile: the rows (make_row(row)) and the thread's tap at k0 + its k quad.
+    template <class MakeRow, class MakeTap>
+    __device__ void start(const MakeRow& make_row, const MakeTap& make_tap, int rows_left, int64_t k0) {
+        this->row_ok = 0;
+        tap = make_tap(k0 + k_of(cursor(0)));
+GANOPS_UNROLL
+        for (int i = 0; i < kPerThread; ++i) {
+            const int c = cursor(i), row = row_of(c);
+            if ((kCursors % Sh::kThreads == 0 || c < kCursors) && row < rows_left) {
+                this->row_ok |= 1u << i;
+                this->cur[i] = make_row(row);
+            } else if constexpr (kBoundsCoverRows) {
+                this->cur[i] = Row::outside();
+            }
+        }
+    }
+
+    // One stage: base (the operand's pointer; a paired operand holds at least kAsyncBK floats,
+    // so base + kMmaBK + 4 lies inside it), inside(row, tap): the chunk is not padding.
+    template <class Inside, class Step>
+    __device__ uint32_t issue(uint32_t* s, int k_left, const float* base, const Inside& inside, const Step& step_stage) {
+        static_assert(Sh::kThreads % 32 == 0, "every chunk of a thread at one k quad");
+        static_assert(!Layout::kKMajor, "paired chunks run along k");
+        uint32_t copied = 0;
+        const int k = k_of(cursor(0));
+        bool half_ok[kAsyncBK / kMmaBK];
+GANOPS_UNROLL
+        for (int h = 0; h < kAsyncBK / kMmaBK; ++h) half_ok[h] = h * kMmaBK + k < k_left;
+GANOPS_UNROLL
+        for (int i = 0; i < kPerThread; ++i) {
+            const int c = cursor(i);
+            if (kCursors % Sh::kThreads != 0 && c >= kCursors) continue;
+            const bool ok = (kBoundsCoverRows || ((this->row_ok >> i) & 1u)) && inside(this->cur[i], tap);
+            // Unsigned: an inside chunk's offset is not negative, and a zero-extended offset is
+            // one IMAD.WIDE.U32 from base (a signed one costs a sign extension and a select).
+            const float* const from = base + unsigned(ok ? this->cur[i].base + tap.offset : 0);
+            // Cursor i's row: cursor 0's + i * kThreads / 4 (written so, the shared address is
+            // one register and a constant offset per chunk).
+            uint32_t* const dst = &s[Layout::at(row_of(cursor(0)), k)] + i * (Sh::kThreads / 4) * Layout::kPitch;
+GANOPS_UNROLL
+            for (int h = 0; h < kAsyncBK / kMmaBK; ++h) {
+                const bool copy = ok && half_ok[h];
+                ptx::cp_async_cg16(dst + h * kMmaBK, from + h * kMmaBK, copy ? 16 : 0);
+                if (copy) copied |= 1u << (h * kPerThread + i);
+            }
+        }
+        step_stage(tap);
+        return copied;
+    }
+};
+
 // The mma of one stage from fp32 shared memory, operands rounded at the fragment. Fragments
 // in the tf32 layout (ptx.cuh: a0 (g, t) a1 (g+8, t) a2 (g, t+4) a3 (g+8, t+4); b0 (k=t, n=g)
 // b1 (k=t+4, n=g)): by ldmatrix.x4 from k-contiguous rows (a whole A fragment, or the B
@@ -708,6 +800,10 @@ __device__ void mma_tile_async(const Problem& p, const float* a_any, const float
 
     ChunkLoader<Sh, LA, typename Problem::ACursor> a_load;
     ChunkLoader<Sh, LB, typename Problem::BCursor> b_load;
+    // The paired loop's loaders where the problem keeps rows and tap apart (has_tap_rows).
+    using Rows = TapRowTypes<Problem>;
+    TapRowLoader<Sh, LA, typename Rows::ARow, typename Rows::ATap> a_rows;
+    TapRowLoader<Sh, LB, typename Rows::BRow, typename Rows::BTap> b_rows;
     const auto a_src = [&](const typename Problem::ACursor& c) { return p.a_chunk(c); };
     const auto b_src = [&](const typename Problem::BCursor& c) { return p.b_chunk(c); };
     const auto a_step = [&](typename Problem::ACursor& c) { p.a_step(c); };
@@ -721,14 +817,11 @@ GANOPS_UNROLL
 GANOPS_UNROLL
             for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
 
-    const int stages = int((k_end - k_begin + kAsyncBK - 1) / kAsyncBK);
+    const int k_span = int(k_end - k_begin);  // < 2^31, as every offset of the problems' cursors
+    const int stages = (k_span + kAsyncBK - 1) / kAsyncBK;
     [[maybe_unused]] const OperandsTf32 pre_rounded = operands_tf32(p);
     // The buffers may still be read by a warp finishing this block's previous tile.
     __syncthreads();
-    if (stages > 0) {
-        a_load.start([&](int row, int64_t k) { return p.a_cursor(m0 + row, k); }, m_left, k_begin);
-        b_load.start([&](int row, int64_t k) { return p.b_cursor(n0 + row, k); }, n_left, k_begin);
-    }
     // Which A chunks each buffer's copies filled, kChunkBits per buffer in one register (an
     // array indexed by the stage would live in local memory). Dead code without a prologue.
     constexpr int kCopiedBits = decltype(a_load)::kChunkBits;
@@ -740,14 +833,33 @@ GANOPS_UNROLL
     // once per tile, so that neither carries the other's cursor work.
     // (prob is p, taken as a parameter so that the paired branch is only compiled where used.)
     const auto pipeline = [&](auto paired, const auto& prob) {
+        constexpr bool kTapRows = decltype(paired)::value && has_tap_rows<Problem>;
+        if (stages > 0) {
+            if constexpr (kTapRows) {
+                a_rows.start([&](int row) { return prob.a_row(m0 + row); }, [&](int64_t k) { return prob.a_tap(k); }, m_left,
+                             k_begin);
+                b_rows.start([&](int row) { return prob.b_row(n0 + row); }, [&](int64_t k) { return prob.b_tap(k); }, n_left,
+                             k_begin);
+            } else {
+                a_load.start([&](int row, int64_t k) { return prob.a_cursor(m0 + row, k); }, m_left, k_begin);
+                b_load.start([&](int row, int64_t k) { return prob.b_cursor(n0 + row, k); }, n_left, k_begin);
+            }
+        }
         // Stages are issued in order 0, 1, 2, ...: each issue steps the cursors by one stage.
         const auto issue = [&](int s) {
             const int buf = s % kAsyncStages;
-            const int k_left = int(min(int64_t(kAsyncBK), k_end - (k_begin + int64_t(s) * kAsyncBK)));
+            const int k_left = min(kAsyncBK, k_span - s * kAsyncBK);  // 32-bit: fewer instructions per stage
             uint32_t* const a_dst = a_buf + buf * LA::kWords;
             uint32_t* const b_dst = b_buf + buf * LB::kWords;
             [[maybe_unused]] uint64_t copied;
-            if constexpr (decltype(paired)::value) {
+            if constexpr (kTapRows) {
+                copied = a_rows.issue(
+                    a_dst, k_left, a_any, [&](const auto& row, const auto& tap) { return prob.a_inside(row, tap); },
+                    [&](auto& tap) { prob.a_tap_step(tap); });
+                b_rows.issue(
+                    b_dst, k_left, b_any, [&](const auto& row, const auto& tap) { return prob.b_inside(row, tap); },
+                    [&](auto& tap) { prob.b_tap_step(tap); });
+            } else if constexpr (decltype(paired)::value) {
                 copied = a_load.issue_paired(a_dst, k_left, a_any, a_src, [&](auto& c) { prob.a_step_stage(c); });
                 b_load.issue_paired(b_dst, k_left, b_any, b_src, [&](auto& c) { prob.b_step_stage(c); });
             } else {
