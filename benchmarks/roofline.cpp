@@ -245,9 +245,10 @@ KernelCost reduce_batch_splits(const std::string& op, const GemmProblem* problem
 // 2026-12-02-phases-batched.md; each block runs its phase's copy of the loop with the problem at
 // fixed parameter offsets, with_block_problem, so it costs what one phase alone costs).
 // Forward and grad-input rows recounted 2026-12-02 (benchmarks/results/2026-12-02-mma-loop-3.md:
-// the 32-bit k_left moved their register allocation); grad-weight's not recounted.
-constexpr double kNhwcAsync[2][3][4] = {{{400, 448, 631, 488}, {477, 595, 704, 635}, {437, 466, 672, 534}},
-                                        {{323, 344, 490, 384}, {388, 472, 567, 533}, {335, 356, 514, 424}}};
+// the 32-bit k_left moved their register allocation); grad-weight's (its k-major cursors, the
+// loop tiles take where the pixel runs do not apply) recounted with kNhwcAsyncRuns below.
+constexpr double kNhwcAsync[2][3][4] = {{{400, 448, 631, 488}, {477, 595, 704, 635}, {447, 465, 661, 546}},
+                                        {{323, 344, 490, 384}, {388, 472, 567, 533}, {343, 353, 494, 419}}};
 // The paired loop (ChunkLoader::issue_paired: one cursor step per stage), which forward and
 // grad-input run where the k-contiguous channel count (C, K_out) is a multiple of kAsyncBK and
 // every split starts at a multiple of it (benchmarks/results/2026-12-02-mma-loop-2.md): by mode,
@@ -259,6 +260,17 @@ constexpr double kNhwcAsync[2][3][4] = {{{400, 448, 631, 488}, {477, 595, 704, 6
 // one that is not the main loop).
 constexpr double kNhwcAsyncPaired[2][2][4] = {{{228, 260, 294, 301}, {244, 273, 308, 313}},
                                               {{152, 157, 159, 199}, {166, 169, 171, 212}}};
+// Grad-weight's pixel-run loop (PixelRunLoader: one row quad and one pixel state per thread,
+// stepped once per stage), which runs where each thread's run of pixels lies in one output row
+// (Q a multiple of the run: 4 on Wide, Square and Large, 8 on Narrow) and every split starts
+// at a multiple of kAsyncBK; kNhwcAsync's grad-weight row is the other loop (ChunkLoader's
+// k-major cursors). By mode (TF32, BF16) and tile, sm_90, nvcc 13: compile_cubin.py on a file
+// that instantiates mma_gemm_async_kernel<tile, mode, BackwardWeightNhwc, 1>, the depth-2 HMMA
+// loop that is not the cursors' (benchmarks/results/2026-12-02-weight-runs.md). Its rounding
+// passes skip what kTf32RoundPass's grad-weight row says except on Narrow, whose B run is one
+// chunk: kTf32RoundPassRuns.
+constexpr double kNhwcAsyncRuns[2][4] = {{297, 320, 329, 405}, {209, 216, 201, 285}};
+constexpr double kTf32RoundPassRuns[4][2] = {{62, 34}, {57, 57}, {119, 21}, {57, 57}};
 // The TF32 cp.async loop's rounding pass (ChunkLoader::round_tf32), per operand: the warp
 // instructions per stage and warp that an operand arriving as TF32 values skips (mma_plan.h's
 // OperandsTf32; the uniform branch around each pass stays in the tables above), by pass
@@ -365,9 +377,11 @@ std::vector<KernelCost> conv_pass(ConvPass pass, const ConvShape& shape, const G
 namespace {
 
 // Warp instructions per stage of a channels-last tensor-core loop (the tables above).
+// paired: forward and grad-input's paired loop, or grad-weight's pixel runs.
 double nhwc_loop_instructions(ConvPass pass, Mode mode, ganops::cuda::mma::TileConfig tile, bool async, bool paired) {
     const int p = int(pass), t = int(tile);
-    if (async && paired && pass != ConvPass::BackwardWeight) return kNhwcAsyncPaired[mode == Mode::Bf16 ? 1 : 0][p][t];
+    if (async && paired && pass == ConvPass::BackwardWeight) return kNhwcAsyncRuns[mode == Mode::Bf16 ? 1 : 0][t];
+    if (async && paired) return kNhwcAsyncPaired[mode == Mode::Bf16 ? 1 : 0][p][t];
     if (async) return kNhwcAsync[mode == Mode::Bf16 ? 1 : 0][p][t];
     return kNhwcStagedWeightTf32[t] * (mode == Mode::Bf16 ? kNhwcStagedWeightBf16OverTf32 : 1.0);
 }
@@ -608,8 +622,16 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in,
         // mma_tile_async's paired loop: every stage inside one filter tap (stages_pair() in
         // conv_nhwc_problems.h: C for forward, K_out for grad-input, a multiple of kAsyncBK) and
         // every split starting at a multiple of kAsyncBK.
+        // Grad-weight's pixel runs (PixelRunLoader): each thread's run of pixels in one output row.
         const int64_t k_channels = pass == ConvPass::Forward ? shape.c : shape.k;
-        const bool paired = k_channels % mm::kAsyncBK == 0 && (plan.splits == 1 || plan.k_chunk % mm::kAsyncBK == 0);
+        const int64_t weight_run = batch.tile == mm::TileConfig::Narrow ? 8 : 4;
+        const bool splits_aligned = plan.splits == 1 || plan.k_chunk % mm::kAsyncBK == 0;
+        const bool paired = pass == ConvPass::BackwardWeight ? shape.q % weight_run == 0 && splits_aligned
+                                                             : k_channels % mm::kAsyncBK == 0 && splits_aligned;
+        const auto round_pass = [&](int operand) {
+            return pass == ConvPass::BackwardWeight && paired ? kTf32RoundPassRuns[int(plan.tile)][operand]
+                                                              : kTf32RoundPass[int(pass)][int(plan.tile)][operand];
+        };
         KernelCost gemm;
         gemm.op = op;
         // Operands that arrive as TF32 values skip the TF32 loop's rounding pass: grad-input's B,
@@ -622,9 +644,8 @@ std::vector<KernelCost> conv_pass_nhwc(ConvPass pass, const ConvShape& shape_in,
         const double stage_instructions =
             path == Path::PixelProduct
                 ? kPixelProductTf32[int(plan.tile)] * (mode == Mode::Bf16 ? kPixelProductBf16OverTf32 : 1.0)
-                : nhwc_loop_instructions(pass, mode, plan.tile, async, paired) -
-                      (a_tf32 ? kTf32RoundPass[int(pass)][int(plan.tile)][0] : 0.0) -
-                      (b_tf32 ? kTf32RoundPass[int(pass)][int(plan.tile)][1] : 0.0);
+                : nhwc_loop_instructions(pass, mode, plan.tile, async, paired) - (a_tf32 ? round_pass(0) : 0.0) -
+                      (b_tf32 ? round_pass(1) : 0.0);
         gemm.kernel = path == Path::PixelProduct ? "mma_gemm_kernel<PixelProductKrsc>"
                       : pass == ConvPass::BackwardWeight
                           ? (async ? "mma_gemm_async_kernel<BackwardWeightNhwc>" : "mma_gemm_kernel<BackwardWeightNhwc>")

@@ -283,6 +283,15 @@ TEST_CASE("channels-last tensor-core convolution: tensor peak, SASS loop counts,
     REQUIRE(wgrad.size() == 2);
     CHECK(wgrad[0].kernel == "mma_gemm_async_kernel<BackwardWeightNhwc>");
     CHECK(wgrad[1].kernel == "reduce_batch_splits_kernel");
+    // Its pixel runs (PixelRunLoader) need Q a multiple of the run (4; 8 on Narrow): D2's 16
+    // columns take them, 17 the k-major cursors, whose loop issues at least 1.2x the
+    // instructions per mma (kNhwcAsyncRuns against kNhwcAsync's grad-weight row; same tile).
+    ConvShape d2_q17 = d2;
+    d2_q17.w = 34;
+    d2_q17.q = 17;
+    const auto wgrad_q17 = conv_pass(ConvPass::BackwardWeight, d2_q17, h100(), "", nhwc);
+    REQUIRE(wgrad_q17.size() == 2);
+    CHECK(wgrad_q17[0].warp_instructions / wgrad_q17[0].flops > 1.2 * wgrad[0].warp_instructions / wgrad[0].flops);
     const ConvShape d1{128, 3, 64, 64, 64, 32, 32, 4, 4, 2, 1};
     // D1's 3 channels are padded to 4 first (conv_nhwc_thin.h); grad-weight then takes the cp.async loop.
     const auto d1_dw = conv_pass(ConvPass::BackwardWeight, d1, h100(), "D1 grad-weight", nhwc);

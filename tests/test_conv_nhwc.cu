@@ -349,6 +349,73 @@ TEST_CASE("NHWC convolution: the paired cp.async loop gives the per-half loop's 
     check_paired_is_unpaired<Mode::TF32x3>();
 }
 
+// Grad-weight without the pixel runs (PixelRunLoader): every tile on ChunkLoader's k-major cursors.
+template <class P>
+struct NoPixelRuns : P {
+    explicit NoPixelRuns(const P& p) : P(p) {}
+    GANOPS_HD bool pixel_runs(int) const { return false; }
+};
+
+// The pixel runs copy the same bytes to the same shared-memory places as the k-major cursors,
+// so every mode gives the very same grad-weight, and that grad-weight is the reference's. The
+// shapes step a stage across output rows (a column carry: Q 12), across rows into the next
+// image (Q 8, 9 rows), over whole images per stage (4 x 4 outputs: 2 images per stage; 5 x 4:
+// one image and 3 rows), with padding on every side, stride 2 and dilation, a last stage
+// partly past K, and split-K chunks on stage boundaries (32, 64) and off them (48: every other
+// split takes the cursors). Q 4 keeps the Narrow tile (runs of 8) on the cursors.
+template <Mode Md>
+void check_pixel_runs_are_cursors(Precision mode) {
+    const Named shapes[] = {
+        {"3x3 stride 1 pad 1, 9 x 8 output", conv({2, 8, 9, 8}, {12, 8, 3, 3}, 1, 1)},
+        {"3x3 stride 1 pad 1, 6 x 12 output (column carries)", conv({2, 8, 6, 12}, {16, 8, 3, 3}, 1, 1)},
+        {"4x4 stride 2 pad 1, 5 x 4 output", conv({3, 12, 10, 8}, {16, 12, 4, 4}, 2, 1)},
+        {"4x4 stride 2 pad 1, 4 x 4 output (2 images per stage)", conv({5, 4, 8, 8}, {8, 4, 4, 4}, 2, 1)},
+        {"3x3 stride 2 pad 1 dilation 2, 5 x 4 output", conv2d_geometry("test", {2, 12, 11, 10}, {8, 12, 3, 3}, Conv2dOptions::square(2, 1, 2))},
+    };
+    const TileConfig tiles[] = {TileConfig::Wide, TileConfig::Square, TileConfig::Narrow, TileConfig::Large};
+    for (const Named& shape : shapes) {
+        const Inputs in(shape.g);
+        const cuda::conv::Dims d(shape.g);
+        const Shape out_s = out_shape(in.g, Pass::BackwardWeight);
+        for (TileConfig tile : tiles)
+            for (int64_t k_chunk : {int64_t(0), int64_t(32), int64_t(48), int64_t(64)}) {
+                INFO(shape.name << ", tile " << int(tile) << ", k_chunk " << k_chunk);
+                std::vector<double> got[2];
+                for (int runs = 0; runs < 2; ++runs) {
+                    Tensor out = poisoned(out_s);
+                    const cuda::conv::nhwc::BackwardWeightNhwc problem(d, in.dy_dev.data<float>(), in.x_dev.data<float>(),
+                                                                      out.data<float>());
+                    REQUIRE(problem.pixel_runs(4));  // every tile but Narrow runs them (unsplit)
+                    cuda::mma::MmaPlan plan = cuda::mma::mma_plan_for(tile, problem.M, problem.N, problem.K);
+                    if (k_chunk > 0) {
+                        plan.k_chunk = k_chunk;
+                        plan.splits = (problem.K + k_chunk - 1) / k_chunk;
+                    }
+                    if (runs)
+                        cuda::mma::run_with_plan<Md, true>(problem, plan);
+                    else
+                        cuda::mma::run_with_plan<Md, true>(NoPixelRuns<cuda::conv::nhwc::BackwardWeightNhwc>(problem), plan);
+                    got[runs] = out.to_double_vector();
+                }
+                REQUIRE(got[0].size() == got[1].size());
+                size_t differ = 0, nan = 0;
+                for (size_t i = 0; i < got[0].size(); ++i) {
+                    differ += std::memcmp(&got[0][i], &got[1][i], sizeof(double)) != 0;
+                    nan += std::isnan(got[1][i]);
+                }
+                CHECK(differ == 0);
+                CHECK(nan == 0);  // every output written (the poison is NaN)
+                check(shape.name, in, Pass::BackwardWeight, mode, channels_first(got[1], out_s));
+            }
+    }
+}
+
+TEST_CASE("NHWC convolution: grad-weight's pixel runs give the k-major cursors' bits and the reference's sums") {
+    check_pixel_runs_are_cursors<Mode::TF32>(Precision::TF32);
+    check_pixel_runs_are_cursors<Mode::BF16>(Precision::BF16);
+    check_pixel_runs_are_cursors<Mode::TF32x3>(Precision::FP32Accurate);
+}
+
 TEST_CASE("NHWC convolution: the modes differ as their roundoff says (the tolerances can fail)") {
     REQUIRE(matmul_precision() == Precision::TF32);
     const Inputs in(conv({2, 48, 12, 12}, {40, 48, 3, 3}, 1, 1));  // K = 432, cp.async for forward and grad-input

@@ -403,6 +403,7 @@ struct BackwardWeightNhwc {
         : d(dims), c_div(dims.c), s_div(dims.s), pq_div(dims.p * dims.q), q_div(dims.q), dy(dy_), x(x_), dw(dw_),
           M(int64_t(dims.r) * dims.s * dims.c), N(dims.k), K(int64_t(dims.n) * dims.p * dims.q) {
         split_step();
+        split_run_step();
     }
 
     GANOPS_HD float a(int64_t m, int64_t kk) const {
@@ -481,6 +482,104 @@ struct BackwardWeightNhwc {
     static bool chunks_ok(const Dims& dims) { return dims.c % 4 == 0 && dims.k % 4 == 0; }
     GANOPS_HD const float* a_any() const { return x; }
     GANOPS_HD const float* b_any() const { return dy; }
+
+    // Pixel runs (implicit_gemm_mma.cuh's PixelRunLoader): a thread copies, per stage, one row
+    // quad (4 channels of one filter tap for A, 4 output channels for B) at `run` consecutive
+    // pixels. Where those pixels lie in one output row (Q a multiple of the run, the tile's K
+    // range starting at a multiple of kAsyncBK), A's chunks differ only by the column: one pixel
+    // state per thread, stepped kAsyncBK pixels once per stage by additions with at most one carry
+    // per digit (deltas built on the host), and per chunk one column bounds test and one
+    // offset. B (dy, pixel-major rows of N) is one offset per thread, kAsyncBK * N on per stage.
+    GANOPS_HD bool pixel_runs(int run) const { return d.q % run == 0; }
+    // A row quad's part: its tap's displacement in the image and its offset (tap and channel).
+    struct ARunRow {
+        int offset = 0, dh = 0, dw = 0;
+        // Past the problem's rows: displaced so far that the row bounds test rejects it.
+        GANOPS_HD static ARunRow outside() { return {0, 1 << 29, 0}; }
+    };
+    GANOPS_HD ARunRow a_run_row(int64_t m) const {
+        int rs, c, r, s;
+        c_div.divmod(int(m), rs, c);
+        s_div.divmod(rs, r, s);
+        return {(r * d.dh * d.w + s * d.dw) * d.c + c, r * d.dh, s * d.dw};
+    }
+    // A pixel's window origin (ih0, iw0: padding included, may be negative) and the offset of
+    // that origin's channel 0 in x (may be negative too; an inside chunk's is not).
+    struct ARunPixel {
+        int offset = 0, ih0 = 0, iw0 = 0;
+    };
+    GANOPS_HD ARunPixel a_run_pixel(int64_t k) const {
+        const PixelCursor px = pixel(k);
+        const int ih0 = px.p * d.sh - d.ph, iw0 = px.q * d.sw - d.pw;
+        return {((px.nb * d.h + ih0) * d.w + iw0) * d.c, ih0, iw0};
+    }
+    // kAsyncBK pixels on: run_step's images, rows and columns, then a carry from the columns
+    // into the rows and from the rows into the images (each digit's step below its radix).
+    struct RunStep {
+        int ih = 0, iw = 0, offset = 0;           // the step itself
+        int iw_end = 0, iw_wrap = 0, off_row = 0;  // a column carry: iw0 >= iw_end
+        int ih_end = 0, ih_wrap = 0, off_img = 0;  // a row carry: ih0 >= ih_end
+        int col_offset = 0;                        // one pixel to the right, in x
+    } run_step;
+    void split_run_step() {
+        const int pq = d.p * d.q, rem = kAsyncBK % pq;
+        const int sn = kAsyncBK / pq, sp = rem / d.q, sq = rem % d.q;
+        run_step.ih = sp * d.sh;
+        run_step.iw = sq * d.sw;
+        run_step.offset = ((sn * d.h + sp * d.sh) * d.w + sq * d.sw) * d.c;
+        run_step.iw_end = d.q * d.sw - d.pw;
+        run_step.iw_wrap = d.q * d.sw;
+        run_step.off_row = (d.sh * d.w - d.q * d.sw) * d.c;
+        run_step.ih_end = d.p * d.sh - d.ph;
+        run_step.ih_wrap = d.p * d.sh;
+        run_step.off_img = (d.h - d.p * d.sh) * d.w * d.c;
+        run_step.col_offset = d.sw * d.c;
+    }
+    GANOPS_HD void a_run_step(ARunPixel& px) const {
+        px.ih0 += run_step.ih;
+        px.iw0 += run_step.iw;
+        px.offset += run_step.offset;
+        if (px.iw0 >= run_step.iw_end) {
+            px.iw0 -= run_step.iw_wrap;
+            px.ih0 += d.sh;
+            px.offset += run_step.off_row;
+        }
+        if (px.ih0 >= run_step.ih_end) {
+            px.ih0 -= run_step.ih_wrap;
+            px.offset += run_step.off_img;
+        }
+    }
+    // One stage's chunks of a row quad: the first chunk's offset and column, the row test.
+    struct ARunChunks {
+        int offset = 0, iw = 0;
+        bool row_inside = false;
+    };
+    GANOPS_HD ARunChunks a_run_chunks(const ARunRow& row, const ARunPixel& px) const {
+        return {px.offset + row.offset, px.iw0 + row.dw, unsigned(px.ih0 + row.dh) < unsigned(d.h)};
+    }
+    GANOPS_HD bool a_run_inside(const ARunChunks& c, int j) const {
+        return c.row_inside & (unsigned(c.iw + j * d.sw) < unsigned(d.w));
+    }
+    GANOPS_HD int a_run_offset(const ARunChunks& c, int j) const { return c.offset + j * run_step.col_offset; }
+    // B: dy[k][n..n+3]; a row quad past N is never copied.
+    struct BRunRow {
+        int n = 0;
+        bool inside = false;
+        GANOPS_HD static BRunRow outside() { return {}; }
+    };
+    GANOPS_HD BRunRow b_run_row(int64_t n) const { return {int(n), true}; }
+    struct BRunPixel {
+        int offset = 0;
+    };
+    GANOPS_HD BRunPixel b_run_pixel(int64_t k) const { return {int(k * N)}; }
+    GANOPS_HD void b_run_step(BRunPixel& px) const { px.offset += kAsyncBK * int(N); }
+    struct BRunChunks {
+        int offset = 0;
+        bool inside = false;
+    };
+    GANOPS_HD BRunChunks b_run_chunks(const BRunRow& row, const BRunPixel& px) const { return {px.offset + row.n, row.inside}; }
+    GANOPS_HD bool b_run_inside(const BRunChunks& c, int) const { return c.inside; }
+    GANOPS_HD int b_run_offset(const BRunChunks& c, int j) const { return c.offset + j * int(N); }
 };
 
 // The grad-input problems in the order they run (as conv_problems.h's

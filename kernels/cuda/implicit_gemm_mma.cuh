@@ -678,6 +678,95 @@ GANOPS_UNROLL
     }
 };
 
+// The k-major tiles' loader for problems that offer pixel runs (conv_nhwc_problems.h's
+// BackwardWeightNhwc: p.pixel_runs(run), a_run_row / a_run_pixel / a_run_step / a_run_chunks /
+// a_run_inside / a_run_offset, and b_ alike). Thread t copies, per stage, row quad t % kQuads at
+// the kRun consecutive k (pixels) kRun * (t / kQuads) + j of the stage: the same shared-memory
+// rows and global bytes per warp instruction as ChunkLoader's k-major cursors (a warp's lanes
+// cover consecutive quads of one k; the chunks are only dealt out to threads in another
+// order), so the copies land where they did and the sums are unchanged. One row per thread and
+// tile, one pixel state per thread stepped once per stage (the problem keeps the run's pixels
+// in one output row), and per chunk a bounds test and an offset: ChunkLoader's k-major cursors
+// instead step and re-address every chunk twice per stage.
+template <class P>
+constexpr bool has_pixel_runs = requires(const P& p) {
+    p.pixel_runs(1);
+    p.a_run_row(0);
+    p.b_run_row(0);
+};
+template <class Sh, class Layout, class Row, class Pixel>
+struct PixelRunLoader {
+    static_assert(Layout::kKMajor, "pixel runs fill k-major tiles");
+    static constexpr int kQuads = Layout::kRows / 4;
+    static constexpr int kGroups = Sh::kThreads / kQuads;
+    static constexpr int kRun = kAsyncBK / kGroups;  // chunks per thread and stage
+    static_assert(Sh::kThreads % kQuads == 0 && kAsyncBK % kGroups == 0 && kRun <= 16);
+    Row row;
+    Pixel px;
+
+    __device__ static int quad() { return int(threadIdx.x) % kQuads; }
+    __device__ static int first_k() { return (int(threadIdx.x) / kQuads) * kRun; }
+
+    // Once per tile: the thread's row quad (or Row::outside() past the problem's rows) and its
+    // first pixel at k0 + first_k().
+    template <class MakeRow, class MakePixel>
+    __device__ void start(const MakeRow& make_row, const MakePixel& make_pixel, int rows_left, int64_t k0) {
+        row = 4 * quad() < rows_left ? make_row(4 * quad()) : Row::outside();
+        px = make_pixel(k0 + first_k());
+    }
+
+    // One stage: chunks(row, px) once, then per chunk j inside(chunks, j) and offset(chunks, j)
+    // (elements from base); outside chunks (padding, rows past the problem, past K) are copies
+    // with src-size 0 from base. Returns no chunk bits (no prologue runs on k-major tiles).
+    template <class Chunks, class Inside, class Offset, class Step>
+    __device__ void issue(uint32_t* s, int k_left, const float* base, const Chunks& chunks, const Inside& inside,
+                          const Offset& offset, const Step& step) {
+        const int left = k_left - first_k();
+        const auto c = chunks(row, px);
+        uint32_t* const dst = &s[Layout::at(4 * quad(), first_k())];
+GANOPS_UNROLL
+        for (int j = 0; j < kRun; ++j) {
+            // Both tests evaluated (no short circuit): one predicate per chunk, which ptxas then
+            // puts on the copy itself instead of computing a zero-fill size.
+            const bool ok = (j < left) & inside(c, j);
+            const float* const from = base + unsigned(ok ? offset(c, j) : 0);
+            ptx::cp_async_cg16(dst + j * Layout::kPitch, from, ok ? 16 : 0);
+        }
+        step(px);
+    }
+
+    // TF32: this thread's own chunks of a landed stage, rounded in place (ChunkLoader::round_tf32).
+    __device__ void round_tf32(uint32_t* s) const {
+        uint32_t* const first = &s[Layout::at(4 * quad(), first_k())];
+GANOPS_UNROLL
+        for (int j = 0; j < kRun; ++j) {
+            uint32_t* const chunk = first + j * Layout::kPitch;
+            uint4 v = load_shared16(chunk);
+            v.x = ptx::cvt_rna_tf32(__uint_as_float(v.x));
+            v.y = ptx::cvt_rna_tf32(__uint_as_float(v.y));
+            v.z = ptx::cvt_rna_tf32(__uint_as_float(v.z));
+            v.w = ptx::cvt_rna_tf32(__uint_as_float(v.w));
+            store_shared16(chunk, v);
+        }
+    }
+};
+// The run types of a problem's operands (placeholders where it has none: unused).
+template <class P>
+struct PixelRunTypes {
+    using ARow = int;
+    using APixel = int;
+    using BRow = int;
+    using BPixel = int;
+};
+template <class P>
+    requires has_pixel_runs<P>
+struct PixelRunTypes<P> {
+    using ARow = typename P::ARunRow;
+    using APixel = typename P::ARunPixel;
+    using BRow = typename P::BRunRow;
+    using BPixel = typename P::BRunPixel;
+};
+
 // The mma of one stage from fp32 shared memory, operands rounded at the fragment. Fragments
 // in the tf32 layout (ptx.cuh: a0 (g, t) a1 (g+8, t) a2 (g, t+4) a3 (g+8, t+4); b0 (k=t, n=g)
 // b1 (k=t+4, n=g)): by ldmatrix.x4 from k-contiguous rows (a whole A fragment, or the B
@@ -804,6 +893,12 @@ __device__ void mma_tile_async(const Problem& p, const float* a_any, const float
     using Rows = TapRowTypes<Problem>;
     TapRowLoader<Sh, LA, typename Rows::ARow, typename Rows::ATap> a_rows;
     TapRowLoader<Sh, LB, typename Rows::BRow, typename Rows::BTap> b_rows;
+    // The k-major tiles' pixel-run loaders where the problem offers them (has_pixel_runs).
+    using Runs = PixelRunTypes<Problem>;
+    using ARuns = PixelRunLoader<Sh, AsyncOperandLayout<Sh::BM, true>, typename Runs::ARow, typename Runs::APixel>;
+    using BRuns = PixelRunLoader<Sh, AsyncOperandLayout<Sh::BN, true>, typename Runs::BRow, typename Runs::BPixel>;
+    ARuns a_runs;
+    BRuns b_runs;
     const auto a_src = [&](const typename Problem::ACursor& c) { return p.a_chunk(c); };
     const auto b_src = [&](const typename Problem::BCursor& c) { return p.b_chunk(c); };
     const auto a_step = [&](typename Problem::ACursor& c) { p.a_step(c); };
@@ -834,8 +929,14 @@ GANOPS_UNROLL
     // (prob is p, taken as a parameter so that the paired branch is only compiled where used.)
     const auto pipeline = [&](auto paired, const auto& prob) {
         constexpr bool kTapRows = decltype(paired)::value && has_tap_rows<Problem>;
+        constexpr bool kRuns = decltype(paired)::value && has_pixel_runs<Problem>;
         if (stages > 0) {
-            if constexpr (kTapRows) {
+            if constexpr (kRuns) {
+                a_runs.start([&](int row) { return prob.a_run_row(m0 + row); }, [&](int64_t k) { return prob.a_run_pixel(k); },
+                             m_left, k_begin);
+                b_runs.start([&](int row) { return prob.b_run_row(n0 + row); }, [&](int64_t k) { return prob.b_run_pixel(k); },
+                             n_left, k_begin);
+            } else if constexpr (kTapRows) {
                 a_rows.start([&](int row) { return prob.a_row(m0 + row); }, [&](int64_t k) { return prob.a_tap(k); }, m_left,
                              k_begin);
                 b_rows.start([&](int row) { return prob.b_row(n0 + row); }, [&](int64_t k) { return prob.b_tap(k); }, n_left,
@@ -851,8 +952,17 @@ GANOPS_UNROLL
             const int k_left = min(kAsyncBK, k_span - s * kAsyncBK);  // 32-bit: fewer instructions per stage
             uint32_t* const a_dst = a_buf + buf * LA::kWords;
             uint32_t* const b_dst = b_buf + buf * LB::kWords;
-            [[maybe_unused]] uint64_t copied;
-            if constexpr (kTapRows) {
+            [[maybe_unused]] uint64_t copied = 0;
+            if constexpr (kRuns) {
+                a_runs.issue(
+                    a_dst, k_left, a_any, [&](const auto& row, const auto& px) { return prob.a_run_chunks(row, px); },
+                    [&](const auto& c, int j) { return prob.a_run_inside(c, j); },
+                    [&](const auto& c, int j) { return prob.a_run_offset(c, j); }, [&](auto& px) { prob.a_run_step(px); });
+                b_runs.issue(
+                    b_dst, k_left, b_any, [&](const auto& row, const auto& px) { return prob.b_run_chunks(row, px); },
+                    [&](const auto& c, int j) { return prob.b_run_inside(c, j); },
+                    [&](const auto& c, int j) { return prob.b_run_offset(c, j); }, [&](auto& px) { prob.b_run_step(px); });
+            } else if constexpr (kTapRows) {
                 copied = a_rows.issue(
                     a_dst, k_left, a_any, [&](const auto& row, const auto& tap) { return prob.a_inside(row, tap); },
                     [&](auto& tap) { prob.a_tap_step(tap); });
@@ -889,8 +999,13 @@ GANOPS_UNROLL
             if constexpr (Md == Mode::TF32) {
                 // Uniform branches (the flags are the problem's): no pass for an operand that
                 // arrives rounded.
-                if (!pre_rounded.a) a_load.round_tf32(a_buf + buf * LA::kWords);
-                if (!pre_rounded.b) b_load.round_tf32(b_buf + buf * LB::kWords);
+                if constexpr (kRuns) {
+                    if (!pre_rounded.a) a_runs.round_tf32(a_buf + buf * LA::kWords);
+                    if (!pre_rounded.b) b_runs.round_tf32(b_buf + buf * LB::kWords);
+                } else {
+                    if (!pre_rounded.a) a_load.round_tf32(a_buf + buf * LA::kWords);
+                    if (!pre_rounded.b) b_load.round_tf32(b_buf + buf * LB::kWords);
+                }
             }
             __syncthreads();  // ... everyone's; and buffer (s - 1) % kAsyncStages is read by nobody now
             if (s + kAsyncStages - 1 < stages) issue(s + kAsyncStages - 1);
@@ -900,6 +1015,13 @@ GANOPS_UNROLL
     };
     if constexpr (has_paired_stages<Problem> && !kMajor) {
         if (p.stages_pair() && k_begin % kAsyncBK == 0)
+            pipeline(std::true_type{}, p);
+        else
+            pipeline(std::false_type{}, p);
+    } else if constexpr (has_pixel_runs<Problem> && kMajor) {
+        // The pixel runs where each of A's runs lies in one output row (B's rows are pixel-major:
+        // any run is one stride).
+        if (p.pixel_runs(ARuns::kRun) && k_begin % kAsyncBK == 0)
             pipeline(std::true_type{}, p);
         else
             pipeline(std::false_type{}, p);
