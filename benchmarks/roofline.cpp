@@ -247,8 +247,8 @@ KernelCost reduce_batch_splits(const std::string& op, const GemmProblem* problem
 // Forward and grad-input rows recounted 2026-12-02 (benchmarks/results/2026-12-02-mma-loop-3.md:
 // the 32-bit k_left moved their register allocation); grad-weight's (its k-major cursors, the
 // loop tiles take where the pixel runs do not apply) recounted with kNhwcAsyncRuns below.
-constexpr double kNhwcAsync[2][3][4] = {{{400, 448, 631, 488}, {477, 595, 704, 635}, {447, 465, 661, 546}},
-                                        {{323, 344, 490, 384}, {388, 472, 567, 533}, {343, 353, 494, 419}}};
+constexpr double kNhwcAsync[2][3][4] = {{{400, 448, 631, 488}, {477, 595, 704, 635}, {446, 467, 661, 537}},
+                                        {{323, 344, 490, 384}, {388, 472, 567, 533}, {344, 352, 494, 419}}};
 // The paired loop (ChunkLoader::issue_paired: one cursor step per stage), which forward and
 // grad-input run where the k-contiguous channel count (C, K_out) is a multiple of kAsyncBK and
 // every split starts at a multiple of it (benchmarks/results/2026-12-02-mma-loop-2.md): by mode,
@@ -269,7 +269,7 @@ constexpr double kNhwcAsyncPaired[2][2][4] = {{{228, 260, 294, 301}, {244, 273, 
 // loop that is not the cursors' (benchmarks/results/2026-12-02-weight-runs.md). Its rounding
 // passes skip what kTf32RoundPass's grad-weight row says except on Narrow, whose B run is one
 // chunk: kTf32RoundPassRuns.
-constexpr double kNhwcAsyncRuns[2][4] = {{297, 320, 329, 405}, {209, 216, 201, 285}};
+constexpr double kNhwcAsyncRuns[2][4] = {{293, 313, 327, 389}, {204, 209, 199, 278}};
 constexpr double kTf32RoundPassRuns[4][2] = {{62, 34}, {57, 57}, {119, 21}, {57, 57}};
 // The TF32 cp.async loop's rounding pass (ChunkLoader::round_tf32), per operand: the warp
 // instructions per stage and warp that an operand arriving as TF32 values skips (mma_plan.h's

@@ -107,6 +107,27 @@ TEST_CASE("mma_async_plan adds the 128 x 128 tile for wide problems with many ti
     CHECK(mma_async_plan(128 * 4096, 16, 1024).tile == TileConfig::Narrow);
 }
 
+TEST_CASE("split-K picks the split count that leaves the SMs least idle") {
+    // Rounds of 132 blocks: 288 = 3 rounds, the last 24 blocks alone.
+    CHECK(mma_wave_efficiency(288) == Approx(288.0 / 396));
+    CHECK(mma_wave_efficiency(256) == Approx(256.0 / 264));
+    CHECK(mma_wave_efficiency(132) == Approx(1.0));
+    // D3's grad-weight at batch 128 (M = 16 * 128, N = 256, K = 128 * 8 * 8): 32 large tiles.
+    // Rounding 264 / 32 up gave 9 splits, 288 blocks (73%); 8 give 256 (97%).
+    const MmaPlan d3w = mma_async_plan(16 * 128, 256, 128 * 64);
+    CHECK(d3w.tile == TileConfig::Large);
+    CHECK(d3w.splits == 8);
+    // D4's forward (M = 128 * 4 * 4, N = 512, K = 256 * 16): 64 large tiles, 4 splits (256
+    // blocks, 97%) rather than 5 (320, 81%).
+    const MmaPlan d4f = mma_async_plan(128 * 16, 512, 256 * 16);
+    CHECK(d4f.tile == TileConfig::Large);
+    CHECK(d4f.splits == 4);
+    // Where rounding up leaves fewer SMs idle it still wins: 150 tiles alone are 57%, two
+    // splits' 300 blocks 76%.
+    CHECK(mma_split_count(150) == 2);
+    CHECK(mma_split_count(100) == 2);  // 200 blocks against 300: 76% both, a tie keeps the fewer splits
+}
+
 TEST_CASE("the cp.async pipeline's shared memory fits an SM twice (sm_90) and covers both layouts") {
     for (TileConfig t : {TileConfig::Wide, TileConfig::Square, TileConfig::Narrow, TileConfig::Large}) {
         const TileShape s = tile_shape(t);
@@ -214,14 +235,16 @@ TEST_CASE("the grad-input's stride phases are planned together: the tile and spl
     CHECK(b3.grid_z == 4);  // one split each
     check_batch_cover(d3, true);
     // D4's (c 256, h 8, k_out 512): M = 128 * 4 * 4 = 2048 per phase, N = 256, K = 2048. Alone:
-    // the 64 x 64 tile and 3 splits, 4 launches; together: Large, 128 tiles, 3 splits each.
+    // the 64 x 64 tile and 3 splits, 4 launches; together: Large, 128 tiles, 2 splits each
+    // (256 blocks: 97% of the SMs' time, as 3 splits' 384 blocks, with fewer partial sums).
     const std::vector<GemmSize> d4 = phases(128, 256, 8, 512, 4, 2);
     const MmaPlan alone = mma_async_plan(d4[0].M, d4[0].N, d4[0].K);
     CHECK(alone.tile == TileConfig::Square);
     const BatchPlan b4 = mma_batch_plan(d4.data(), 4, true);
     CHECK(b4.tile == TileConfig::Large);
     for (int i = 0; i < 4; ++i) CHECK(b4.plans[i].splits <= alone.splits);
-    CHECK(b4.grid_z * b4.plans[0].tiles_m * b4.plans[0].tiles_n >= kMmaWantedBlocks);
+    CHECK(b4.plans[0].splits == 2);
+    CHECK(mma_wave_efficiency(b4.grid_z * b4.plans[0].tiles_m * b4.plans[0].tiles_n) > 0.96);
     check_batch_cover(d4, true);
 }
 
@@ -255,10 +278,11 @@ TEST_CASE("the cp.async plans split K at whole 32-deep stages, so every split ru
                 const BatchPlan b = mma_batch_plan(phases, 4, true);
                 for (int i = 0; i < 4; ++i) CHECK(b.plans[i].k_chunk % kAsyncBK == 0);
             }
-    // D4's grad-input phases (M 2048, N 256, K 2048 each): Large, 3 splits of 704 (22 stages), not
-    // 688, whose second and third splits would start half a stage into a filter tap.
-    const GemmSize d4[4] = {{2048, 256, 2048}, {2048, 256, 2048}, {2048, 256, 2048}, {2048, 256, 2048}};
-    const BatchPlan b = mma_batch_plan(d4, 4, true);
+    // Four phases of M 1408, N 256, K 2048 (88 large tiles together): Large, 3 splits of 704
+    // (22 stages), not 688, whose second and third splits would start half a stage into a
+    // filter tap.
+    const GemmSize odd[4] = {{1408, 256, 2048}, {1408, 256, 2048}, {1408, 256, 2048}, {1408, 256, 2048}};
+    const BatchPlan b = mma_batch_plan(odd, 4, true);
     CHECK(b.tile == TileConfig::Large);
     CHECK(b.plans[0].splits == 3);
     CHECK(b.plans[0].k_chunk == 704);

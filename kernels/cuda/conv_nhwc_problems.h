@@ -494,8 +494,7 @@ struct BackwardWeightNhwc {
     // A row quad's part: its tap's displacement in the image and its offset (tap and channel).
     struct ARunRow {
         int offset = 0, dh = 0, dw = 0;
-        // Past the problem's rows: displaced so far that the row bounds test rejects it.
-        GANOPS_HD static ARunRow outside() { return {0, 1 << 29, 0}; }
+        GANOPS_HD static ARunRow outside() { return {}; }  // never copied (the loader's k limit)
     };
     GANOPS_HD ARunRow a_run_row(int64_t m) const {
         int rs, c, r, s;
@@ -561,13 +560,12 @@ struct BackwardWeightNhwc {
         return c.row_inside & (unsigned(c.iw + j * d.sw) < unsigned(d.w));
     }
     GANOPS_HD int a_run_offset(const ARunChunks& c, int j) const { return c.offset + j * run_step.col_offset; }
-    // B: dy[k][n..n+3]; a row quad past N is never copied.
+    // B: dy[k][n..n+3], no padding (a row quad past N is never copied: the loader's k limit).
     struct BRunRow {
         int n = 0;
-        bool inside = false;
         GANOPS_HD static BRunRow outside() { return {}; }
     };
-    GANOPS_HD BRunRow b_run_row(int64_t n) const { return {int(n), true}; }
+    GANOPS_HD BRunRow b_run_row(int64_t n) const { return {int(n)}; }
     struct BRunPixel {
         int offset = 0;
     };
@@ -575,10 +573,9 @@ struct BackwardWeightNhwc {
     GANOPS_HD void b_run_step(BRunPixel& px) const { px.offset += kAsyncBK * int(N); }
     struct BRunChunks {
         int offset = 0;
-        bool inside = false;
     };
-    GANOPS_HD BRunChunks b_run_chunks(const BRunRow& row, const BRunPixel& px) const { return {px.offset + row.n, row.inside}; }
-    GANOPS_HD bool b_run_inside(const BRunChunks& c, int) const { return c.inside; }
+    GANOPS_HD BRunChunks b_run_chunks(const BRunRow& row, const BRunPixel& px) const { return {px.offset + row.n}; }
+    GANOPS_HD bool b_run_inside(const BRunChunks&, int) const { return true; }
     GANOPS_HD int b_run_offset(const BRunChunks& c, int j) const { return c.offset + j * int(N); }
 };
 

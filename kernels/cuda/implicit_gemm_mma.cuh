@@ -703,25 +703,29 @@ struct PixelRunLoader {
     static_assert(Sh::kThreads % kQuads == 0 && kAsyncBK % kGroups == 0 && kRun <= 16);
     Row row;
     Pixel px;
+    int k_limit = 0;  // chunk j is copied where j < k_left - k_limit: first_k(), or far past K for a row past the problem
 
     __device__ static int quad() { return int(threadIdx.x) % kQuads; }
     __device__ static int first_k() { return (int(threadIdx.x) / kQuads) * kRun; }
 
-    // Once per tile: the thread's row quad (or Row::outside() past the problem's rows) and its
-    // first pixel at k0 + first_k().
+    // Once per tile: the thread's row quad (Row::outside() past the problem's rows, whose
+    // chunks the k limit then rejects) and its first pixel at k0 + first_k().
     template <class MakeRow, class MakePixel>
     __device__ void start(const MakeRow& make_row, const MakePixel& make_pixel, int rows_left, int64_t k0) {
-        row = 4 * quad() < rows_left ? make_row(4 * quad()) : Row::outside();
+        const bool inside = 4 * quad() < rows_left;
+        row = inside ? make_row(4 * quad()) : Row::outside();
+        k_limit = first_k() + (inside ? 0 : 2 * kAsyncBK);
         px = make_pixel(k0 + first_k());
     }
 
-    // One stage: chunks(row, px) once, then per chunk j inside(chunks, j) and offset(chunks, j)
-    // (elements from base); outside chunks (padding, rows past the problem, past K) are copies
-    // with src-size 0 from base. Returns no chunk bits (no prologue runs on k-major tiles).
+    // One stage: chunks(row, px) once, then per chunk j inside(chunks, j) (the padding test,
+    // where the operand has padding) and offset(chunks, j) (elements from base); outside chunks
+    // (padding, rows past the problem, past K) are copies with src-size 0 from base. Returns no
+    // chunk bits (no prologue runs on k-major tiles).
     template <class Chunks, class Inside, class Offset, class Step>
     __device__ void issue(uint32_t* s, int k_left, const float* base, const Chunks& chunks, const Inside& inside,
                           const Offset& offset, const Step& step) {
-        const int left = k_left - first_k();
+        const int left = k_left - k_limit;
         const auto c = chunks(row, px);
         uint32_t* const dst = &s[Layout::at(4 * quad(), first_k())];
 GANOPS_UNROLL

@@ -53,7 +53,24 @@ constexpr int kAsyncStages = 3;               // shared buffers of the cp.async 
 constexpr int async_operand_bytes(int rows) {
     return 4 * std::max(rows * (kAsyncBK + 4), kAsyncBK * (rows + 8));
 }
-constexpr int64_t kMmaWantedBlocks = 2 * 132;  // two waves' worth of H100 SMs
+constexpr int64_t kMmaSms = 132;                     // H100 SXM's SMs, what the plans are tuned for
+constexpr int64_t kMmaWantedBlocks = 2 * kMmaSms;  // two waves' worth of H100 SMs
+
+// The fraction of the SMs' time a grid of `blocks` equal blocks keeps busy: each SM runs its
+// share of the blocks at its own rate, so a last partial round leaves the other SMs idle
+// (benchmarks/roofline.cpp's wave_efficiency). 288 blocks: 3 rounds of 132, 73%; 256: 97%.
+constexpr double mma_wave_efficiency(int64_t blocks) {
+    const int64_t rounds = (blocks + kMmaSms - 1) / kMmaSms;
+    return blocks <= 0 ? 1.0 : double(blocks) / double(kMmaSms * rounds);
+}
+// Split-K's count for `tiles` tiles short of the two waves: the split count just below or just
+// above kMmaWantedBlocks / tiles, whichever leaves the SMs less idle (ties: the fewer splits,
+// whose partial sums cost the reduction less). Rounding up alone gave D3's grad-weight 9 x 32 =
+// 288 blocks (73%) where 8 give 256 (97%).
+constexpr int64_t mma_split_count(int64_t tiles) {
+    const int64_t below = std::max<int64_t>(1, kMmaWantedBlocks / tiles), above = (kMmaWantedBlocks + tiles - 1) / tiles;
+    return mma_wave_efficiency(tiles * above) > mma_wave_efficiency(tiles * below) ? above : below;
+}
 constexpr int64_t kMmaMaxSplits = 64;
 constexpr int64_t kMmaMaxGridX = (int64_t{1} << 31) - 1, kMmaMaxGridYZ = 65535;
 
@@ -88,7 +105,7 @@ inline MmaPlan mma_plan_in_batch(TileConfig tile, int64_t M, int64_t N, int64_t 
     const int64_t tiles = batch_tiles;
     const bool enough = tile == TileConfig::Large ? 4 * tiles >= 3 * kMmaWantedBlocks : tiles >= kMmaWantedBlocks;
     if (tiles > 0 && !enough && K >= 8 * kMmaBK)
-        p.splits = std::min<int64_t>(ceil_div(kMmaWantedBlocks, tiles), K / (4 * kMmaBK));
+        p.splits = std::min<int64_t>(mma_split_count(tiles), K / (4 * kMmaBK));
     p.splits = std::clamp<int64_t>(p.splits, 1, kMmaMaxSplits);
     p.k_chunk = std::max<int64_t>(k_align, ceil_div(ceil_div(K, p.splits), k_align) * k_align);
     p.splits = std::max<int64_t>(1, ceil_div(K, p.k_chunk));
