@@ -467,6 +467,16 @@ struct AsyncOperandLayout {
 template <TileConfig C>
 using AsyncShape = BlockShape<C, Mode::TF32x3>;
 
+// One 16-byte chunk in shared memory rounded to TF32 in place (cvt.rna per element).
+__device__ inline void round_chunk_tf32(uint32_t* chunk) {
+    uint4 v = load_shared16(chunk);
+    v.x = ptx::cvt_rna_tf32(__uint_as_float(v.x));
+    v.y = ptx::cvt_rna_tf32(__uint_as_float(v.y));
+    v.z = ptx::cvt_rna_tf32(__uint_as_float(v.z));
+    v.w = ptx::cvt_rna_tf32(__uint_as_float(v.w));
+    store_shared16(chunk, v);
+}
+
 // One operand's chunks for this thread: their cursors, stepped each half-stage, and which of
 // them lie inside the problem's rows. Cursor c (of ROWS * kMmaBK / 4 per half) sits at
 //   along k:   row c % 8 + 8 (c / 32), k 4 ((c / 8) % 4) of the half;
@@ -577,12 +587,7 @@ GANOPS_UNROLL
                 const int c = cursor(i);
                 if (kCursors % Sh::kThreads != 0 && c >= kCursors) continue;
                 uint32_t* const chunk = &s[Layout::at(row_of(c), h * kMmaBK + k_of(c))];
-                uint4 v = load_shared16(chunk);
-                v.x = ptx::cvt_rna_tf32(__uint_as_float(v.x));
-                v.y = ptx::cvt_rna_tf32(__uint_as_float(v.y));
-                v.z = ptx::cvt_rna_tf32(__uint_as_float(v.z));
-                v.w = ptx::cvt_rna_tf32(__uint_as_float(v.w));
-                store_shared16(chunk, v);
+                round_chunk_tf32(chunk);
             }
     }
 };
@@ -745,12 +750,7 @@ GANOPS_UNROLL
 GANOPS_UNROLL
         for (int j = 0; j < kRun; ++j) {
             uint32_t* const chunk = first + j * Layout::kPitch;
-            uint4 v = load_shared16(chunk);
-            v.x = ptx::cvt_rna_tf32(__uint_as_float(v.x));
-            v.y = ptx::cvt_rna_tf32(__uint_as_float(v.y));
-            v.z = ptx::cvt_rna_tf32(__uint_as_float(v.z));
-            v.w = ptx::cvt_rna_tf32(__uint_as_float(v.w));
-            store_shared16(chunk, v);
+            round_chunk_tf32(chunk);
         }
     }
 };
