@@ -91,11 +91,7 @@ double math_peak_tflops(const GpuSpec& gpu, Mode m) {
 // The model
 // ---------------------------------------------------------------------------------------
 
-double wave_efficiency(int64_t blocks, int sms) {
-    if (blocks <= 0 || sms <= 0) return 1.0;
-    const int64_t rounds = (blocks + sms - 1) / sms;
-    return double(blocks) / (double(sms) * double(rounds));
-}
+double wave_efficiency(int64_t blocks, int sms) { return ganops::cuda::mma::mma_wave_efficiency(blocks, sms); }
 
 KernelTime predict(const KernelCost& k, const GpuSpec& gpu, const ModelParams& params) {
     KernelTime t;

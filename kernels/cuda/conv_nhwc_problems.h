@@ -494,7 +494,6 @@ struct BackwardWeightNhwc {
     // A row quad's part: its tap's displacement in the image and its offset (tap and channel).
     struct ARunRow {
         int offset = 0, dh = 0, dw = 0;
-        GANOPS_HD static ARunRow outside() { return {}; }  // never copied (the loader's k limit)
     };
     GANOPS_HD ARunRow a_run_row(int64_t m) const {
         int rs, c, r, s;
@@ -563,7 +562,6 @@ struct BackwardWeightNhwc {
     // B: dy[k][n..n+3], no padding (a row quad past N is never copied: the loader's k limit).
     struct BRunRow {
         int n = 0;
-        GANOPS_HD static BRunRow outside() { return {}; }
     };
     GANOPS_HD BRunRow b_run_row(int64_t n) const { return {int(n)}; }
     struct BRunPixel {

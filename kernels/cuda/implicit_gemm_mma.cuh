@@ -713,12 +713,12 @@ struct PixelRunLoader {
     __device__ static int quad() { return int(threadIdx.x) % kQuads; }
     __device__ static int first_k() { return (int(threadIdx.x) / kQuads) * kRun; }
 
-    // Once per tile: the thread's row quad (Row::outside() past the problem's rows, whose
-    // chunks the k limit then rejects) and its first pixel at k0 + first_k().
+    // Once per tile: the thread's row quad (a default Row past the problem's rows, whose chunks
+    // the k limit rejects) and its first pixel at k0 + first_k().
     template <class MakeRow, class MakePixel>
     __device__ void start(const MakeRow& make_row, const MakePixel& make_pixel, int rows_left, int64_t k0) {
         const bool inside = 4 * quad() < rows_left;
-        row = inside ? make_row(4 * quad()) : Row::outside();
+        row = inside ? make_row(4 * quad()) : Row{};
         k_limit = first_k() + (inside ? 0 : 2 * kAsyncBK);
         px = make_pixel(k0 + first_k());
     }
@@ -754,7 +754,8 @@ GANOPS_UNROLL
         }
     }
 };
-// The run types of a problem's operands (placeholders where it has none: unused).
+// The run types of a problem's operands. A problem without pixel runs still declares the
+// loaders in mma_tile_async (never started or issued there: kRuns is false), so it gets int.
 template <class P>
 struct PixelRunTypes {
     using ARow = int;

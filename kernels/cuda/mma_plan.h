@@ -57,11 +57,13 @@ constexpr int64_t kMmaSms = 132;                     // H100 SXM's SMs, what the
 constexpr int64_t kMmaWantedBlocks = 2 * kMmaSms;  // two waves' worth of H100 SMs
 
 // The fraction of the SMs' time a grid of `blocks` equal blocks keeps busy: each SM runs its
-// share of the blocks at its own rate, so a last partial round leaves the other SMs idle
-// (benchmarks/roofline.cpp's wave_efficiency). 288 blocks: 3 rounds of 132, 73%; 256: 97%.
-constexpr double mma_wave_efficiency(int64_t blocks) {
-    const int64_t rounds = (blocks + kMmaSms - 1) / kMmaSms;
-    return blocks <= 0 ? 1.0 : double(blocks) / double(kMmaSms * rounds);
+// share of the blocks at its own rate, so a last partial round leaves the other SMs idle (the
+// roofline's wave_efficiency, benchmarks/roofline.cpp, is this on each GPU's SM count). 288
+// blocks on 132 SMs: 3 rounds, 73%; 256: 97%.
+constexpr double mma_wave_efficiency(int64_t blocks, int64_t sms = kMmaSms) {
+    if (blocks <= 0 || sms <= 0) return 1.0;
+    const int64_t rounds = (blocks + sms - 1) / sms;
+    return double(blocks) / double(sms * rounds);
 }
 // Split-K's count for `tiles` tiles short of the two waves: the split count just below or just
 // above kMmaWantedBlocks / tiles, whichever leaves the SMs less idle (ties: the fewer splits,
